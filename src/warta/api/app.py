@@ -1,0 +1,70 @@
+"""The ASGI application. Its lifespan is where the process's Warta is built and torn down."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi_offline import FastAPIOffline
+
+from warta import __version__
+from warta.api import dev, errors, notifications, received, templates
+from warta.api.responses import JsonResponse
+from warta.api.schemas import ErrorBody
+from warta.bootstrap import Warta, bootstrap
+from warta.pipeline.queue import EmbeddedQueue
+from warta.pipeline.worker import WorkerPool
+from warta.settings import Settings
+
+DESCRIPTION = """
+Warta speaks the GOV.UK Notify v2 API: point any Notify client at this base URL.
+Authenticate with `Authorization: Bearer <JWT>` signed (HS256) with your key's secret,
+`iss` = your agency (service) id, `iat` = now (within 30 seconds). Errors always come as
+`{"status_code": N, "errors": [{"error": "...", "message": "..."}]}`.
+"""
+
+
+def create_app(
+    settings: Settings,
+    *,
+    build: Callable[[Settings], Awaitable[Warta]] | None = None,
+) -> FastAPI:
+    """``build`` lets tests supply a Warta made with fakes; by default ``bootstrap``."""
+
+    @contextlib.asynccontextmanager
+    async def lifespan(api: FastAPI) -> AsyncIterator[None]:
+        app = await (build or bootstrap)(settings)
+        api.state.warta = app
+        pool = None
+        if settings.run_workers and isinstance(app.queue, EmbeddedQueue):
+            pool = WorkerPool(app, app.queue)
+            pool.start()
+        try:
+            yield
+        finally:
+            if pool is not None:
+                await pool.stop()
+            await app.aclose()
+
+    api = FastAPIOffline(
+        title="Warta",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        default_response_class=JsonResponse,
+        responses={400: {"model": ErrorBody}, 403: {"model": ErrorBody}, 429: {"model": ErrorBody}},
+    )
+    errors.install(api)
+    api.include_router(notifications.router)
+    api.include_router(templates.router)
+    api.include_router(received.router)
+    if settings.serve_dev_outbox:
+        api.include_router(dev.router)
+
+    @api.get("/_status", tags=["Operations"], summary="Liveness check")
+    async def status() -> dict[str, Any]:
+        return {"status": "ok", "version": __version__}
+
+    return api

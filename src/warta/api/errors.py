@@ -1,0 +1,73 @@
+"""Every error leaves the API in Notify's body: {"status_code", "errors": [{error, message}]}."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException
+
+from warta.api.responses import JsonResponse
+from warta.errors import ApiError, InvalidInput
+
+
+
+def error_body(status_code: int, errors: list[tuple[str, str]]) -> JsonResponse:
+    return JsonResponse(
+        {"status_code": status_code, "errors": [{"error": e, "message": m} for e, m in errors]},
+        status_code=status_code,
+    )
+
+
+def _field(loc: tuple[Any, ...]) -> str:
+    parts = [str(p) for p in loc if p not in ("body", "query", "path")]
+    return ".".join(parts) or "request"
+
+
+def validation_message(error: dict[str, Any]) -> str:
+    """Pydantic's errors in the words of Notify's JSON-schema errors."""
+    name, kind = _field(error["loc"]), error["type"]
+    if kind == "missing":
+        return f"{name} is a required property"
+    if kind in ("uuid_parsing", "uuid_type"):
+        return f"{name} is not a valid UUID"
+    if kind == "extra_forbidden":
+        return f"Additional properties are not allowed ({name} was unexpected)"
+    if kind in ("json_invalid", "model_attributes_type") or name == "request":
+        return "Invalid JSON supplied in POST data"
+    if kind == "dict_type":
+        return f"{name} {error.get('input')!r} is not of type object"
+    if kind == "string_type":
+        return f"{name} {error.get('input')!r} is not of type string"
+    return f"{name} {error['msg']}"
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(ApiError)
+    async def api_error(_request: Request, exc: ApiError) -> JsonResponse:
+        return error_body(exc.status_code, [(exc.error, exc.message)])
+
+    @app.exception_handler(InvalidInput)
+    async def invalid_input(_request: Request, exc: InvalidInput) -> JsonResponse:
+        return error_body(400, [("BadRequestError", str(exc))])
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(_request: Request, exc: RequestValidationError) -> JsonResponse:
+        messages = list(dict.fromkeys(validation_message(e) for e in exc.errors()))
+        return error_body(400, [("ValidationError", m) for m in messages])
+
+    @app.exception_handler(HTTPException)
+    async def http_error(_request: Request, exc: HTTPException) -> JsonResponse:
+        if exc.status_code == 404:
+            return error_body(404, [("NoResultFound", "No result found")])
+        if exc.status_code == 405:
+            return error_body(
+                405, [("MethodNotAllowed", "The method is not allowed for the requested URL.")]
+            )
+        return error_body(exc.status_code, [("BadRequestError", str(exc.detail))])
+
+    # Starlette re-raises after this handler so the server logs the traceback once.
+    @app.exception_handler(Exception)
+    async def crashed(_request: Request, exc: Exception) -> JsonResponse:
+        return error_body(500, [("Exception", "Internal server error")])

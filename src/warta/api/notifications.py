@@ -1,0 +1,196 @@
+"""POST /v2/notifications/{sms,email}, GET /v2/notifications[/{id}]."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Depends, Query, Request
+
+from warta.api.auth import authenticate, warta
+from warta.api.responses import JsonResponse
+from warta.api.schemas import (
+    NotificationOut,
+    NotificationPage,
+    SendEmail,
+    SendSms,
+    SentNotification,
+)
+from warta.api.urls import base_url
+from warta.bootstrap import Warta
+from warta.domain import statuses
+from warta.domain.timefmt import notify_time
+from warta.errors import BadRequest, NotFound, ValidationFailed
+from warta.services.sending import Caller, SendNotification, Sent, send
+from warta.store.models import Notification
+
+router = APIRouter(prefix="/v2/notifications", tags=["Notifications (Notify v2)"])
+PAGE_SIZE = 250
+
+AppDep = Annotated[Warta, Depends(warta)]
+CallerDep = Annotated[Caller, Depends(authenticate)]
+
+
+def _check_rate(app: Warta, caller: Caller) -> None:
+    app.quotas.check_rate(caller.agency.id, caller.key_type, caller.agency.rate_limit)
+
+
+def _template_ref(base: str, template_id: uuid.UUID, version: int) -> dict[str, Any]:
+    return {
+        "id": str(template_id),
+        "version": version,
+        "uri": f"{base}/v2/template/{template_id}/version/{version}",
+    }
+
+
+def _sent(base: str, sent: Sent) -> dict[str, Any]:
+    row = sent.notification
+    content: dict[str, Any] = {"body": sent.body}
+    if row.type == "sms":
+        content["from_number"] = row.sender
+    else:
+        content.update(subject=sent.subject, from_email=row.sender, one_click_unsubscribe_url=None)
+    return {
+        "id": str(row.id),
+        "reference": row.reference,
+        "content": content,
+        "uri": f"{base}/v2/notifications/{row.id}",
+        "template": _template_ref(base, row.template_id, row.template_version),
+        "scheduled_for": None,
+    }
+
+
+@router.post(
+    "/sms", status_code=201, response_model=SentNotification, summary="Send a text message"
+)
+async def send_sms(body: SendSms, request: Request, app: AppDep, caller: CallerDep) -> JsonResponse:
+    _check_rate(app, caller)
+    if body.sms_sender_id is not None:
+        raise BadRequest(
+            f"sms_sender_id {body.sms_sender_id} does not exist in database for "
+            f"service id {caller.agency.id}"
+        )
+    command = SendNotification(
+        "sms", body.phone_number, body.template_id, body.personalisation or {}, body.reference
+    )
+    return JsonResponse(_sent(base_url(request, app), await send(app, caller, command)), 201)
+
+
+@router.post("/email", status_code=201, response_model=SentNotification, summary="Send an email")
+async def send_email(
+    body: SendEmail, request: Request, app: AppDep, caller: CallerDep
+) -> JsonResponse:
+    _check_rate(app, caller)
+    if body.email_reply_to_id is not None:
+        raise BadRequest(
+            f"email_reply_to_id {body.email_reply_to_id} does not exist in "
+            f"database for service id {caller.agency.id}"
+        )
+    command = SendNotification(
+        "email", body.email_address, body.template_id, body.personalisation or {}, body.reference
+    )
+    return JsonResponse(_sent(base_url(request, app), await send(app, caller, command)), 201)
+
+
+@router.post("/letter", status_code=400, include_in_schema=False)
+async def send_letter(caller: CallerDep) -> None:
+    raise BadRequest("Cannot send letters: Warta sends SMS, email, push and chat")
+
+
+def present(app: Warta, base: str, row: Notification) -> dict[str, Any]:
+    recipient = app.keyring.decrypt(row.recipient_enc, field="notification.recipient")
+    content = json.loads(app.keyring.decrypt(row.content_enc, field="notification.content"))
+    return {
+        "id": str(row.id),
+        "reference": row.reference,
+        "email_address": recipient if row.type == "email" else None,
+        "phone_number": recipient if row.type == "sms" else None,
+        "line_1": None,
+        "line_2": None,
+        "line_3": None,
+        "line_4": None,
+        "line_5": None,
+        "line_6": None,
+        "postcode": None,
+        "postage": None,
+        "type": row.type,
+        "status": row.status,
+        "template": _template_ref(base, row.template_id, row.template_version),
+        "body": content["body"],
+        "subject": content.get("subject"),
+        "created_at": notify_time(row.created_at),
+        "created_by_name": None,
+        "sent_at": notify_time(row.sent_at),
+        "completed_at": notify_time(row.completed_at),
+        "scheduled_for": None,
+        "estimated_delivery": None,
+        "billable_units": row.billable_units,
+        "cost_in_pounds": 0.0,
+        "is_cost_data_ready": row.status in statuses.FINAL,
+        "cost_details": {"billable_sms_fragments": row.billable_units} if row.type == "sms" else {},
+    }
+
+
+def _uuid(name: str, value: str) -> uuid.UUID:
+    try:
+        return uuid.UUID(value)
+    except ValueError as exc:
+        raise ValidationFailed(f"{name} is not a valid UUID") from exc
+
+
+@router.get(
+    "/{notification_id}", response_model=NotificationOut, summary="Get the status of one message"
+)
+async def get_notification(
+    notification_id: str, request: Request, app: AppDep, caller: CallerDep
+) -> JsonResponse:
+    wanted = _uuid("notification_id", notification_id)
+    async with app.uow() as uow:
+        row = await uow.notifications.get(caller.agency.id, wanted)
+    if row is None:
+        raise NotFound()
+    return JsonResponse(present(app, base_url(request, app), row))
+
+
+@router.get("", response_model=NotificationPage, summary="Get the status of multiple messages")
+async def list_notifications(
+    request: Request,
+    app: AppDep,
+    caller: CallerDep,
+    template_type: Annotated[str | None, Query(pattern="^(sms|email|letter)$")] = None,
+    status: Annotated[list[str] | None, Query()] = None,
+    reference: str | None = None,
+    older_than: str | None = None,
+    include_jobs: bool | None = None,
+) -> JsonResponse:
+    for value in status or []:
+        if value not in statuses.FILTERS:
+            raise ValidationFailed(
+                f"status {value} is not one of [{', '.join(sorted(statuses.FILTERS))}]"
+            )
+    base = base_url(request, app)
+    async with app.uow() as uow:
+        anchor = None
+        if older_than:
+            anchor = await uow.notifications.get(caller.agency.id, _uuid("older_than", older_than))
+            if anchor is None:
+                raise NotFound()
+        rows = await uow.notifications.page(
+            caller.agency.id,
+            test_only=caller.key_type == "test",
+            template_type=template_type,
+            statuses=status or [],
+            reference=reference,
+            older_than=anchor,
+            limit=PAGE_SIZE,
+        )
+    query = [(k, v) for k, v in request.query_params.multi_items() if k != "older_than"]
+    path = f"{base}{request.url.path}?"
+    links = {
+        "current": path + urlencode(query + ([("older_than", older_than)] if older_than else []))
+    }
+    if len(rows) == PAGE_SIZE:
+        links["next"] = path + urlencode([*query, ("older_than", str(rows[-1].id))])
+    return JsonResponse({"notifications": [present(app, base, r) for r in rows], "links": links})

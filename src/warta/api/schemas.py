@@ -1,0 +1,131 @@
+"""Request bodies of the Notify v2 API (additional properties refused, as Notify does),
+and response shapes for the OpenAPI document."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class _Send(_Strict):
+    template_id: uuid.UUID
+    personalisation: dict[str, Any] | None = None
+    reference: str | None = Field(None, max_length=1000)
+
+
+class SendSms(_Send):
+    phone_number: str = Field(
+        description="Indonesian mobile in any common form: 0812..., +62812..."
+    )
+    sms_sender_id: uuid.UUID | None = None
+
+
+class SendEmail(_Send):
+    email_address: str
+    email_reply_to_id: uuid.UUID | None = None
+    one_click_unsubscribe_url: str | None = None
+
+
+class Preview(_Strict):
+    personalisation: dict[str, Any] | None = None
+
+
+class TemplateRef(BaseModel):
+    id: uuid.UUID
+    version: int
+    uri: str
+
+
+class SentNotification(BaseModel):
+    id: uuid.UUID
+    reference: str | None
+    content: dict[str, Any]
+    uri: str
+    template: TemplateRef
+    scheduled_for: str | None = None
+
+
+class NotificationOut(BaseModel):
+    id: uuid.UUID
+    reference: str | None
+    email_address: str | None
+    phone_number: str | None
+    type: str
+    status: str
+    template: TemplateRef
+    body: str
+    subject: str | None
+    created_at: str
+    sent_at: str | None
+    completed_at: str | None
+    scheduled_for: str | None = None
+    created_by_name: str | None = None
+    billable_units: int = 0
+
+
+class Links(BaseModel):
+    current: str
+    next: str | None = None
+
+
+class NotificationPage(BaseModel):
+    notifications: list[NotificationOut]
+    links: Links
+
+
+class TemplateOut(BaseModel):
+    id: uuid.UUID
+    name: str
+    type: str
+    created_at: str
+    updated_at: str | None
+    created_by: str
+    version: int
+    body: str
+    subject: str | None
+    letter_contact_block: str | None = None
+    postage: str | None = None
+
+
+class TemplateList(BaseModel):
+    templates: list[TemplateOut]
+
+
+class TemplatePreviewOut(BaseModel):
+    id: uuid.UUID
+    type: str
+    version: int
+    body: str
+    subject: str | None
+    html: str | None = None
+    postage: str | None = None
+
+
+class ReceivedText(BaseModel):
+    id: uuid.UUID
+    created_at: str
+    notify_number: str
+    user_number: str
+    service_id: uuid.UUID
+    content: str
+
+
+class ReceivedTextPage(BaseModel):
+    received_text_messages: list[ReceivedText]
+    links: Links
+
+
+class ErrorItem(BaseModel):
+    error: str
+    message: str
+
+
+class ErrorBody(BaseModel):
+    status_code: int
+    errors: list[ErrorItem]

@@ -1,0 +1,361 @@
+"""Email over SMTP, with a small pool of persistent connections.
+
+A relay taking the message is "delivered" for Warta: after that the relay owns retries and
+bounces. Every aiosmtplib exception is translated in ``_translate`` into the
+``warta.errors.DeliveryError`` tree, so the pipeline decides to retry from the class alone:
+
+    SMTP 421 (server closing), connect/timeout/disconnect   -> ProviderUnavailable
+    SMTP 4xx at MAIL/RCPT/DATA                              -> TemporaryFailure
+    SMTP 5xx at MAIL/RCPT/DATA                              -> PermanentFailure
+    EHLO/AUTH refused with 5xx, anything else               -> TechnicalFailure
+
+Error messages carry the SMTP code and the server's text with every address redacted,
+because a relay's reply usually quotes the recipient ("550 5.1.1 <budi@example.id>: ...")
+and recipients are personal data that must not reach the logs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from email.message import EmailMessage
+from email.utils import format_datetime, parseaddr
+from typing import Any
+from urllib.parse import parse_qs, unquote, urlsplit
+
+import aiosmtplib
+
+from warta.channels.base import ChannelName, OutboundMessage, SendResult
+from warta.errors import (
+    ConfigurationError,
+    DeliveryError,
+    PermanentFailure,
+    ProviderUnavailable,
+    TechnicalFailure,
+    TemporaryFailure,
+)
+
+NOTIFICATION_ID_HEADER = "X-Warta-Notification-Id"
+
+# Message-ID left part: dot-atom text only, so a notification id cannot inject syntax.
+_MESSAGE_ID_LEFT = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
+# An address, with its angle brackets if quoted: "<budi@contoh.id>:" -> "<address>:".
+_ADDRESS_LIKE = re.compile(r"<?[^\s<>@,;:\"]+@[^\s<>@,;:\"]+>?")
+_REASON_LIMIT = 120
+
+
+@dataclass(frozen=True, slots=True)
+class SmtpConfig:
+    """The settings one ``SmtpChannel`` connects with; the password never shows in repr."""
+
+    host: str
+    port: int
+    username: str | None = None
+    password: str | None = field(default=None, repr=False)
+    use_tls: bool = False
+    start_tls: bool | None = None
+    validate_certs: bool = True
+    timeout: float = 30.0
+    pool_size: int = 4
+    local_hostname: str | None = None
+
+    def __post_init__(self) -> None:
+        if not self.host:
+            raise ConfigurationError("SMTP host is required")
+        if not 0 < self.port < 65536:
+            raise ConfigurationError(f"SMTP port must be 1-65535, got {self.port}")
+        if (self.username is None) != (self.password is None):
+            raise ConfigurationError("SMTP username and password must be given together")
+        if self.use_tls and self.start_tls:
+            raise ConfigurationError("implicit TLS (smtps) and STARTTLS cannot both be on")
+        if self.pool_size < 1:
+            raise ConfigurationError(f"SMTP pool_size must be at least 1, got {self.pool_size}")
+        if self.timeout <= 0:
+            raise ConfigurationError(f"SMTP timeout must be positive, got {self.timeout}")
+
+
+class SmtpChannel:
+    """Send email through one SMTP relay over up to ``pool_size`` reused connections.
+
+    Idle connections are kept LIFO, so the most recently used (most likely still open) is
+    taken first; a semaphore caps idle plus busy connections at ``pool_size``. A connection
+    the server dropped is discarded and the message retried once on a fresh connection.
+    """
+
+    name: ChannelName = "email"
+
+    def __init__(
+        self,
+        *,
+        host: str,
+        port: int,
+        username: str | None = None,
+        password: str | None = None,
+        use_tls: bool = False,
+        start_tls: bool | None = None,
+        validate_certs: bool = True,
+        timeout: float = 30.0,
+        pool_size: int = 4,
+        local_hostname: str | None = None,
+    ) -> None:
+        self.config = SmtpConfig(
+            host=host,
+            port=port,
+            username=username,
+            password=password,
+            use_tls=use_tls,
+            start_tls=start_tls,
+            validate_certs=validate_certs,
+            timeout=timeout,
+            pool_size=pool_size,
+            local_hostname=local_hostname,
+        )
+        self._idle: list[aiosmtplib.SMTP] = []
+        self._slots = asyncio.Semaphore(pool_size)
+        self._closed = False
+
+    @classmethod
+    def from_url(cls, url: str, **overrides: Any) -> SmtpChannel:
+        """Build from ``smtp://user:pass@host:587?starttls=required`` or ``smtps://host``.
+
+        Keyword ``overrides`` win over what the URL says (``pool_size=8``, ``timeout=10``).
+        """
+        return cls(**(parse_smtp_url(url) | overrides))
+
+    async def send(self, message: OutboundMessage) -> SendResult:
+        if message.channel != "email":
+            raise TechnicalFailure(f"{message.channel} message routed to the email channel")
+        if self._closed:
+            # Retryable on purpose: a send racing shutdown must not lose the message.
+            raise ProviderUnavailable("the SMTP channel is closed")
+        email, message_id = _build_email(message)
+        envelope_sender = parseaddr(message.sender)[1]
+        try:
+            async with self._slots:
+                await self._transmit(email, envelope_sender, message.to)
+        except (aiosmtplib.SMTPException, OSError, ValueError) as exc:
+            raise _translate(exc) from exc
+        return SendResult(status="delivered", provider_reference=message_id)
+
+    async def aclose(self) -> None:
+        """QUIT every idle connection; busy ones are closed when their send finishes."""
+        self._closed = True
+        idle, self._idle = self._idle, []
+        for connection in idle:
+            await _quit(connection)
+
+    async def _transmit(self, email: EmailMessage, sender: str, to: str) -> None:
+        fresh = False
+        while True:
+            connection = await self._checkout(fresh=fresh)
+            try:
+                await connection.send_message(email, sender=sender, recipients=[to])
+            except BaseException as exc:
+                if _server_answered(exc):
+                    # aiosmtplib already sent RSET, so the connection is clean to reuse.
+                    await self._checkin(connection)
+                else:
+                    connection.close()
+                if _was_dropped(exc) and not fresh:
+                    fresh = True
+                    continue
+                raise
+            await self._checkin(connection)
+            return
+
+    async def _checkout(self, *, fresh: bool) -> aiosmtplib.SMTP:
+        while self._idle and not fresh:
+            connection = self._idle.pop()
+            if connection.is_connected:
+                return connection
+            connection.close()  # the server hung up while it sat idle
+        connection = aiosmtplib.SMTP(
+            hostname=self.config.host,
+            port=self.config.port,
+            username=self.config.username,
+            password=self.config.password,
+            use_tls=self.config.use_tls,
+            start_tls=self.config.start_tls,
+            validate_certs=self.config.validate_certs,
+            timeout=self.config.timeout,
+            local_hostname=self.config.local_hostname,
+        )
+        await connection.connect()  # closes itself if it fails
+        return connection
+
+    async def _checkin(self, connection: aiosmtplib.SMTP) -> None:
+        if self._closed:
+            await _quit(connection)
+        elif connection.is_connected:
+            self._idle.append(connection)
+        else:
+            connection.close()
+
+
+def parse_smtp_url(url: str) -> dict[str, Any]:
+    """Turn an SMTP URL into ``SmtpChannel`` keyword arguments.
+
+    ``smtp://relay.example.id`` -> port 25, STARTTLS if offered;
+    ``smtps://u:p%40ss@relay.example.id`` -> port 465, implicit TLS, password ``p@ss``;
+    ``smtp://relay:587?starttls=required&verify=false``. Messages never echo the URL,
+    because it holds the password.
+    """
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError as exc:
+        raise ConfigurationError(f"SMTP URL is malformed: {exc}") from exc
+    if parts.scheme not in ("smtp", "smtps"):
+        raise ConfigurationError(
+            f"SMTP URL scheme must be smtp or smtps, got {parts.scheme or 'none'!r}"
+        )
+    if not parts.hostname:
+        raise ConfigurationError("SMTP URL has no host")
+    if parts.path not in ("", "/") or parts.fragment:
+        raise ConfigurationError("SMTP URL must not have a path or fragment")
+    implicit_tls = parts.scheme == "smtps"
+    options: dict[str, Any] = {
+        "host": parts.hostname,
+        "port": (465 if implicit_tls else 25) if port is None else port,
+        "use_tls": implicit_tls,
+        "start_tls": False if implicit_tls else None,
+    }
+    if parts.username is not None:
+        options["username"] = unquote(parts.username)
+        options["password"] = unquote(parts.password or "")
+    options.update(_parse_query(parts.query, implicit_tls=implicit_tls))
+    return options
+
+
+def _parse_query(query: str, *, implicit_tls: bool) -> dict[str, Any]:
+    choices = {
+        "starttls": {"required": True, "off": False},
+        "verify": {"true": True, "false": False},
+    }
+    keys = {"starttls": "start_tls", "verify": "validate_certs"}
+    options: dict[str, Any] = {}
+    for name, values in parse_qs(query, keep_blank_values=True).items():
+        if name not in choices:
+            raise ConfigurationError(f"unknown SMTP URL option {name!r}")
+        if len(values) > 1:
+            raise ConfigurationError(f"SMTP URL option {name!r} is given more than once")
+        value = values[0].lower()
+        if value not in choices[name]:
+            allowed = "|".join(choices[name])
+            raise ConfigurationError(f"SMTP URL option {name} must be {allowed}, got {value!r}")
+        options[keys[name]] = choices[name][value]
+    if implicit_tls and options.get("start_tls"):
+        raise ConfigurationError("smtps already uses TLS; starttls=required needs smtp://")
+    return options
+
+
+def _build_email(message: OutboundMessage) -> tuple[EmailMessage, str]:
+    """The MIME message and its Message-ID, stable per (notification, attempt)."""
+    if not _MESSAGE_ID_LEFT.fullmatch(message.notification_id):
+        raise TechnicalFailure("notification id cannot be used in a Message-ID")
+    _, at, domain = parseaddr(message.sender)[1].rpartition("@")
+    try:
+        domain = domain.encode("idna").decode("ascii")
+    except UnicodeError:
+        domain = ""
+    if not (at and domain):
+        raise TechnicalFailure("email sender has no usable domain")
+    message_id = f"<{message.notification_id}.{message.attempt}@{domain}>"
+    email = EmailMessage()
+    try:
+        email["From"] = message.sender
+        email["To"] = message.to
+        if message.subject is not None:
+            email["Subject"] = message.subject
+        email["Date"] = format_datetime(datetime.now(UTC))
+        email["Message-ID"] = message_id
+        if message.reply_to:
+            email["Reply-To"] = message.reply_to
+        email[NOTIFICATION_ID_HEADER] = message.notification_id
+    except (ValueError, IndexError) as exc:
+        # The vendor text may quote the header value (an address or a personalised
+        # subject), so only the kind of failure is kept.
+        raise TechnicalFailure("could not build the email: invalid header value") from exc
+    email.set_content(message.body, charset="utf-8")
+    if message.html is not None:
+        email.add_alternative(message.html, subtype="html", charset="utf-8")
+    return email, message_id
+
+
+def _reply_code(exc: BaseException) -> int | None:
+    if isinstance(exc, aiosmtplib.SMTPRecipientsRefused) and exc.recipients:
+        return exc.recipients[0].code
+    if isinstance(exc, aiosmtplib.SMTPResponseException):
+        return exc.code
+    return None
+
+
+def _server_answered(exc: BaseException) -> bool:
+    return _reply_code(exc) is not None
+
+
+def _was_dropped(exc: BaseException) -> bool:
+    # 421 is how a relay says "closing this connection" (Postfix sends it on idle
+    # timeout, and the client reads it as the reply to its next command).
+    return isinstance(exc, aiosmtplib.SMTPServerDisconnected) or _reply_code(exc) == 421
+
+
+def _translate(exc: Exception) -> DeliveryError:
+    """The one place an aiosmtplib (or socket) exception becomes a Warta error."""
+    code = _reply_code(exc)
+    if isinstance(exc, aiosmtplib.SMTPRecipientsRefused) and exc.recipients:
+        return _by_code(exc.recipients[0].code, "RCPT", exc.recipients[0].message)
+    if isinstance(exc, aiosmtplib.SMTPConnectError):  # refused, timed out, bad greeting
+        greeting = "" if code is None else f"SMTP {code} at greeting: "
+        return ProviderUnavailable(f"cannot connect to the SMTP server: {greeting}{_reason(exc)}")
+    if isinstance(exc, aiosmtplib.SMTPServerDisconnected | aiosmtplib.SMTPTimeoutError):
+        return ProviderUnavailable(f"SMTP server connection lost: {_reason(exc)}")
+    if isinstance(exc, aiosmtplib.SMTPHeloError | aiosmtplib.SMTPAuthenticationError):
+        # Our identity or credentials were refused: no recipient is at fault.
+        phase = "EHLO" if isinstance(exc, aiosmtplib.SMTPHeloError) else "AUTH"
+        kind = ProviderUnavailable if code is not None and code < 500 else TechnicalFailure
+        return kind(f"SMTP {code} at {phase}: {_reason(exc)}")
+    if isinstance(exc, aiosmtplib.SMTPResponseException):
+        return _by_code(exc.code, _PHASES.get(type(exc), "reply"), exc.message)
+    if isinstance(exc, aiosmtplib.SMTPException):
+        return TechnicalFailure(f"SMTP client error: {_reason(exc)}")
+    if isinstance(exc, OSError):
+        return ProviderUnavailable(f"SMTP network error: {type(exc).__name__}")
+    return TechnicalFailure(f"SMTP client refused the message: {type(exc).__name__}")
+
+
+_PHASES: dict[type[Exception], str] = {
+    aiosmtplib.SMTPSenderRefused: "MAIL",
+    aiosmtplib.SMTPDataError: "DATA",
+}
+
+
+def _by_code(code: int, phase: str, text: str) -> DeliveryError:
+    message = f"SMTP {code} at {phase}: {_redact(text)}"
+    if code == 421:
+        return ProviderUnavailable(message)
+    if 400 <= code < 500:
+        return TemporaryFailure(message)
+    if 500 <= code < 600:
+        return PermanentFailure(message)
+    return TechnicalFailure(message)
+
+
+def _reason(exc: Exception) -> str:
+    return _redact(getattr(exc, "message", "") or type(exc).__name__)
+
+
+def _redact(text: str) -> str:
+    one_line = " ".join(_ADDRESS_LIKE.sub("<address>", text).split())
+    return one_line[:_REASON_LIMIT] or "no reason given"
+
+
+async def _quit(connection: aiosmtplib.SMTP) -> None:
+    try:
+        await connection.quit()
+    except (aiosmtplib.SMTPException, OSError):
+        pass  # best effort: the server may already have gone
+    finally:
+        connection.close()

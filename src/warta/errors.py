@@ -1,0 +1,133 @@
+"""The one error tree of Warta.
+
+Every layer raises from here; vendor exceptions (aiosmtplib, httpx, SQLAlchemy, PyJWT)
+are translated at the edge that meets them, with ``raise ... from exc``. The API turns an
+``ApiError`` into Notify's error body; the pipeline decides to retry from the class of a
+``DeliveryError`` alone.
+
+    WartaError
+    ├── InvalidInput                  bad data from a caller: nothing was changed
+    │   ├── InvalidTemplate             template text cannot be used
+    │   ├── MissingPersonalisation      fields the template needs were not given
+    │   ├── InvalidPhoneNumber          not a mobile number we can reach
+    │   ├── InvalidEmailAddress
+    │   └── MessageTooLong              SMS over the 918-character cap
+    ├── ApiError                      carries Notify's status_code and error name
+    │   ├── BadRequest (400)          ├── AuthError (401/403)
+    │   ├── NotFound (404)            └── RateLimited / DailyLimitExceeded (429)
+    ├── ConfigurationError            settings that cannot work (bad URL, missing key)
+    └── DeliveryError                 raised by channels, judged by the pipeline
+        ├── TemporaryFailure            recipient side, try again later (SMTP 4xx)
+        ├── ProviderUnavailable         cannot reach the provider; retry, never lose it
+        ├── PermanentFailure            will never succeed (SMTP 5xx, bad mailbox)
+        └── TechnicalFailure            our side broke; do not retry blindly
+"""
+
+from __future__ import annotations
+
+
+class WartaError(Exception):
+    """Base of every error Warta raises on purpose."""
+
+
+class InvalidInput(WartaError):
+    """Input that cannot be accepted. ``str(exc)`` is the user-facing message."""
+
+
+class InvalidTemplate(InvalidInput):
+    pass
+
+
+class MissingPersonalisation(InvalidInput):
+    def __init__(self, fields: list[str]) -> None:
+        self.fields = fields
+        super().__init__("Missing personalisation: " + ", ".join(fields))
+
+
+class InvalidPhoneNumber(InvalidInput):
+    pass
+
+
+class InvalidEmailAddress(InvalidInput):
+    pass
+
+
+class MessageTooLong(InvalidInput):
+    pass
+
+
+class ApiError(WartaError):
+    """An error with a place in Notify's error body."""
+
+    status_code = 400
+    error = "BadRequestError"
+
+    def __init__(self, message: str) -> None:
+        self.message = message
+        super().__init__(message)
+
+
+class BadRequest(ApiError):
+    status_code = 400
+    error = "BadRequestError"
+
+
+class ValidationFailed(ApiError):
+    status_code = 400
+    error = "ValidationError"
+
+
+class AuthError(ApiError):
+    status_code = 403
+    error = "AuthError"
+
+    def __init__(self, message: str, status_code: int = 403) -> None:
+        super().__init__(message)
+        self.status_code = status_code
+
+
+class NotFound(ApiError):
+    status_code = 404
+    error = "NoResultFound"
+
+    def __init__(self, message: str = "No result found") -> None:
+        super().__init__(message)
+
+
+class RateLimited(ApiError):
+    status_code = 429
+    error = "RateLimitError"
+
+
+class DailyLimitExceeded(ApiError):
+    status_code = 429
+    error = "TooManyRequestsError"
+
+
+class ConfigurationError(WartaError):
+    pass
+
+
+class DeliveryError(WartaError):
+    """A channel could not deliver. Subclasses say what the pipeline does next."""
+
+    retry = False
+    final_status = "technical-failure"
+
+
+class TemporaryFailure(DeliveryError):
+    retry = True
+    final_status = "temporary-failure"
+
+
+class ProviderUnavailable(DeliveryError):
+    retry = True
+    final_status = "technical-failure"
+
+
+class PermanentFailure(DeliveryError):
+    final_status = "permanent-failure"
+
+
+class TechnicalFailure(DeliveryError):
+    final_status = "technical-failure"

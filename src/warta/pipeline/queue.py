@@ -1,0 +1,48 @@
+"""Where work waits. Only notification and callback ids cross it, never personal data.
+
+``WorkQueue`` is the seam for scale-out: the embedded queue below feeds the in-process
+worker pool; a Celery-over-RabbitMQ queue would implement the same ``submit`` by sending
+``warta.deliver(ids)`` messages, and its workers would call the same task functions.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Sequence
+from typing import Literal, Protocol
+
+TaskName = Literal["deliver", "callback"]
+TASKS: tuple[TaskName, ...] = ("deliver", "callback")
+
+
+class WorkQueue(Protocol):
+    async def submit(self, task: TaskName, ids: Sequence[uuid.UUID]) -> None: ...
+
+
+class EmbeddedQueue:
+    """Unbounded asyncio queues, one per task. Losing them loses nothing: the rows are
+    the truth and the sweeper finds anything that was waiting here."""
+
+    def __init__(self) -> None:
+        self.queues: dict[TaskName, asyncio.Queue[uuid.UUID]] = {t: asyncio.Queue() for t in TASKS}
+
+    async def submit(self, task: TaskName, ids: Sequence[uuid.UUID]) -> None:
+        queue = self.queues[task]
+        for item in ids:
+            queue.put_nowait(item)
+
+    async def take(self, task: TaskName, limit: int) -> list[uuid.UUID]:
+        """Wait for one id, then take what else is already waiting, up to ``limit``."""
+        queue = self.queues[task]
+        batch = [await queue.get()]
+        while len(batch) < limit and not queue.empty():
+            batch.append(queue.get_nowait())
+        return batch
+
+    def drain(self, task: TaskName) -> list[uuid.UUID]:
+        queue = self.queues[task]
+        items = []
+        while not queue.empty():
+            items.append(queue.get_nowait())
+        return items

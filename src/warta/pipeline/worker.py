@@ -1,0 +1,101 @@
+"""The embedded worker pool: asyncio tasks in the API process, fed by the EmbeddedQueue.
+
+On stop (SIGTERM reaches uvicorn, which ends the lifespan) the pool stops taking work,
+lets in-flight batches finish within ``grace`` seconds, and hands back everything else:
+ids still queued and rows of batches cut short get their lease ended, so the next start
+(or another process) takes them at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import uuid
+from collections.abc import Awaitable, Callable, Sequence
+
+from warta.bootstrap import Warta
+from warta.pipeline.callbacks import send_callbacks
+from warta.pipeline.delivery import deliver
+from warta.pipeline.queue import EmbeddedQueue, TaskName
+
+log = logging.getLogger(__name__)
+
+Task = Callable[[Warta, Sequence[uuid.UUID]], Awaitable[None]]
+
+
+async def sweep(app: Warta) -> int:
+    """Queue what is due: stuck, crashed or waiting to retry. Returns how many ids."""
+    now = app.clock()
+    async with app.uow() as uow:
+        notifications = await uow.notifications.due_ids(now, limit=10_000)
+        callbacks = await uow.callbacks.due_ids(now, limit=10_000)
+    if notifications:
+        await app.queue.submit("deliver", notifications)
+    if callbacks:
+        await app.queue.submit("callback", callbacks)
+    return len(notifications) + len(callbacks)
+
+
+class WorkerPool:
+    def __init__(self, app: Warta, queue: EmbeddedQueue) -> None:
+        self.app = app
+        self.queue = queue
+        self._tasks: list[asyncio.Task[None]] = []
+        self._in_flight: dict[asyncio.Task[None], list[uuid.UUID]] = {}
+
+    def start(self) -> None:
+        settings = self.app.settings
+        for n in range(settings.workers):
+            self._tasks.append(
+                asyncio.create_task(self._run("deliver", deliver), name=f"deliver-{n}")
+            )
+        for n in range(2):
+            self._tasks.append(
+                asyncio.create_task(self._run("callback", send_callbacks), name=f"callback-{n}")
+            )
+        self._tasks.append(asyncio.create_task(self._sweep_forever(), name="sweeper"))
+
+    async def _run(self, name: TaskName, task: Task) -> None:
+        limit = self.app.settings.batch_size
+        while True:
+            ids = await self.queue.take(name, limit)
+            job = asyncio.create_task(task(self.app, ids))
+            self._in_flight[job] = ids if name == "deliver" else []
+            try:
+                await asyncio.shield(job)
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # the rows keep their lease; the sweeper retries them
+                log.exception("%s batch of %d failed", name, len(ids))
+            finally:
+                self._in_flight.pop(job, None)
+
+    async def _sweep_forever(self) -> None:
+        while True:
+            try:
+                await sweep(self.app)
+            except Exception:
+                log.exception("sweep failed")
+            await asyncio.sleep(self.app.settings.sweep_interval)
+
+    async def stop(self, grace: float = 10.0) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        jobs = list(self._in_flight)
+        if jobs:
+            _done, pending = await asyncio.wait(jobs, timeout=grace)
+            unfinished = [i for job in pending for i in self._in_flight.get(job, [])]
+            for job in pending:
+                job.cancel()
+        else:
+            unfinished = []
+        returned = self.queue.drain("deliver") + unfinished
+        if returned:
+            async with self.app.uow() as uow:
+                await uow.notifications.release(returned, self.app.clock())
+                await uow.commit()
+            log.info("returned %d notifications for the next start", len(returned))

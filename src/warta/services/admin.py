@@ -1,0 +1,220 @@
+"""Agency administration: agencies, API keys, guest lists, callbacks, templates.
+
+Used by the CLI today and by the agency console later; each handler is one transaction.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+from warta.bootstrap import Warta
+from warta.domain import recipients
+from warta.domain.templates import placeholders
+from warta.errors import BadRequest, InvalidInput, NotFound
+from warta.security.apikeys import KEY_TYPES, key_string, new_secret
+from warta.store.models import Agency, ApiKey, GuestListEntry, Template, TemplateVersion
+
+
+@dataclass(frozen=True)
+class NewAgency:
+    id: uuid.UUID
+    live_key: str
+    team_key: str
+    test_key: str
+
+
+async def create_agency(
+    app: Warta, name: str, *, email_from: str | None = None, sms_sender: str | None = None
+) -> NewAgency:
+    name = name.strip()
+    if not name:
+        raise BadRequest("An agency needs a name")
+    if email_from:
+        email_from = recipients.validate_email(email_from)
+    if sms_sender is not None and not (sms_sender.isalnum() and 3 <= len(sms_sender) <= 11):
+        raise BadRequest("An SMS sender id is 3 to 11 letters or digits")
+    now = app.clock()
+    agency = Agency(
+        id=uuid.uuid4(),
+        name=name,
+        email_from=email_from,
+        sms_sender=sms_sender,
+        rate_limit=app.settings.rate_limit_per_minute,
+        message_limit=app.settings.daily_message_limit,
+        created_at=now,
+    )
+    async with app.uow() as uow:
+        if await uow.agencies.by_name(name) is not None:
+            raise BadRequest(f"An agency called {name!r} already exists")
+        uow.agencies.add(agency)
+        await uow.session.flush()
+        names = {"normal": "live key", "team": "team key", "test": "test key"}
+        keys = {t: _new_key(app, agency, name, t) for t, name in names.items()}
+        uow.agencies.add(*(row for row, _ in keys.values()))
+        await uow.commit()
+    return NewAgency(agency.id, keys["normal"][1], keys["team"][1], keys["test"][1])
+
+
+def _new_key(app: Warta, agency: Agency, name: str, key_type: str) -> tuple[ApiKey, str]:
+    if key_type not in KEY_TYPES:
+        raise BadRequest(f"Key type must be one of {', '.join(KEY_TYPES)}")
+    secret = new_secret()
+    row = ApiKey(
+        id=uuid.uuid4(),
+        agency_id=agency.id,
+        name=name,
+        key_type=key_type,
+        secret_enc=app.keyring.encrypt(secret, field="api_key.secret"),
+        created_at=app.clock(),
+    )
+    return row, key_string(name, agency.id, secret)
+
+
+async def _agency(app: Warta, uow: object, agency_id: uuid.UUID) -> Agency:
+    agency = await uow.agencies.get(agency_id)  # type: ignore[attr-defined]
+    if agency is None:
+        raise NotFound(f"No agency with id {agency_id}")
+    return agency  # type: ignore[no-any-return]
+
+
+async def create_key(
+    app: Warta, agency_id: uuid.UUID, name: str, key_type: str
+) -> tuple[ApiKey, str]:
+    async with app.uow() as uow:
+        agency = await _agency(app, uow, agency_id)
+        row, key = _new_key(app, agency, name, key_type)
+        uow.agencies.add(row)
+        await uow.commit()
+    return row, key
+
+
+async def list_keys(app: Warta, agency_id: uuid.UUID) -> list[ApiKey]:
+    async with app.uow() as uow:
+        await _agency(app, uow, agency_id)
+        return list(await uow.agencies.keys(agency_id))
+
+
+async def revoke_key(app: Warta, key_id: uuid.UUID) -> ApiKey:
+    async with app.uow() as uow:
+        key = await uow.agencies.key(key_id)
+        if key is None:
+            raise NotFound(f"No API key with id {key_id}")
+        if key.revoked_at is None:
+            key.revoked_at = app.clock()
+        await uow.commit()
+    return key
+
+
+async def add_to_guest_list(app: Warta, agency_id: uuid.UUID, recipient: str) -> None:
+    """Team keys may send to these: a phone number or an email address."""
+    try:
+        kind, value = "email", recipients.validate_email(recipient)
+    except InvalidInput:
+        kind, value = "sms", recipients.normalise_phone(recipient)
+    async with app.uow() as uow:
+        await _agency(app, uow, agency_id)
+        uow.agencies.add(
+            GuestListEntry(
+                id=uuid.uuid4(),
+                agency_id=agency_id,
+                recipient_type=kind,
+                recipient_enc=app.keyring.encrypt(value, field="guest_list.recipient"),
+                recipient_hash=app.keyring.lookup_hash(value),
+                created_at=app.clock(),
+            )
+        )
+        await uow.commit()
+
+
+async def set_callback(
+    app: Warta, agency_id: uuid.UUID, url: str | None, token: str | None
+) -> None:
+    if url and not url.startswith(("https://", "http://")):
+        raise BadRequest("A callback URL must start with https:// (or http:// for local tests)")
+    if url and (not token or len(token) < 10):
+        raise BadRequest("A callback needs a bearer token of at least 10 characters")
+    async with app.uow() as uow:
+        agency = await _agency(app, uow, agency_id)
+        agency.callback_url = url or None
+        agency.callback_token_enc = (
+            app.keyring.encrypt(token, field="agency.callback_token") if url and token else None
+        )
+        await uow.commit()
+
+
+def _check_template(kind: str, name: str, subject: str | None, body: str) -> None:
+    if kind not in ("email", "sms"):
+        raise BadRequest("Template type must be email or sms")
+    if not name.strip():
+        raise BadRequest("A template needs a name")
+    if not body.strip():
+        raise BadRequest("A template needs a body")
+    if kind == "email" and not (subject or "").strip():
+        raise BadRequest("An email template needs a subject")
+    if kind == "sms" and subject:
+        raise BadRequest("An SMS template has no subject")
+    placeholders(body)  # raises InvalidTemplate for text that cannot be used
+
+
+async def create_template(
+    app: Warta, agency_id: uuid.UUID, *, kind: str, name: str, subject: str | None, body: str
+) -> Template:
+    _check_template(kind, name, subject, body)
+    now = app.clock()
+    template = Template(
+        id=uuid.uuid4(),
+        agency_id=agency_id,
+        name=name.strip(),
+        type=kind,
+        subject=subject,
+        body=body,
+        version=1,
+        archived=False,
+        created_at=now,
+        updated_at=None,
+    )
+    async with app.uow() as uow:
+        await _agency(app, uow, agency_id)
+        uow.templates.add(template)
+        await uow.session.flush()
+        uow.templates.add(_version_of(template))
+        await uow.commit()
+    return template
+
+
+async def update_template(
+    app: Warta,
+    agency_id: uuid.UUID,
+    template_id: uuid.UUID,
+    *,
+    name: str | None = None,
+    subject: str | None = None,
+    body: str | None = None,
+) -> Template:
+    """An edit makes a new version; old versions stay readable and sent rows keep theirs."""
+    async with app.uow() as uow:
+        template = await uow.templates.get(agency_id, template_id)
+        if template is None:
+            raise NotFound(f"No template with id {template_id}")
+        new_name = template.name if name is None else name
+        new_subject = template.subject if subject is None else subject
+        new_body = template.body if body is None else body
+        _check_template(template.type, new_name, new_subject, new_body)
+        template.name, template.subject, template.body = new_name.strip(), new_subject, new_body
+        template.version += 1
+        template.updated_at = app.clock()
+        uow.templates.add(_version_of(template))
+        await uow.commit()
+    return template
+
+
+def _version_of(template: Template) -> TemplateVersion:
+    return TemplateVersion(
+        template_id=template.id,
+        version=template.version,
+        name=template.name,
+        subject=template.subject,
+        body=template.body,
+        created_at=template.updated_at or template.created_at,
+    )

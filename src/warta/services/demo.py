@@ -1,0 +1,67 @@
+"""The demo agency `make run` creates, so a newcomer can send within a minute."""
+
+from __future__ import annotations
+
+from warta.bootstrap import Warta
+from warta.security.apikeys import key_string
+from warta.services.admin import create_agency, create_template
+
+DEMO_NAME = "Instansi Demo"
+EMAIL_SUBJECT = "Dokumen ((jenis dokumen)) Anda siap diambil"
+EMAIL_BODY = """Halo ((nama)),
+
+# Dokumen Anda sudah siap
+
+Dokumen **((jenis dokumen))** dengan nomor permohonan ((nomor)) dapat diambil di:
+
+^ ((kantor))
+
+Bawa bukti permohonan dan KTP asli.((catatan??
+
+Catatan petugas: ((catatan))))
+
+Terima kasih,
+Dinas Kependudukan dan Pencatatan Sipil
+"""
+SMS_BODY = (
+    "Yth. ((nama)), pajak kendaraan ((nomor polisi)) jatuh tempo ((tanggal)). "
+    "Bayar di Samsat terdekat atau aplikasi resmi. Balas BERHENTI untuk berhenti."
+)
+
+
+async def ensure_demo(app: Warta) -> dict[str, str]:
+    async with app.uow() as uow:
+        agency = await uow.agencies.by_name(DEMO_NAME)
+    if agency is None:
+        made = await create_agency(
+            app, DEMO_NAME, email_from="noreply@demo.warta.go.id", sms_sender="WARTA"
+        )
+        agency_id = made.id
+        await create_template(
+            app,
+            agency_id,
+            kind="email",
+            name="Dokumen siap diambil",
+            subject=EMAIL_SUBJECT,
+            body=EMAIL_BODY,
+        )
+        await create_template(
+            app,
+            agency_id,
+            kind="sms",
+            name="Pengingat pajak kendaraan",
+            subject=None,
+            body=SMS_BODY,
+        )
+    else:
+        agency_id = agency.id
+    info: dict[str, str] = {"agency_id": str(agency_id)}
+    async with app.uow() as uow:
+        for key in await uow.agencies.keys(agency_id):
+            if key.revoked_at is None and key.name in ("live key", "team key", "test key"):
+                secret = app.keyring.decrypt(key.secret_enc, field="api_key.secret")
+                label = {"normal": "live_key"}.get(key.key_type, f"{key.key_type}_key")
+                info[label] = key_string(key.name, agency_id, secret)
+        for template in await uow.templates.list(agency_id, None):
+            info[f"{template.type}_template_id"] = str(template.id)
+    return info

@@ -1,0 +1,95 @@
+"""Master-key rotation: re-encrypt every personal field and recompute every lookup hash.
+
+With a key file, a new key is made and the old one kept as "previous" until every row is
+re-encrypted, then dropped. With ``WARTA_SECRET_KEY``, the operator sets the new key and
+lists the old one in ``WARTA_PREVIOUS_SECRET_KEYS``; after this runs the old one can go.
+Run it with the API stopped (or restart the API after): a process still holding only the
+old key cannot read what this writes.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from sqlalchemy import select, update
+
+from warta.bootstrap import Warta
+from warta.security.crypto import Keyring, decode_master_key, new_master_key, write_key_file
+from warta.settings import Settings
+from warta.store.models import Agency, ApiKey, GuestListEntry, Notification, ReceivedText
+
+# (table, [(ciphertext column, field name used as associated data, hash column or None)])
+ENCRYPTED: list[tuple[Any, list[tuple[str, str, str | None]]]] = [
+    (Agency, [("callback_token_enc", "agency.callback_token", None)]),
+    (ApiKey, [("secret_enc", "api_key.secret", None)]),
+    (GuestListEntry, [("recipient_enc", "guest_list.recipient", "recipient_hash")]),
+    (
+        Notification,
+        [
+            ("recipient_enc", "notification.recipient", "recipient_hash"),
+            ("content_enc", "notification.content", None),
+        ],
+    ),
+    (
+        ReceivedText,
+        [
+            ("user_number_enc", "received.user_number", "user_number_hash"),
+            ("content_enc", "received.content", None),
+        ],
+    ),
+]
+BATCH = 500
+
+
+async def rotate(app: Warta, settings: Settings) -> int:
+    key_file = settings.var_dir / "keys" / "secret.key"
+    if settings.secret_key:
+        keyring = app.keyring
+        new_key = None
+    else:
+        data = json.loads(key_file.read_text())
+        new_key = new_master_key()
+        previous = [data["current"], *data["previous"]]
+        write_key_file(key_file, current=new_key, previous=previous)
+        keyring = Keyring(decode_master_key(new_key), [decode_master_key(k) for k in previous])
+    count = 0
+    for table, columns in ENCRYPTED:
+        count += await _reencrypt(app, keyring, table, columns)
+    if new_key is not None:
+        write_key_file(key_file, current=new_key, previous=[])
+    return count
+
+
+async def _reencrypt(
+    app: Warta, keyring: Keyring, table: Any, columns: list[tuple[str, str, str | None]]
+) -> int:
+    count = 0
+    last = None
+    while True:
+        async with app.uow() as uow:
+            query = select(table.id, *(getattr(table, c) for c, _, _ in columns)).order_by(table.id)
+            if last is not None:
+                query = query.where(table.id > last)
+            rows = (await uow.session.execute(query.limit(BATCH))).all()
+            if not rows:
+                return count
+            changes = []
+            for row in rows:
+                change: dict[str, Any] = {"id": row[0]}
+                for (column, field, hash_column), blob in zip(columns, row[1:], strict=True):
+                    if blob is None or keyring.is_current(blob):
+                        continue
+                    plain = keyring.decrypt(blob, field=field)
+                    change[column] = keyring.encrypt(plain, field=field)
+                    if hash_column:
+                        change[hash_column] = keyring.lookup_hash(plain)
+                    count += 1
+                if len(change) > 1:
+                    changes.append(change)
+            for change in changes:
+                await uow.session.execute(
+                    update(table).where(table.id == change.pop("id")).values(**change)
+                )
+            await uow.commit()
+            last = rows[-1][0]

@@ -1,0 +1,160 @@
+"""Send one notification: the handler behind POST /v2/notifications/{sms,email}.
+
+Validate everything first, so bad input changes nothing; then persist the row (status
+``created``) and hand only its id to the queue.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any, Literal
+
+from warta.bootstrap import Warta
+from warta.domain import recipients, simulated, sms, statuses
+from warta.domain.templates import render
+from warta.errors import (
+    BadRequest,
+    InvalidInput,
+    MessageTooLong,
+    MissingPersonalisation,
+    ValidationFailed,
+)
+from warta.store.models import Agency, Notification, Template
+
+Channel = Literal["sms", "email"]
+RECIPIENT_FIELD = {"sms": "phone_number", "email": "email_address"}
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who is calling, as established by the API key."""
+
+    agency: Agency
+    key_id: uuid.UUID
+    key_type: str
+
+
+@dataclass(frozen=True)
+class SendNotification:
+    channel: Channel
+    recipient: str
+    template_id: uuid.UUID
+    personalisation: dict[str, Any] = field(default_factory=dict)
+    reference: str | None = None
+
+
+@dataclass(frozen=True)
+class Sent:
+    notification: Notification
+    template: Template
+    subject: str | None
+    body: str
+
+
+def normalise_recipient(channel: Channel, raw: str) -> str:
+    try:
+        if channel == "sms":
+            return recipients.normalise_phone(raw)
+        return recipients.validate_email(raw)
+    except InvalidInput as exc:
+        raise ValidationFailed(f"{RECIPIENT_FIELD[channel]} {exc}") from exc
+
+
+def render_content(template: Template, personalisation: dict[str, Any]) -> tuple[str | None, str]:
+    try:
+        body = render(template.body, personalisation, channel=template.type)  # type: ignore[arg-type]
+        subject = None
+        if template.type == "email":
+            subject = render(template.subject or "", personalisation, channel="sms")
+    except MissingPersonalisation as exc:
+        raise BadRequest(str(exc)) from exc
+    if template.type == "sms":
+        body = sms.sanitise(body)
+        try:
+            sms.check_length(body)
+        except MessageTooLong as exc:
+            raise BadRequest(str(exc)) from exc
+    return subject, body
+
+
+async def send(app: Warta, caller: Caller, command: SendNotification) -> Sent:
+    agency = caller.agency
+    async with app.uow() as uow:
+        template = await uow.templates.get(agency.id, command.template_id)
+        if template is None:
+            raise BadRequest("Template not found")
+        if template.archived:
+            raise BadRequest(f"Template {template.id} has been deleted")
+        if template.type != command.channel:
+            raise BadRequest(
+                f"{template.type} template is not suitable for {command.channel} notification"
+            )
+        test_key = caller.key_type == "test"
+        simulate = simulated.simulated_status(command.channel, command.recipient, test_key=test_key)
+        is_sim = simulated.is_simulated(command.channel, command.recipient)
+        recipient = (
+            command.recipient.strip()
+            if is_sim
+            else normalise_recipient(command.channel, command.recipient)
+        )
+        if caller.key_type == "team" and not is_sim:
+            on_list = await uow.agencies.on_guest_list(
+                agency.id, app.keyring.lookup_hashes(recipient)
+            )
+            if not on_list:
+                raise BadRequest("Can’t send to this recipient using a team-only API key")
+        subject, body = render_content(template, command.personalisation)
+        now = app.clock()
+        if not test_key:
+            await app.quotas.count_message(
+                agency.id,
+                agency.message_limit,
+                now,
+                lambda since: uow.notifications.count_created_since(agency.id, since),
+            )
+        row = Notification(
+            id=uuid.uuid4(),
+            agency_id=agency.id,
+            api_key_id=caller.key_id,
+            key_type=caller.key_type,
+            template_id=template.id,
+            template_version=template.version,
+            type=command.channel,
+            status=statuses.CREATED,
+            reference=command.reference,
+            recipient_enc=app.keyring.encrypt(recipient, field="notification.recipient"),
+            recipient_hash=app.keyring.lookup_hash(recipient),
+            content_enc=app.keyring.encrypt(
+                json.dumps({"subject": subject, "body": body}), field="notification.content"
+            ),
+            sender=sender_of(app, agency, command.channel),
+            simulate=simulate,
+            billable_units=sms.describe(body).fragments if command.channel == "sms" else 0,
+            attempts=0,
+            # The queue owns it until this passes; then the sweeper re-queues it.
+            lease_until=now + timedelta(seconds=app.settings.stuck_after),
+            created_at=now,
+            updated_at=now,
+        )
+        uow.notifications.add(row)
+        try:
+            await uow.commit()
+        except Exception:
+            if not test_key:
+                app.quotas.uncount_message(agency.id)
+            raise
+    await app.queue.submit("deliver", [row.id])
+    return Sent(row, template, subject, body)
+
+
+def sender_of(app: Warta, agency: Agency, channel: Channel) -> str:
+    if channel == "sms":
+        return agency.sms_sender or "WARTA"
+    return agency.email_from or f"{slug(agency.name)}@{app.settings.email_from_domain}"
+
+
+def slug(name: str) -> str:
+    return "".join(c if c.isalnum() else "." for c in name.lower()).strip(".") or "agency"

@@ -1,0 +1,113 @@
+"""The one settings object. Built once from ``WARTA_*`` variables by the entry points
+(CLI, API lifespan, tests) and passed down explicitly; nothing else reads the environment.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="WARTA_", extra="ignore", frozen=True)
+
+    # Where things live
+    var_dir: Path = Field(Path("var"), description="Folder for the SQLite file and key file.")
+    database_url: str = Field(
+        "",
+        description="SQLAlchemy URL. Empty means a SQLite file at $WARTA_VAR_DIR/warta.db. "
+        "PostgreSQL: postgresql+psycopg://user@host/db",
+    )
+    database_pool_size: int = Field(10, description="Connections per process (PostgreSQL).")
+
+    # HTTP
+    host: str = Field("127.0.0.1", description="Address `warta serve` listens on.")
+    port: int = Field(8000, description="Port `warta serve` listens on.")
+    public_url: str = Field(
+        "", description="Base URL used in links (uri, links.next). Empty: taken from the request."
+    )
+
+    # Secrets
+    secret_key: str = Field(
+        "",
+        description="Base64 32-byte master key for personal data. Empty: a key file is "
+        "generated at $WARTA_VAR_DIR/keys/secret.key on first start.",
+        repr=False,
+    )
+    previous_secret_keys: str = Field(
+        "",
+        description="Comma-separated older master keys, still accepted for reading while "
+        "`warta keys rotate` re-encrypts.",
+        repr=False,
+    )
+
+    # Channels
+    smtp_url: str = Field(
+        "",
+        description="smtp://user:pass@host:port or smtps://... Empty: a local capture SMTP "
+        "server is started and shown at /dev/outbox.",
+        repr=False,
+    )
+    smtp_pool_size: int = Field(4, description="Persistent SMTP connections per process.")
+    smtp_timeout: float = Field(30.0, description="Seconds before an SMTP call gives up.")
+    capture_smtp_port: int = Field(
+        0, description="Port of the local capture SMTP server (0: any free port)."
+    )
+    email_from_domain: str = Field(
+        "notifikasi.warta.go.id",
+        description="Domain of an agency's default From address when it has none.",
+    )
+    dev_outbox: bool | None = Field(
+        None,
+        description="Serve /dev/outbox. Default: on when no SMTP relay is configured.",
+    )
+
+    # Pipeline
+    workers: int = Field(8, description="Concurrent delivery tasks in the embedded pool.")
+    batch_size: int = Field(100, description="Notification ids a worker claims at once.")
+    lease_seconds: float = Field(
+        300.0, description="How long a claimed notification belongs to its worker."
+    )
+    sweep_interval: float = Field(
+        15.0, description="Seconds between sweeps for stuck or due notifications."
+    )
+    stuck_after: float = Field(
+        60.0, description="A `created` notification unclaimed this long is re-queued."
+    )
+    retry_max_attempts: int = Field(8, description="Delivery attempts before giving up.")
+    retry_base_delay: float = Field(10.0, description="First retry delay in seconds.")
+    retry_max_delay: float = Field(3600.0, description="Longest delay between retries.")
+    run_workers: bool = Field(True, description="Run the embedded workers inside `serve`.")
+
+    # Limits (Notify's defaults)
+    rate_limit_per_minute: int = Field(
+        3000, description="Requests per minute per agency and key type."
+    )
+    daily_message_limit: int = Field(
+        250_000, description="Default daily message limit for a new agency."
+    )
+
+    # Callbacks
+    callback_max_attempts: int = Field(6, description="Callback tries: the first and 5 retries.")
+    callback_base_delay: float = Field(5.0, description="First callback retry delay (s).")
+    callback_timeout: float = Field(10.0, description="Seconds per callback request.")
+
+    log_level: str = Field("INFO", description="Python logging level.")
+    log_json: bool = Field(False, description="Log one JSON object per line.")
+
+    @field_validator("log_level")
+    @classmethod
+    def _upper(cls, value: str) -> str:
+        return value.upper()
+
+    @property
+    def effective_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{(self.var_dir / 'warta.db').as_posix()}"
+
+    @property
+    def serve_dev_outbox(self) -> bool:
+        return (not self.smtp_url) if self.dev_outbox is None else self.dev_outbox

@@ -1,0 +1,218 @@
+"""Repositories: the queries Warta needs, named for what they mean."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from warta.store.models import (
+    Agency,
+    ApiKey,
+    Callback,
+    GuestListEntry,
+    Notification,
+    ReceivedText,
+    Template,
+    TemplateVersion,
+)
+
+
+class _Repository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    def add(self, *rows: object) -> None:
+        self.session.add_all(rows)
+
+
+class AgencyRepository(_Repository):
+    async def get(self, agency_id: uuid.UUID) -> Agency | None:
+        return await self.session.get(Agency, agency_id)
+
+    async def by_name(self, name: str) -> Agency | None:
+        return await self.session.scalar(select(Agency).where(Agency.name == name))
+
+    async def list(self) -> Sequence[Agency]:
+        return (await self.session.scalars(select(Agency).order_by(Agency.created_at))).all()
+
+    async def keys(self, agency_id: uuid.UUID) -> Sequence[ApiKey]:
+        query = select(ApiKey).where(ApiKey.agency_id == agency_id).order_by(ApiKey.created_at)
+        return (await self.session.scalars(query)).all()
+
+    async def key(self, key_id: uuid.UUID) -> ApiKey | None:
+        return await self.session.get(ApiKey, key_id)
+
+    async def on_guest_list(self, agency_id: uuid.UUID, hashes: list[str]) -> bool:
+        query = select(GuestListEntry.id).where(
+            GuestListEntry.agency_id == agency_id, GuestListEntry.recipient_hash.in_(hashes)
+        )
+        return (await self.session.scalar(query.limit(1))) is not None
+
+
+class TemplateRepository(_Repository):
+    async def get(self, agency_id: uuid.UUID, template_id: uuid.UUID) -> Template | None:
+        template = await self.session.get(Template, template_id)
+        if template is None or template.agency_id != agency_id:
+            return None
+        return template
+
+    async def version(
+        self, agency_id: uuid.UUID, template_id: uuid.UUID, version: int
+    ) -> tuple[Template, TemplateVersion] | None:
+        template = await self.get(agency_id, template_id)
+        if template is None:
+            return None
+        found = await self.session.get(TemplateVersion, (template_id, version))
+        return None if found is None else (template, found)
+
+    async def list(self, agency_id: uuid.UUID, template_type: str | None) -> Sequence[Template]:
+        query = select(Template).where(Template.agency_id == agency_id, ~Template.archived)
+        if template_type:
+            query = query.where(Template.type == template_type)
+        return (await self.session.scalars(query.order_by(Template.name))).all()
+
+
+# Notify's "failed" filter stands for every failure status.
+STATUS_ALIASES = {
+    "failed": ["technical-failure", "temporary-failure", "permanent-failure"],
+    "sending": ["sending", "pending"],
+}
+
+
+class NotificationRepository(_Repository):
+    async def get(self, agency_id: uuid.UUID, notification_id: uuid.UUID) -> Notification | None:
+        row = await self.session.get(Notification, notification_id)
+        return row if row is not None and row.agency_id == agency_id else None
+
+    async def page(
+        self,
+        agency_id: uuid.UUID,
+        *,
+        test_only: bool,
+        template_type: str | None,
+        statuses: Iterable[str],
+        reference: str | None,
+        older_than: Notification | None,
+        limit: int,
+    ) -> Sequence[Notification]:
+        key_filter = Notification.key_type == "test"
+        query = select(Notification).where(
+            Notification.agency_id == agency_id, key_filter if test_only else ~key_filter
+        )
+        if template_type:
+            query = query.where(Notification.type == template_type)
+        wanted = [s for status in statuses for s in STATUS_ALIASES.get(status, [status])]
+        if wanted:
+            query = query.where(Notification.status.in_(wanted))
+        if reference is not None:
+            query = query.where(Notification.reference == reference)
+        if older_than is not None:
+            query = query.where(
+                or_(
+                    Notification.created_at < older_than.created_at,
+                    and_(
+                        Notification.created_at == older_than.created_at,
+                        Notification.id < older_than.id,
+                    ),
+                )
+            )
+        query = query.order_by(Notification.created_at.desc(), Notification.id.desc())
+        return (await self.session.scalars(query.limit(limit))).all()
+
+    async def count_created_since(self, agency_id: uuid.UUID, since: datetime) -> int:
+        query = select(func.count(Notification.id)).where(
+            Notification.agency_id == agency_id,
+            Notification.key_type != "test",
+            Notification.created_at >= since,
+        )
+        return int(await self.session.scalar(query) or 0)
+
+    async def claim(
+        self, ids: Sequence[uuid.UUID], *, now: datetime, lease_until: datetime
+    ) -> Sequence[Notification]:
+        """Take the rows no one else owns: fresh ones, or ones whose lease has run out."""
+        query = (
+            update(Notification)
+            .where(
+                Notification.id.in_(ids),
+                or_(
+                    Notification.status == "created",
+                    and_(
+                        Notification.status == "sending",
+                        Notification.lease_until.is_not(None),
+                        Notification.lease_until <= now,
+                    ),
+                ),
+            )
+            .values(
+                status="sending",
+                attempts=Notification.attempts + 1,
+                lease_until=lease_until,
+                sent_at=func.coalesce(Notification.sent_at, now),
+                updated_at=now,
+            )
+            .returning(Notification)
+            .execution_options(synchronize_session=False)
+        )
+        return (await self.session.scalars(query)).all()
+
+    async def save_outcomes(self, rows: list[dict[str, Any]]) -> None:
+        """Bulk UPDATE by primary key; each dict holds ``id`` and the changed columns."""
+        if rows:
+            await self.session.execute(update(Notification), rows)
+
+    async def due_ids(self, now: datetime, limit: int) -> list[uuid.UUID]:
+        query = (
+            select(Notification.id)
+            .where(
+                Notification.status.in_(("created", "sending")),
+                Notification.lease_until.is_not(None),
+                Notification.lease_until <= now,
+            )
+            .order_by(Notification.lease_until)
+            .limit(limit)
+        )
+        return list((await self.session.scalars(query)).all())
+
+    async def release(self, ids: Sequence[uuid.UUID], now: datetime) -> None:
+        """Hand rows back so the next worker (or the next start) takes them at once."""
+        await self.session.execute(
+            update(Notification)
+            .where(Notification.id.in_(ids), Notification.status.in_(("created", "sending")))
+            .values(lease_until=now)
+            .execution_options(synchronize_session=False)
+        )
+
+
+class CallbackRepository(_Repository):
+    async def get(self, callback_id: uuid.UUID) -> Callback | None:
+        return await self.session.get(Callback, callback_id)
+
+    async def due_ids(self, now: datetime, limit: int) -> list[uuid.UUID]:
+        query = (
+            select(Callback.id)
+            .where(Callback.status == "pending", Callback.next_attempt_at <= now)
+            .order_by(Callback.next_attempt_at)
+            .limit(limit)
+        )
+        return list((await self.session.scalars(query)).all())
+
+
+class ReceivedTextRepository(_Repository):
+    async def page(
+        self, agency_id: uuid.UUID, older_than: ReceivedText | None, limit: int
+    ) -> Sequence[ReceivedText]:
+        query = select(ReceivedText).where(ReceivedText.agency_id == agency_id)
+        if older_than is not None:
+            query = query.where(ReceivedText.created_at < older_than.created_at)
+        query = query.order_by(ReceivedText.created_at.desc()).limit(limit)
+        return (await self.session.scalars(query)).all()
+
+    async def get(self, agency_id: uuid.UUID, text_id: uuid.UUID) -> ReceivedText | None:
+        row = await self.session.get(ReceivedText, text_id)
+        return row if row is not None and row.agency_id == agency_id else None

@@ -1,0 +1,48 @@
+"""Unit of work: one transaction, rolled back unless ``commit()`` was called.
+
+Leaving closes the session, which rolls back anything uncommitted; unlike an explicit
+rollback it leaves loaded objects readable (detached), so handlers can use what they read.
+"""
+
+from __future__ import annotations
+
+from types import TracebackType
+
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from warta.store.repositories import (
+    AgencyRepository,
+    CallbackRepository,
+    NotificationRepository,
+    ReceivedTextRepository,
+    TemplateRepository,
+)
+
+
+class UnitOfWork:
+    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+        self._sessions = sessions
+
+    async def __aenter__(self) -> UnitOfWork:
+        self.session = self._sessions()
+        self.agencies = AgencyRepository(self.session)
+        self.templates = TemplateRepository(self.session)
+        self.notifications = NotificationRepository(self.session)
+        self.callbacks = CallbackRepository(self.session)
+        self.received_texts = ReceivedTextRepository(self.session)
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.session.close()
+
+    async def commit(self) -> None:
+        await self.session.commit()
+
+
+def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    return async_sessionmaker(engine, expire_on_commit=False)
