@@ -16,7 +16,7 @@ import httpx
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from warta.channels.base import Channel
-from warta.channels.capture import CaptureSmtpServer, Outbox, RecordingChannel
+from warta.channels.capture import CaptureHandler, CaptureSmtpServer, Outbox, RecordingChannel
 from warta.channels.email_smtp import SmtpChannel
 from warta.pipeline.queue import EmbeddedQueue, WorkQueue
 from warta.security.crypto import Keyring, load_keyring
@@ -109,10 +109,16 @@ async def _default_channels(
             settings.smtp_url, pool_size=settings.smtp_pool_size, timeout=settings.smtp_timeout
         )
     else:
-        capture = CaptureSmtpServer(outbox, host="127.0.0.1", port=settings.capture_smtp_port)
+        capture = CaptureSmtpServer(
+            CaptureHandler(outbox), host="127.0.0.1", port=settings.capture_smtp_port
+        )
         host, port = await capture.start()
         log.info("no SMTP relay configured: capturing email at %s:%s", host, port)
         email = SmtpChannel(
-            host=host, port=port, pool_size=settings.smtp_pool_size, start_tls=False
+            host=host,
+            port=port,
+            pool_size=settings.smtp_pool_size,
+            start_tls=False,
+            local_hostname="localhost",  # skip a getfqdn() DNS look-up per connection
         )
     return {"email": email, "sms": RecordingChannel("sms", outbox)}, capture

@@ -12,7 +12,6 @@ from warta.api.responses import JsonResponse
 from warta.errors import ApiError, InvalidInput
 
 
-
 def error_body(status_code: int, errors: list[tuple[str, str]]) -> JsonResponse:
     return JsonResponse(
         {"status_code": status_code, "errors": [{"error": e, "message": m} for e, m in errors]},

@@ -4,10 +4,13 @@ A relay taking the message is "delivered" for Warta: after that the relay owns r
 bounces. Every aiosmtplib exception is translated in ``_translate`` into the
 ``warta.errors.DeliveryError`` tree, so the pipeline decides to retry from the class alone:
 
-    SMTP 421 (server closing), connect/timeout/disconnect   -> ProviderUnavailable
+    connect/timeout/disconnect, SMTP 421, EHLO/AUTH 4xx     -> ProviderUnavailable
     SMTP 4xx at MAIL/RCPT/DATA                              -> TemporaryFailure
     SMTP 5xx at MAIL/RCPT/DATA                              -> PermanentFailure
-    EHLO/AUTH refused with 5xx, anything else               -> TechnicalFailure
+    EHLO/AUTH 5xx, missing extension, anything else         -> TechnicalFailure
+
+A dropped connection (disconnect, or 421) is retried once on a fresh connection; a reply
+timeout is not, because the relay may already hold the message and it would go twice.
 
 Error messages carry the SMTP code and the server's text with every address redacted,
 because a relay's reply usually quotes the recipient ("550 5.1.1 <budi@example.id>: ...")

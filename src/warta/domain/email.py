@@ -61,7 +61,7 @@ STYLES: Mapping[str, str] = {
     "ul": "margin: 0 0 20px 0; padding: 0 0 0 25px; list-style-type: disc;",
     "ol": "margin: 0 0 20px 0; padding: 0 0 0 25px; list-style-type: decimal;",
     "li": "margin: 5px 0; padding: 0 0 0 5px;",
-    "blockquote": "margin: 0 0 20px 0; padding: 15px 0 0.1px 15px; border-left: 10px solid #b1b4b6;",
+    "blockquote": "margin: 0 0 20px 0; padding: 15px 0 1px 15px; border-left: 10px solid #b1b4b6;",
     "hr": "border: 0; height: 1px; background: #b1b4b6; margin: 30px 0;",
     "a": "color: #1d70b8; word-wrap: break-word;",
 }
@@ -177,12 +177,12 @@ def _text_blocks(tokens: Iterable[Token]) -> list[str]:
     for token in tokens:
         kind = token["type"]
         children = token.get("children", [])
-        if kind == "blank_line":
+        if kind == "blank_line" or (kind == "heading" and not children):
             continue
         if kind == "heading" and token["attrs"]["level"] <= 2:
             text = _text_inline(children)
-            underline = "=" if token["attrs"]["level"] == 1 else "-"
-            out.append(f"{text}\n{underline * max((len(line) for line in text.splitlines()), default=0)}")
+            width = max(len(line) for line in text.splitlines())
+            out.append(f"{text}\n{('=' if token['attrs']['level'] == 1 else '-') * width}")
         elif kind == "thematic_break":
             out.append("-" * 40)
         elif kind == "list":
@@ -235,4 +235,5 @@ def render_email(subject: str, body: str, *, lang: str = "id") -> EmailContent:
     subject = " ".join(subject.split())
     tokens = _tokens(body)
     text = "\n\n".join(block for block in _text_blocks(tokens) if block.strip())
-    return EmailContent(subject=subject, text=text, html=_document(subject, _html_blocks(tokens), lang))
+    html_document = _document(subject, _html_blocks(tokens), lang)
+    return EmailContent(subject=subject, text=text, html=html_document)

@@ -53,7 +53,8 @@ ACCEPTED: frozenset[tuple[type, int]] = frozenset(
 PHONENUMBERS_OUTCOMES: Mapping[tuple[type, int], str] = {
     # phonenumbers.parse() raised NumberParseException
     (NumberParseException, NumberParseException.INVALID_COUNTRY_CODE): NOT_A_VALID_COUNTRY_PREFIX,
-    (NumberParseException, NumberParseException.NOT_A_NUMBER): NOT_A_VALID_PHONE_NUMBER,
+    # we pass digits only, so "no number found" means too few of them: "0", "+62"
+    (NumberParseException, NumberParseException.NOT_A_NUMBER): NOT_ENOUGH_DIGITS,
     (NumberParseException, NumberParseException.TOO_SHORT_AFTER_IDD): NOT_ENOUGH_DIGITS,
     (NumberParseException, NumberParseException.TOO_SHORT_NSN): NOT_ENOUGH_DIGITS,
     (NumberParseException, NumberParseException.TOO_LONG): TOO_MANY_DIGITS,
@@ -121,7 +122,7 @@ def normalise_phone(raw: str, default_region: str = "ID") -> str:
     ``"Not a mobile number"``, ``"0812-34"`` is ``"Not enough digits"``,
     ``"0812 3456 7890 1234"`` is ``"Too many digits"``, ``"+999 1234"`` is
     ``"Not a valid country prefix"``, ``"0812-ABCD"`` is ``"Must not contain letters or
-    symbols"`` and ``"0899 1234 5678"`` (no such operator) is ``"Not a valid phone number"``.
+    symbols"`` and ``"0999 1234 5678"`` (no such operator) is ``"Not a valid phone number"``.
     """
     number = _strip_formatting(raw)
     try:
@@ -131,7 +132,7 @@ def normalise_phone(raw: str, default_region: str = "ID") -> str:
     _check(ValidationResult, phonenumbers.is_possible_number_with_reason(parsed))
     if phonenumbers.is_valid_number(parsed):
         _check(PhoneNumberType, phonenumbers.number_type(parsed))
-    elif parsed.national_number not in FICTIONAL_MOBILES.get(parsed.country_code, ()):
+    elif parsed.national_number not in FICTIONAL_MOBILES.get(parsed.country_code or 0, ()):
         # Say "too short/long" when the length is wrong for a mobile, not just "invalid".
         mobile = PhoneNumberType.MOBILE
         _check(
@@ -142,7 +143,7 @@ def normalise_phone(raw: str, default_region: str = "ID") -> str:
 
 
 def validate_email(raw: str) -> str:
-    """The normalised form of an email address, e.g. ``" Budi@Contoh.GO.ID "`` -> ``"Budi@contoh.go.id"``.
+    """A checked, normalised email address: ``" Budi@Contoh.GO.ID "`` -> ``"Budi@contoh.go.id"``.
 
     Syntax only (no DNS, no network): the domain is lower-cased and IDNA-normalised, the
     local part is kept as written (mailboxes may be case-sensitive). Raises

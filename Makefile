@@ -1,0 +1,56 @@
+# The two commands a clean clone needs: `make run` and `make test`.
+# Everything they need is installed here, into .venv, from pyproject.toml.
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV   := .venv
+BIN    := $(VENV)/bin
+
+.PHONY: run test lint unit integration e2e bench clean install install-dev
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+# Stamps re-run the install whenever pyproject.toml changes.
+$(VENV)/.runtime: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e .
+	touch $@
+
+$(VENV)/.dev: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@ $(VENV)/.runtime
+
+install: $(VENV)/.runtime
+install-dev: $(VENV)/.dev
+
+## make run: migrate, create the demo agency (printing its keys) and serve on :8000
+run: install
+	$(BIN)/warta migrate
+	$(BIN)/warta demo
+	@echo "API: http://127.0.0.1:8000  docs: http://127.0.0.1:8000/docs  outbox: http://127.0.0.1:8000/dev/outbox"
+	$(BIN)/warta serve
+
+lint: install-dev
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+	$(BIN)/mypy
+	$(BIN)/lint-imports
+
+## make test: lint, then the whole suite (unit, integration, e2e)
+test: lint
+	$(BIN)/pytest -q
+
+unit: install-dev
+	$(BIN)/pytest -q tests/unit
+
+integration: install-dev
+	$(BIN)/pytest -q tests/integration
+
+e2e: install-dev
+	$(BIN)/pytest -q tests/e2e
+
+bench: install-dev
+	$(BIN)/python bench/email_throughput.py
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
