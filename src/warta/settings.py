@@ -79,6 +79,9 @@ class Settings(BaseSettings):
     retry_max_attempts: int = Field(8, description="Delivery attempts before giving up.")
     retry_base_delay: float = Field(10.0, description="First retry delay in seconds.")
     retry_max_delay: float = Field(3600.0, description="Longest delay between retries.")
+    shutdown_grace: float = Field(
+        10.0, description="Seconds a stopping worker lets in-flight sends finish."
+    )
     run_workers: bool = Field(True, description="Run the embedded workers inside `serve`.")
 
     # Limits (Notify's defaults)

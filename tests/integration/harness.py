@@ -109,7 +109,10 @@ class Harness:
 
 @contextlib.asynccontextmanager
 async def running_warta(
-    settings: Settings, *, channels: Mapping[str, Channel] | None = None
+    settings: Settings,
+    *,
+    channels: Mapping[str, Channel] | None = None,
+    agency_name: str = "Dinas Uji",
 ) -> AsyncIterator[Harness]:
     async def build(s: Settings) -> Warta:
         return await bootstrap(s, channels=channels)
@@ -118,7 +121,7 @@ async def running_warta(
     async with api.router.lifespan_context(api):
         app: Warta = api.state.warta
         made = await create_agency(
-            app, "Dinas Uji", email_from="dinas@uji.go.id", sms_sender="DINASUJI"
+            app, agency_name, email_from="dinas@uji.go.id", sms_sender="DINASUJI"
         )
         sms = await create_template(
             app, made.id, kind="sms", name="antrean", subject=None, body=SMS_BODY

@@ -34,6 +34,7 @@ from typing import Any, cast
 
 import mistune
 from mistune.plugins.url import url as url_plugin
+from mistune.util import escape_url
 
 Token = Mapping[str, Any]
 
@@ -100,6 +101,7 @@ def _tokens(body: str) -> list[Token]:
 
 
 def _link_url(token: Token) -> str | None:
+    """The target of a link we render: http(s) only, so never ``javascript:`` or ``data:``."""
     url = str(token.get("attrs", {}).get("url", ""))
     return url if _HTTP_URL.match(url) else None
 
@@ -163,7 +165,8 @@ def _text_inline(tokens: Iterable[Token]) -> str:
         elif kind in ("link", "image"):
             text = _text_inline(token.get("children", []))
             url = _link_url(token)
-            out.append(f"{text}: {url}" if url and text != url else text)
+            # a bare URL (or one linked to itself) is written once, not "url: url"
+            out.append(f"{text}: {url}" if url and escape_url(text) != url else text)
         elif "children" in token:
             out.append(_text_inline(token["children"]))
         else:

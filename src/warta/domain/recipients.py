@@ -126,7 +126,24 @@ def normalise_phone(raw: str, default_region: str = "ID") -> str:
     """
     number = _strip_formatting(raw)
     try:
-        parsed = phonenumbers.parse(number, default_region)
+        return _mobile_e164(number, default_region)
+    except InvalidPhoneNumber:
+        # "62811000000" read nationally is a landline in area 0628; read as "+62 811 000 000"
+        # it is the mobile the sender meant before a spreadsheet dropped the "+". Only the
+        # default region's own country code is tried, so a typo never becomes a foreign number.
+        country_code = str(phonenumbers.country_code_for_region(default_region))
+        if number.startswith("+") or not number.startswith(country_code):
+            raise
+        try:
+            return _mobile_e164("+" + number, default_region)
+        except InvalidPhoneNumber:
+            pass
+        raise
+
+
+def _mobile_e164(number: str, region: str) -> str:
+    try:
+        parsed = phonenumbers.parse(number, region)
     except NumberParseException as exc:
         raise _error(NumberParseException, exc.error_type) from exc
     _check(ValidationResult, phonenumbers.is_possible_number_with_reason(parsed))

@@ -9,7 +9,6 @@ ids still queued and rows of batches cut short get their lease ended, so the nex
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
@@ -79,20 +78,19 @@ class WorkerPool:
                 log.exception("sweep failed")
             await asyncio.sleep(self.app.settings.sweep_interval)
 
-    async def stop(self, grace: float = 10.0) -> None:
+    async def stop(self) -> None:
+        # Snapshot first: cancelling a runner drops its entry from ``_in_flight``.
+        in_flight = dict(self._in_flight)
         for task in self._tasks:
             task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-        jobs = list(self._in_flight)
-        if jobs:
-            _done, pending = await asyncio.wait(jobs, timeout=grace)
-            unfinished = [i for job in pending for i in self._in_flight.get(job, [])]
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        unfinished: list[uuid.UUID] = []
+        if in_flight:
+            _done, pending = await asyncio.wait(in_flight, timeout=self.app.settings.shutdown_grace)
             for job in pending:
                 job.cancel()
-        else:
-            unfinished = []
+                unfinished.extend(in_flight[job])
+            await asyncio.gather(*pending, return_exceptions=True)
         returned = self.queue.drain("deliver") + unfinished
         if returned:
             async with self.app.uow() as uow:

@@ -1,0 +1,286 @@
+"""The delivery pipeline against a real SMTP server that misbehaves on purpose:
+retries, outages, crashes, shutdown, and delivery-receipt callbacks."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import hmac
+import json
+import socket
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+import uvicorn
+
+from tests.integration.harness import Harness, make_settings, running_warta
+from warta.bootstrap import bootstrap
+from warta.channels.base import Channel, OutboundMessage, SendResult
+from warta.channels.capture import CaptureHandler, CaptureSmtpServer, Outbox, RecordingChannel
+from warta.channels.email_smtp import SmtpChannel
+from warta.pipeline.queue import EmbeddedQueue
+from warta.pipeline.worker import WorkerPool
+from warta.services.admin import set_callback
+
+
+class FlakyRcpt(CaptureHandler):
+    """Answers RCPT with ``reply`` for the first ``failures`` attempts, then accepts."""
+
+    def __init__(self, outbox: Outbox, reply: str, failures: int) -> None:
+        super().__init__(outbox)
+        self.reply, self.failures, self.seen = reply, failures, 0
+
+    async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str,
+                          options: list[str]) -> str:
+        self.seen += 1
+        if self.seen <= self.failures:
+            return self.reply
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+
+@contextlib.asynccontextmanager
+async def warta_with_smtp(database_url: str, tmp_path: Path, handler: CaptureHandler,
+                          **settings: Any) -> AsyncIterator[tuple[Harness, CaptureSmtpServer]]:
+    async with CaptureSmtpServer(handler) as server:
+        channels: dict[str, Channel] = {
+            "email": SmtpChannel(host=server.host, port=server.port, start_tls=False,
+                                 local_hostname="localhost", timeout=5),
+            "sms": RecordingChannel("sms", Outbox()),
+        }
+        async with running_warta(make_settings(database_url, tmp_path, **settings),
+                                 channels=channels) as harness:
+            yield harness, server
+
+
+async def test_temporary_refusals_are_retried_until_delivered(database_url: str, tmp_path: Path) -> None:
+    outbox = Outbox()
+    handler = FlakyRcpt(outbox, "451 4.7.1 Greylisted, try again", failures=2)
+    async with warta_with_smtp(database_url, tmp_path, handler) as (h, _server):
+        sent = (await h.send_email()).json()
+        row = await h.wait_status(sent["id"], "delivered")
+    assert row.attempts == 3
+    assert len(outbox.list()) == 1
+
+
+async def test_refusals_that_never_end_become_temporary_failure(database_url: str, tmp_path: Path) -> None:
+    handler = FlakyRcpt(Outbox(), "452 4.2.2 Mailbox full", failures=100)
+    async with warta_with_smtp(database_url, tmp_path, handler, retry_max_attempts=3) as (h, _):
+        sent = (await h.send_email()).json()
+        row = await h.wait_status(sent["id"], "temporary-failure")
+        assert row.attempts == 3
+        got = (await h.get(f"/v2/notifications/{sent['id']}")).json()
+    assert got["status"] == "temporary-failure"
+    assert got["completed_at"] is not None
+
+
+async def test_permanent_refusal_is_not_retried(database_url: str, tmp_path: Path) -> None:
+    handler = FlakyRcpt(Outbox(), "550 5.1.1 No such user", failures=100)
+    async with warta_with_smtp(database_url, tmp_path, handler) as (h, _):
+        sent = (await h.send_email()).json()
+        row = await h.wait_status(sent["id"], "permanent-failure")
+    assert row.attempts == 1
+    assert handler.seen == 1
+    assert row.failure_reason is not None and "budi@example.com" not in row.failure_reason
+
+
+async def test_relay_outage_loses_nothing(sqlite_url: str, tmp_path: Path) -> None:
+    """The relay is down when messages are accepted; once it is back, every one arrives once."""
+    outbox = Outbox()
+    server = CaptureSmtpServer(CaptureHandler(outbox))
+    host, port = await server.start()
+    await server.stop()  # the port is now closed: connection refused
+    channels: dict[str, Channel] = {
+        "email": SmtpChannel(host=host, port=port, start_tls=False, local_hostname="localhost",
+                             timeout=2),
+        "sms": RecordingChannel("sms", Outbox()),
+    }
+    settings = make_settings(sqlite_url, tmp_path, retry_max_attempts=1000)
+    async with running_warta(settings, channels=channels) as h:
+        ids = [(await h.send_email(f"warga{n}@example.com")).json()["id"] for n in range(5)]
+        for notification_id in ids:
+            row = await h.wait_status(notification_id, "sending")
+        await asyncio.sleep(0.5)
+        assert (await h.row(ids[0])).attempts >= 2  # it kept trying
+        assert outbox.list() == []
+        await server.start()
+        try:
+            for notification_id in ids:
+                row = await h.wait_status(notification_id, "delivered")
+                assert row.status == "delivered"
+        finally:
+            await server.stop()
+    assert sorted(m.to for m in outbox.list()) == sorted(f"warga{n}@example.com" for n in range(5))
+
+
+class Stalls:
+    """A channel whose provider never answers, to catch work in flight at shutdown."""
+
+    name = "sms"
+
+    def __init__(self) -> None:
+        self.started = asyncio.Event()
+
+    async def send(self, message: OutboundMessage) -> SendResult:
+        self.started.set()
+        await asyncio.Event().wait()
+        raise AssertionError("unreachable")
+
+    async def aclose(self) -> None:
+        return None
+
+
+async def test_shutdown_hands_back_work_and_the_next_start_sends_it(
+    database_url: str, tmp_path: Path
+) -> None:
+    stalls = Stalls()
+    settings = make_settings(
+        database_url, tmp_path, lease_seconds=600, stuck_after=600, shutdown_grace=0.2
+    )
+    async with running_warta(settings, channels={"sms": stalls, "email": stalls}) as h:  # type: ignore[dict-item]
+        ids = [(await h.send_sms()).json()["id"] for _ in range(3)]
+        await asyncio.wait_for(stalls.started.wait(), 5)
+        app = h.app
+    # The lifespan above ended: its pool stopped with sends in flight (grace expired).
+    outbox = Outbox()
+    again = await bootstrap(settings, channels={"sms": RecordingChannel("sms", outbox),
+                                                "email": RecordingChannel("email", outbox)})
+    assert isinstance(again.queue, EmbeddedQueue)
+    pool = WorkerPool(again, again.queue)
+    pool.start()
+    try:
+        await outbox.wait_for(3, timeout=10)
+    finally:
+        await pool.stop()
+        await again.aclose()
+    assert sorted(m.notification_id or "" for m in outbox.list()) == sorted(ids)
+    assert app is not again
+
+
+async def test_rows_a_crashed_worker_held_are_taken_again_after_the_lease(
+    sqlite_url: str, tmp_path: Path
+) -> None:
+    settings = make_settings(sqlite_url, tmp_path, run_workers=False)
+    async with running_warta(settings) as h:
+        ids = [(await h.send_sms()).json()["id"] for _ in range(2)]
+        # A worker claims them and dies before sending: the rows stay leased.
+        now = h.app.clock()
+        async with h.app.uow() as uow:
+            claimed = await uow.notifications.claim(
+                [(await h.row(i)).id for i in ids], now=now, lease_until=now + timedelta(seconds=1)
+            )
+            await uow.commit()
+        assert len(claimed) == 2
+    outbox = Outbox()
+    restarted = make_settings(sqlite_url, tmp_path)
+    channels: dict[str, Channel] = {"sms": RecordingChannel("sms", outbox),
+                                    "email": RecordingChannel("email", outbox)}
+    async with running_warta(restarted, channels=channels, agency_name="Dinas Lain") as h2:
+        await outbox.wait_for(2, timeout=10)
+        for notification_id in ids:
+            row = await h2.wait_status(notification_id, "delivered")
+            assert row.attempts == 2
+    assert sorted(m.notification_id or "" for m in outbox.list()) == sorted(ids)
+
+
+# --- delivery-receipt callbacks -----------------------------------------------------------
+
+class Receiver:
+    """A real HTTP server (uvicorn) that records callbacks and answers from a script."""
+
+    def __init__(self, answers: list[int]) -> None:
+        self.answers = answers
+        self.requests: list[tuple[dict[str, str], bytes]] = []
+        self.arrived = asyncio.Event()
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            return
+        body = b""
+        while True:
+            message = await receive()
+            body += message.get("body", b"")
+            if not message.get("more_body"):
+                break
+        headers = {k.decode(): v.decode() for k, v in scope["headers"]}
+        self.requests.append((headers, body))
+        status = self.answers.pop(0) if self.answers else 200
+        await send({"type": "http.response.start", "status": status, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
+        self.arrived.set()
+
+
+@contextlib.asynccontextmanager
+async def receiver_running(receiver: Receiver) -> AsyncIterator[str]:
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(receiver, log_level="warning", lifespan="off"))
+    task = asyncio.create_task(server.serve(sockets=[sock]))
+    while not server.started:
+        await asyncio.sleep(0.01)
+    try:
+        yield f"http://127.0.0.1:{port}/receipts"
+    finally:
+        server.should_exit = True
+        await task
+        sock.close()
+
+
+async def wait_requests(receiver: Receiver, count: int, timeout: float = 10.0) -> None:
+    async with asyncio.timeout(timeout):
+        while len(receiver.requests) < count:
+            await asyncio.sleep(0.02)
+
+
+TOKEN = "rahasia-callback-dinas-uji"
+
+
+async def test_callback_is_signed_and_retried_after_server_errors(harness: Harness) -> None:
+    receiver = Receiver(answers=[503, 500, 200])
+    async with receiver_running(receiver) as url:
+        await set_callback(harness.app, harness.agency_id, url, TOKEN)
+        sent = (await harness.send_sms(reference="ref-cb")).json()
+        await wait_requests(receiver, 3)
+        await asyncio.sleep(0.3)  # nothing more should come after the 200
+    assert len(receiver.requests) == 3
+    headers, body = receiver.requests[-1]
+    payload = json.loads(body)
+    assert payload["id"] == sent["id"]
+    assert payload["reference"] == "ref-cb"
+    assert payload["to"] == "+6281234567890"
+    assert payload["status"] == "delivered"
+    assert payload["notification_type"] == "sms"
+    assert payload["template_id"] == str(harness.sms_template)
+    assert payload["template_version"] == 1
+    assert payload["completed_at"].endswith("Z")
+    assert headers["authorization"] == f"Bearer {TOKEN}"
+    stamp, mac = dict(p.split("=", 1) for p in headers["x-warta-signature"].split(",")).values()
+    expected = hmac.new(TOKEN.encode(), f"{stamp}.".encode() + body, hashlib.sha256).hexdigest()
+    assert hmac.compare_digest(mac, expected)
+
+
+async def test_callback_refused_with_client_error_is_not_retried(harness: Harness) -> None:
+    receiver = Receiver(answers=[400])
+    async with receiver_running(receiver) as url:
+        await set_callback(harness.app, harness.agency_id, url, TOKEN)
+        await harness.send_sms()
+        await wait_requests(receiver, 1)
+        await asyncio.sleep(0.5)
+    assert len(receiver.requests) == 1
+
+
+@pytest.mark.parametrize(("url", "token", "message"), [
+    ("ftp://x", TOKEN, "A callback URL must start with https://"),
+    ("https://dinas.go.id/cb", "short", "A callback needs a bearer token of at least 10 characters"),
+])
+async def test_callback_settings_are_checked(sqlite_harness: Harness, url: str, token: str,
+                                             message: str) -> None:
+    from warta.errors import BadRequest
+
+    with pytest.raises(BadRequest, match=message):
+        await set_callback(sqlite_harness.app, sqlite_harness.agency_id, url, token)
