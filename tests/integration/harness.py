@@ -63,7 +63,9 @@ class Harness:
         return await self.client.post(path, json=body, headers=auth_header(self.keys[key]))
 
     async def get(self, path: str, key: str = "live", **params: Any) -> httpx.Response:
-        return await self.client.get(path, params=params, headers=auth_header(self.keys[key]))
+        return await self.client.get(
+            path, params=params or None, headers=auth_header(self.keys[key])
+        )
 
     async def send_sms(
         self, phone: str = "081234567890", key: str = "live", **extra: Any

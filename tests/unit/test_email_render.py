@@ -156,7 +156,7 @@ def body_html(content: EmailContent) -> str:
             id="script",
         ),
         pytest.param(
-            "https://x.id\"onmouseover=\"alert(1)",
+            'https://x.id"onmouseover="alert(1)',
             '<p><a href="https://x.id%22onmouseover=%22alert(1">'
             "https://x.id&quot;onmouseover=&quot;alert(1</a>)</p>\n",
             id="quote-in-url",
@@ -176,7 +176,8 @@ def test_html(body: str, expected: str) -> None:
         pytest.param("# Judul", "Judul\n=====", id="heading-1"),
         pytest.param("## Lokasi", "Lokasi\n------", id="heading-2"),
         pytest.param("### Tiga", "Tiga", id="heading-3"),
-        pytest.param("* KTP\n- KK\n• akta", "• KTP\n• KK\n• akta", id="bullets"),
+        pytest.param("* KTP\n* KK\n• akta", "• KTP\n• KK\n• akta", id="bullets"),
+        pytest.param("* KTP\n- KK", "• KTP\n\n• KK", id="new-marker-new-list"),
         pytest.param("1. a\n2. b", "1. a\n2. b", id="numbered"),
         pytest.param("7. a\n8. b", "7. a\n8. b", id="numbered-start"),
         pytest.param("* a\n  * b\n* c", "• a\n  • b\n• c", id="nested"),
@@ -213,8 +214,8 @@ def test_subject(subject: str, expected: str) -> None:
 
 
 def test_document() -> None:
-    content = render_email("Jadwal <vaksin> & \"Anda\"", "Halo", lang="id")
-    assert content.html.startswith("<!DOCTYPE html>\n<html lang=\"id\">\n<head>\n")
+    content = render_email('Jadwal <vaksin> & "Anda"', "Halo", lang="id")
+    assert content.html.startswith('<!DOCTYPE html>\n<html lang="id">\n<head>\n')
     assert '<meta charset="utf-8">' in content.html
     assert "<title>Jadwal &lt;vaksin&gt; &amp; &quot;Anda&quot;</title>" in content.html
     assert content.html.endswith("</body>\n</html>\n")
@@ -233,15 +234,18 @@ def test_lang(lang: str, attribute: str) -> None:
 
 
 def test_no_external_resources_or_style_blocks() -> None:
-    content = render_email("s", "# a\n\n* b\n\n^ c\n\n---\n\n[d](https://x.id) ![e](https://x.id/e.png)")
+    content = render_email(
+        "s", "# a\n\n* b\n\n^ c\n\n---\n\n[d](https://x.id) ![e](https://x.id/e.png)"
+    )
     for forbidden in ("<style", "<link", "<img", "<script", "src=", "url(", "@import", "class="):
         assert forbidden not in content.html
 
 
 def test_every_element_has_an_inline_style() -> None:
     html = render_email("s", "# a\n\n## b\n\n* c\n\n1. d\n\n^ e\n\n---\n\nf https://x.id").html
-    tags = re.findall(r"<(h1|h2|p|ul|ol|li|blockquote|hr|a|body)\b([^>]*)>", html)
-    assert {tag for tag, _ in tags} == {"h1", "h2", "p", "ul", "ol", "li", "blockquote", "hr", "a", "body"}
+    styled = ["h1", "h2", "p", "ul", "ol", "li", "blockquote", "hr", "a", "body"]
+    tags = re.findall(rf"<({'|'.join(styled)})\b([^>]*)>", html)
+    assert {tag for tag, _ in tags} == set(styled)
     assert all("style=" in attributes for _, attributes in tags)
 
 
@@ -254,11 +258,15 @@ def test_email_content_is_frozen() -> None:
 @pytest.mark.parametrize(
     ("value", "expected"),
     [
-        pytest.param("<script>alert(1)</script>", "&lt;script&gt;alert(1)&lt;/script&gt;", id="script"),
-        pytest.param('<img src=x onerror="alert(1)">', "&lt;img src=x onerror=&quot;alert(1)&quot;&gt;", id="img"),
+        pytest.param("<script>x</script>", "&lt;script&gt;x&lt;/script&gt;", id="script"),
+        pytest.param(
+            '<img src=x onerror="alert(1)">',
+            "&lt;img src=x onerror=&quot;alert(1)&quot;&gt;",
+            id="img",
+        ),
         pytest.param("[klik](javascript:alert(1))", "klik", id="js-link"),
     ],
-)  # fmt: skip
+)
 def test_personalisation_cannot_inject_html(value: str, expected: str) -> None:
     body = render("Halo ((nama)), selamat datang.", {"nama": value}, channel="email")
     assert body_html(render_email("s", body)) == f"<p>Halo {expected}, selamat datang.</p>\n"
@@ -282,20 +290,25 @@ _ALLOWED_TAGS = {
     "p", "br", "h1", "h2", "ul", "ol", "li", "blockquote", "hr", "a",
 }  # fmt: skip
 _TAG = re.compile(r"<(/?)([!A-Za-z][A-Za-z0-9]*)")
-_markdownish = st.text(
-    alphabet=st.sampled_from(
-        list("ab <>&\"'=/[]()!*#^-•.:\n\t`|\\")
-        + ["http://", "https://x.id", "javascript:", "<script>", "<img src=x>", "onerror="]
+_markdownish = st.lists(
+    st.sampled_from(
+        [
+            *"ab <>&\"'=/[]()!*#^-•.:\n\t`|\\",
+            *["http://", "https://x.id", "javascript:", "<script>", "<img src=x>", "onerror="],
+        ]
     ),
-    max_size=200,
-)
+    max_size=80,
+).map("".join)
 
 
 @given(body=_markdownish, subject=_markdownish)
 def test_output_contains_only_our_tags_and_safe_links(body: str, subject: str) -> None:
     content = render_email(subject, body)
     assert {name for _, name in _TAG.findall(content.html)} <= _ALLOWED_TAGS
-    assert all(href.lower().startswith(("http://", "https://")) for href in re.findall(r'href="([^"]*)"', content.html))
+    assert all(
+        href.lower().startswith(("http://", "https://"))
+        for href in re.findall(r'href="([^"]*)"', content.html)
+    )
     assert "\n" not in content.subject
     assert content.html.count("<body") == 1
 

@@ -92,7 +92,9 @@ def test_default_region(raw: str, region: str, expected: str) -> None:
         pytest.param("62+81234567890", "Must not contain letters or symbols", id="plus-inside"),
         pytest.param("+00 62 812 3456", "Not a valid country prefix", id="plus-and-00"),
         pytest.param("٠٨١٢٣٤٥٦٧٨٩٠", "Must not contain letters or symbols", id="arabic-digits"),
-        pytest.param("０８１２３４５６７８９０", "Must not contain letters or symbols", id="fullwidth"),
+        pytest.param(
+            "０８１２３４５６７８９０", "Must not contain letters or symbols", id="fullwidth"
+        ),
         pytest.param("0812#3456", "Must not contain letters or symbols", id="hash"),
         pytest.param("", "Not enough digits", id="empty"),
         pytest.param("   ", "Not enough digits", id="blank"),

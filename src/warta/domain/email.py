@@ -132,7 +132,7 @@ def _html_blocks(tokens: Iterable[Token]) -> str:
     for token in tokens:
         kind = token["type"]
         children = token.get("children", [])
-        if kind == "blank_line" or (kind == "heading" and not children):
+        if kind == "blank_line" or (kind == "heading" and not _text_inline(children).strip()):
             continue
         if kind == "heading" and token["attrs"]["level"] <= 2:
             tag = f"h{token['attrs']['level']}"
@@ -180,7 +180,7 @@ def _text_blocks(tokens: Iterable[Token]) -> list[str]:
     for token in tokens:
         kind = token["type"]
         children = token.get("children", [])
-        if kind == "blank_line" or (kind == "heading" and not children):
+        if kind == "blank_line" or (kind == "heading" and not _text_inline(children).strip()):
             continue
         if kind == "heading" and token["attrs"]["level"] <= 2:
             text = _text_inline(children)
