@@ -92,6 +92,23 @@ def body_html(content: EmailContent) -> str:
             id="inset-dash-without-space-continues",
         ),
         pytest.param("Suhu 2^3", "<p>Suhu 2^3</p>\n", id="caret-mid-line-is-text"),
+        pytest.param("    ^ a", "<p>^ a</p>\n", id="caret-indented-four-is-text"),
+        pytest.param("   ^ a", "<blockquote><p>a</p></blockquote>\n", id="inset-indented-three"),
+        pytest.param(
+            "^ a\n1. b",
+            "<blockquote><p>a</p></blockquote>\n<ol>\n<li>b</li>\n</ol>\n",
+            id="inset-ends-at-numbered-list",
+        ),
+        pytest.param(
+            "^ a\n#tag\n2020 tahun",
+            "<blockquote><p>a<br>\n#tag<br>\n2020 tahun</p></blockquote>\n",
+            id="inset-continues-past-lookalikes",
+        ),
+        pytest.param(
+            "a\n^ b",
+            "<p>a</p>\n<blockquote><p>b</p></blockquote>\n",
+            id="inset-interrupts-paragraph",
+        ),
         pytest.param("---", "<hr>\n", id="rule"),
         pytest.param("a\n\n---\n\nb", "<p>a</p>\n<hr>\n<p>b</p>\n", id="rule-between"),
         pytest.param(

@@ -186,11 +186,11 @@ async def list_notifications(
             older_than=anchor,
             limit=PAGE_SIZE,
         )
+    # As Notify: ``next`` whenever this page has rows, with ``older_than`` first, because
+    # Notify's clients take the first UUID they find in that link.
     query = [(k, v) for k, v in request.query_params.multi_items() if k != "older_than"]
     path = f"{base}{request.url.path}?"
-    links = {
-        "current": path + urlencode(query + ([("older_than", older_than)] if older_than else []))
-    }
-    if len(rows) == PAGE_SIZE:
-        links["next"] = path + urlencode([*query, ("older_than", str(rows[-1].id))])
+    links = {"current": path + urlencode(([("older_than", older_than)] if older_than else []) + query)}
+    if rows:
+        links["next"] = path + urlencode([("older_than", str(rows[-1].id)), *query])
     return JsonResponse({"notifications": [present(app, base, r) for r in rows], "links": links})

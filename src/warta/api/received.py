@@ -55,6 +55,6 @@ async def received_texts(
         rows = await uow.received_texts.page(caller.agency.id, anchor, PAGE_SIZE)
     path = f"{base}{request.url.path}"
     links = {"current": path + (f"?older_than={older_than}" if older_than else "")}
-    if len(rows) == PAGE_SIZE:
+    if rows:  # as Notify: its clients page until a page comes back empty
         links["next"] = f"{path}?older_than={rows[-1].id}"
     return JsonResponse({"received_text_messages": [present(app, r) for r in rows], "links": links})

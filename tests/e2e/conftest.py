@@ -1,0 +1,77 @@
+"""A real `warta serve` process on a free port, set up through the real CLI."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+WARTA = str(Path(sys.executable).parent / "warta")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class Server:
+    url: str
+    env: dict[str, str]
+    var_dir: Path
+    process: subprocess.Popen[bytes]
+    log_path: Path
+
+    def cli(self, *args: str) -> dict[str, str]:
+        done = subprocess.run([WARTA, *args, "--json"], env=self.env, capture_output=True,
+                              check=True, timeout=60)
+        result: dict[str, str] = json.loads(done.stdout)
+        return result
+
+    def stop(self) -> int:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            return self.process.wait(timeout=30)
+        return self.process.returncode
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[Server]:
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("WARTA_")}
+    env.update(WARTA_VAR_DIR=str(tmp_path / "var"), WARTA_PORT=str(port),
+               WARTA_LOG_LEVEL="DEBUG", WARTA_SWEEP_INTERVAL="0.5")
+    log_path = tmp_path / "server.log"
+    with log_path.open("wb") as log:
+        process = subprocess.Popen([WARTA, "serve"], env=env, stdout=log, stderr=log)
+    running = Server(f"http://127.0.0.1:{port}", env, tmp_path / "var", process, log_path)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            if process.poll() is not None:
+                pytest.fail(f"warta serve exited early:\n{running.log()}")
+            try:
+                if httpx.get(running.url + "/_status", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline:
+                pytest.fail(f"warta serve did not start:\n{running.log()}")
+            time.sleep(0.1)
+        yield running
+    finally:
+        running.stop()
