@@ -10,7 +10,6 @@ from dataclasses import dataclass
 
 from warta.bootstrap import Warta
 from warta.domain import recipients
-from warta.domain.templates import placeholders
 from warta.errors import BadRequest, InvalidInput, NotFound
 from warta.security.apikeys import KEY_TYPES, key_string, new_secret
 from warta.store.models import Agency, ApiKey, GuestListEntry, Template, TemplateVersion
@@ -154,7 +153,6 @@ def _check_template(kind: str, name: str, subject: str | None, body: str) -> Non
         raise BadRequest("An email template needs a subject")
     if kind == "sms" and subject:
         raise BadRequest("An SMS template has no subject")
-    placeholders(body)  # raises InvalidTemplate for text that cannot be used
 
 
 async def create_template(
