@@ -125,7 +125,7 @@ def agency_list(as_json: bool) -> None:
 
     async def work(app: Warta) -> list[dict[str, Any]]:
         async with app.uow() as uow:
-            return [{"id": str(a.id), "name": a.name} for a in await uow.agencies.list()]
+            return [{"id": str(a.id), "name": a.name} for a in await uow.agencies.all()]
 
     rows = _run(work)
     _emit(rows, as_json, "\n".join(f"{r['id']}  {r['name']}" for r in rows))
@@ -276,7 +276,7 @@ def template_list(agency_id: uuid.UUID, as_json: bool) -> None:
         async with app.uow() as uow:
             return [
                 {"id": str(t.id), "type": t.type, "name": t.name, "version": t.version}
-                for t in await uow.templates.list(agency_id, None)
+                for t in await uow.templates.for_agency(agency_id, None)
             ]
 
     rows = _run(work)

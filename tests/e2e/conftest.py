@@ -34,8 +34,9 @@ class Server:
     log_path: Path
 
     def cli(self, *args: str) -> dict[str, str]:
-        done = subprocess.run([WARTA, *args, "--json"], env=self.env, capture_output=True,
-                              check=True, timeout=60)
+        done = subprocess.run(
+            [WARTA, *args, "--json"], env=self.env, capture_output=True, check=True, timeout=60
+        )
         result: dict[str, str] = json.loads(done.stdout)
         return result
 
@@ -53,8 +54,12 @@ class Server:
 def server(tmp_path: Path) -> Iterator[Server]:
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("WARTA_")}
-    env.update(WARTA_VAR_DIR=str(tmp_path / "var"), WARTA_PORT=str(port),
-               WARTA_LOG_LEVEL="DEBUG", WARTA_SWEEP_INTERVAL="0.5")
+    env.update(
+        WARTA_VAR_DIR=str(tmp_path / "var"),
+        WARTA_PORT=str(port),
+        WARTA_LOG_LEVEL="DEBUG",
+        WARTA_SWEEP_INTERVAL="0.5",
+    )
     log_path = tmp_path / "server.log"
     with log_path.open("wb") as log:
         process = subprocess.Popen([WARTA, "serve"], env=env, stdout=log, stderr=log)

@@ -37,16 +37,38 @@ def test_notify_client_sends_and_reads_and_no_personal_data_is_left_in_plaintext
     sms_body.write_text("Yth. ((nama)), NIK ((nik)): KTP Anda siap diambil.", encoding="utf-8")
     email_body = tmp_path / "email.txt"
     email_body.write_text("Halo ((nama)),\n\n# KTP siap\n\nNIK ((nik)).", encoding="utf-8")
-    sms_template = server.cli("template", "create", "--agency", agency["id"], "--type", "sms",
-                              "--name", "KTP siap", "--body-file", str(sms_body))
-    email_template = server.cli("template", "create", "--agency", agency["id"], "--type",
-                                "email", "--name", "KTP siap (email)", "--subject",
-                                "KTP untuk ((nama))", "--body-file", str(email_body))
+    sms_template = server.cli(
+        "template",
+        "create",
+        "--agency",
+        agency["id"],
+        "--type",
+        "sms",
+        "--name",
+        "KTP siap",
+        "--body-file",
+        str(sms_body),
+    )
+    email_template = server.cli(
+        "template",
+        "create",
+        "--agency",
+        agency["id"],
+        "--type",
+        "email",
+        "--name",
+        "KTP siap (email)",
+        "--subject",
+        "KTP untuk ((nama))",
+        "--body-file",
+        str(email_body),
+    )
     client = NotificationsAPIClient(agency["live_key"], base_url=server.url)
     personal = {"nama": NAME, "nik": NIK}
 
-    sms = client.send_sms_notification(PHONE_LOCAL, sms_template["id"], personalisation=personal,
-                                       reference="ktp-1")
+    sms = client.send_sms_notification(
+        PHONE_LOCAL, sms_template["id"], personalisation=personal, reference="ktp-1"
+    )
     email = client.send_email_notification(EMAIL, email_template["id"], personalisation=personal)
     assert sms["content"]["body"] == f"Yth. {NAME}, NIK {NIK}: KTP Anda siap diambil."
     assert email["content"]["subject"] == f"KTP untuk {NAME}"

@@ -66,8 +66,12 @@ async def test_older_than_unknown_is_404(harness: Harness) -> None:
 
 
 async def test_templates_versions_and_list(harness: Harness) -> None:
-    await update_template(harness.app, harness.agency_id, harness.sms_template,
-                          body="Yth. ((nama)), nomor antrean ((nomor)).")
+    await update_template(
+        harness.app,
+        harness.agency_id,
+        harness.sms_template,
+        body="Yth. ((nama)), nomor antrean ((nomor)).",
+    )
     current = (await harness.get(f"/v2/template/{harness.sms_template}")).json()
     assert current["version"] == 2
     assert current["body"] == "Yth. ((nama)), nomor antrean ((nomor))."
@@ -94,15 +98,18 @@ async def test_template_lookups_refuse_bad_ids_and_other_agencies(harness: Harne
 
 
 async def test_preview_renders_email_with_html(harness: Harness) -> None:
-    response = await harness.post(f"/v2/template/{harness.email_template}/preview",
-                                  {"personalisation": {"nama": "Siti", "jenis": "KK"}})
+    response = await harness.post(
+        f"/v2/template/{harness.email_template}/preview",
+        {"personalisation": {"nama": "Siti", "jenis": "KK"}},
+    )
     assert response.status_code == 200, response.text
     preview = response.json()
     assert preview["subject"] == "Dokumen KK siap"
     assert preview["body"] == "Halo Siti,\n\nDokumen KK Anda siap diambil."
     assert "Dokumen KK Anda siap diambil." in preview["html"]
-    missing = await harness.post(f"/v2/template/{harness.email_template}/preview",
-                                 {"personalisation": {"nama": "Siti"}})
+    missing = await harness.post(
+        f"/v2/template/{harness.email_template}/preview", {"personalisation": {"nama": "Siti"}}
+    )
     assert missing.status_code == 400
     assert missing.json()["errors"] == [
         {"error": "BadRequestError", "message": "Missing personalisation: jenis"}
@@ -118,8 +125,9 @@ async def test_received_texts_are_listed_newest_first(harness: Harness) -> None:
     assert texts[1]["user_number"] == "+6281211112222"
     assert texts[0]["notify_number"] == "DINASUJI"
     assert texts[0]["service_id"] == str(harness.agency_id)
-    older = (await harness.client.get(
-        body["links"]["next"], headers=auth_header(harness.keys["live"]))).json()
+    older = (
+        await harness.client.get(body["links"]["next"], headers=auth_header(harness.keys["live"]))
+    ).json()
     assert older["received_text_messages"] == []
 
 
@@ -127,10 +135,15 @@ async def test_openapi_and_docs_describe_every_endpoint(sqlite_harness: Harness)
     spec = (await sqlite_harness.client.get("/openapi.json")).json()
     paths = set(spec["paths"])
     assert {
-        "/v2/notifications/sms", "/v2/notifications/email", "/v2/notifications/{notification_id}",
-        "/v2/notifications", "/v2/template/{template_id}",
-        "/v2/template/{template_id}/version/{version}", "/v2/templates",
-        "/v2/template/{template_id}/preview", "/v2/received-text-messages",
+        "/v2/notifications/sms",
+        "/v2/notifications/email",
+        "/v2/notifications/{notification_id}",
+        "/v2/notifications",
+        "/v2/template/{template_id}",
+        "/v2/template/{template_id}/version/{version}",
+        "/v2/templates",
+        "/v2/template/{template_id}/preview",
+        "/v2/received-text-messages",
     } <= paths
     docs = await sqlite_harness.client.get("/docs")
     assert docs.status_code == 200

@@ -14,8 +14,11 @@ from warta.cli import main
 
 @pytest.fixture
 def run(database_url: str, tmp_path: Path):  # type: ignore[no-untyped-def]
-    env = {"WARTA_DATABASE_URL": database_url, "WARTA_VAR_DIR": str(tmp_path / "var"),
-           "WARTA_SECRET_KEY": TEST_SECRET_KEY}
+    env = {
+        "WARTA_DATABASE_URL": database_url,
+        "WARTA_VAR_DIR": str(tmp_path / "var"),
+        "WARTA_SECRET_KEY": TEST_SECRET_KEY,
+    }
 
     def invoke(*args: str, ok: bool = True) -> str:
         result = CliRunner().invoke(main, list(args), env=env, catch_exceptions=False)
@@ -32,8 +35,18 @@ def test_help_lists_every_command() -> None:
 
 
 def test_agency_keys_and_templates(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    made = json.loads(run("agency", "create", "Badan Pendapatan Daerah", "--sms-sender",
-                          "BAPENDA", "--email-from", "info@bapenda.go.id", "--json"))
+    made = json.loads(
+        run(
+            "agency",
+            "create",
+            "Badan Pendapatan Daerah",
+            "--sms-sender",
+            "BAPENDA",
+            "--email-from",
+            "info@bapenda.go.id",
+            "--json",
+        )
+    )
     assert set(made) == {"id", "live_key", "team_key", "test_key"}
     for name in ("live_key", "team_key", "test_key"):
         assert made[name][-73:-37] == made["id"]  # Notify's key layout
@@ -41,37 +54,90 @@ def test_agency_keys_and_templates(run, tmp_path: Path) -> None:  # type: ignore
         "error: An agency called 'Badan Pendapatan Daerah' already exists"
     )
 
-    key = json.loads(run("key", "create", "--agency", made["id"], "--type", "team",
-                         "--name", "Sistem Pajak", "--json"))
+    key = json.loads(
+        run(
+            "key",
+            "create",
+            "--agency",
+            made["id"],
+            "--type",
+            "team",
+            "--name",
+            "Sistem Pajak",
+            "--json",
+        )
+    )
     assert key["key"].startswith(f"sistem_pajak-{made['id']}-")
     listed = json.loads(run("key", "list", "--agency", made["id"], "--json"))
     assert {k["type"] for k in listed} == {"normal", "team", "test"}
     assert len(listed) == 4
     assert "secret" not in json.dumps(listed).lower()
     run("key", "revoke", key["id"])
-    revoked = [k for k in json.loads(run("key", "list", "--agency", made["id"], "--json"))
-               if k["id"] == key["id"]]
+    revoked = [
+        k
+        for k in json.loads(run("key", "list", "--agency", made["id"], "--json"))
+        if k["id"] == key["id"]
+    ]
     assert revoked[0]["revoked_at"] is not None
 
     body = tmp_path / "body.txt"
     body.write_text("Pajak ((nomor polisi)) jatuh tempo ((tanggal)).", encoding="utf-8")
-    template = json.loads(run("template", "create", "--agency", made["id"], "--type", "sms",
-                              "--name", "Pajak", "--body-file", str(body), "--json"))
+    template = json.loads(
+        run(
+            "template",
+            "create",
+            "--agency",
+            made["id"],
+            "--type",
+            "sms",
+            "--name",
+            "Pajak",
+            "--body-file",
+            str(body),
+            "--json",
+        )
+    )
     assert template["version"] == 1
     body.write_text("Pajak kendaraan ((nomor polisi)): ((tanggal)).", encoding="utf-8")
-    edited = json.loads(run("template", "update", template["id"], "--agency", made["id"],
-                            "--body-file", str(body), "--json"))
+    edited = json.loads(
+        run(
+            "template",
+            "update",
+            template["id"],
+            "--agency",
+            made["id"],
+            "--body-file",
+            str(body),
+            "--json",
+        )
+    )
     assert edited == {"id": template["id"], "version": 2}
     bad = tmp_path / "bad.txt"
     bad.write_text("   ", encoding="utf-8")
-    assert "A template needs a body" in run("template", "create", "--agency", made["id"],
-                                            "--type", "sms", "--name", "x", "--body-file",
-                                            str(bad), ok=False)
+    assert "A template needs a body" in run(
+        "template",
+        "create",
+        "--agency",
+        made["id"],
+        "--type",
+        "sms",
+        "--name",
+        "x",
+        "--body-file",
+        str(bad),
+        ok=False,
+    )
 
 
 def test_demo_is_idempotent_and_prints_working_keys(run) -> None:  # type: ignore[no-untyped-def]
     first = json.loads(run("demo", "--json"))
     second = json.loads(run("demo", "--json"))
     assert first == second
-    assert {"agency_id", "live_key", "team_key", "test_key", "email_template_id",
-            "sms_template_id"} <= set(first)
+    assert {
+        "agency_id",
+        "live_key",
+        "team_key",
+        "test_key",
+        "email_template_id",
+        "sms_template_id",
+    } <= set(first)

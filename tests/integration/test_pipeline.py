@@ -34,8 +34,9 @@ class FlakyRcpt(CaptureHandler):
         super().__init__(outbox)
         self.reply, self.failures, self.seen = reply, failures, 0
 
-    async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str,
-                          options: list[str]) -> str:
+    async def handle_RCPT(
+        self, server: Any, session: Any, envelope: Any, address: str, options: list[str]
+    ) -> str:
         self.seen += 1
         if self.seen <= self.failures:
             return self.reply
@@ -44,20 +45,29 @@ class FlakyRcpt(CaptureHandler):
 
 
 @contextlib.asynccontextmanager
-async def warta_with_smtp(database_url: str, tmp_path: Path, handler: CaptureHandler,
-                          **settings: Any) -> AsyncIterator[tuple[Harness, CaptureSmtpServer]]:
+async def warta_with_smtp(
+    database_url: str, tmp_path: Path, handler: CaptureHandler, **settings: Any
+) -> AsyncIterator[tuple[Harness, CaptureSmtpServer]]:
     async with CaptureSmtpServer(handler) as server:
         channels: dict[str, Channel] = {
-            "email": SmtpChannel(host=server.host, port=server.port, start_tls=False,
-                                 local_hostname="localhost", timeout=5),
+            "email": SmtpChannel(
+                host=server.host,
+                port=server.port,
+                start_tls=False,
+                local_hostname="localhost",
+                timeout=5,
+            ),
             "sms": RecordingChannel("sms", Outbox()),
         }
-        async with running_warta(make_settings(database_url, tmp_path, **settings),
-                                 channels=channels) as harness:
+        async with running_warta(
+            make_settings(database_url, tmp_path, **settings), channels=channels
+        ) as harness:
             yield harness, server
 
 
-async def test_temporary_refusals_are_retried_until_delivered(database_url: str, tmp_path: Path) -> None:
+async def test_temporary_refusals_are_retried_until_delivered(
+    database_url: str, tmp_path: Path
+) -> None:
     outbox = Outbox()
     handler = FlakyRcpt(outbox, "451 4.7.1 Greylisted, try again", failures=2)
     async with warta_with_smtp(database_url, tmp_path, handler) as (h, _server):
@@ -67,7 +77,9 @@ async def test_temporary_refusals_are_retried_until_delivered(database_url: str,
     assert len(outbox.list()) == 1
 
 
-async def test_refusals_that_never_end_become_temporary_failure(database_url: str, tmp_path: Path) -> None:
+async def test_refusals_that_never_end_become_temporary_failure(
+    database_url: str, tmp_path: Path
+) -> None:
     handler = FlakyRcpt(Outbox(), "452 4.2.2 Mailbox full", failures=100)
     async with warta_with_smtp(database_url, tmp_path, handler, retry_max_attempts=3) as (h, _):
         sent = (await h.send_email()).json()
@@ -95,8 +107,9 @@ async def test_relay_outage_loses_nothing(sqlite_url: str, tmp_path: Path) -> No
     host, port = await server.start()
     await server.stop()  # the port is now closed: connection refused
     channels: dict[str, Channel] = {
-        "email": SmtpChannel(host=host, port=port, start_tls=False, local_hostname="localhost",
-                             timeout=2),
+        "email": SmtpChannel(
+            host=host, port=port, start_tls=False, local_hostname="localhost", timeout=2
+        ),
         "sms": RecordingChannel("sms", Outbox()),
     }
     settings = make_settings(sqlite_url, tmp_path, retry_max_attempts=1000)
@@ -147,8 +160,13 @@ async def test_shutdown_hands_back_work_and_the_next_start_sends_it(
         app = h.app
     # The lifespan above ended: its pool stopped with sends in flight (grace expired).
     outbox = Outbox()
-    again = await bootstrap(settings, channels={"sms": RecordingChannel("sms", outbox),
-                                                "email": RecordingChannel("email", outbox)})
+    again = await bootstrap(
+        settings,
+        channels={
+            "sms": RecordingChannel("sms", outbox),
+            "email": RecordingChannel("email", outbox),
+        },
+    )
     assert isinstance(again.queue, EmbeddedQueue)
     pool = WorkerPool(again, again.queue)
     pool.start()
@@ -177,8 +195,10 @@ async def test_rows_a_crashed_worker_held_are_taken_again_after_the_lease(
         assert len(claimed) == 2
     outbox = Outbox()
     restarted = make_settings(sqlite_url, tmp_path)
-    channels: dict[str, Channel] = {"sms": RecordingChannel("sms", outbox),
-                                    "email": RecordingChannel("email", outbox)}
+    channels: dict[str, Channel] = {
+        "sms": RecordingChannel("sms", outbox),
+        "email": RecordingChannel("email", outbox),
+    }
     async with running_warta(restarted, channels=channels, agency_name="Dinas Lain") as h2:
         await outbox.wait_for(2, timeout=10)
         for notification_id in ids:
@@ -188,6 +208,7 @@ async def test_rows_a_crashed_worker_held_are_taken_again_after_the_lease(
 
 
 # --- delivery-receipt callbacks -----------------------------------------------------------
+
 
 class Receiver:
     """A real HTTP server (uvicorn) that records callbacks and answers from a script."""
@@ -274,12 +295,20 @@ async def test_callback_refused_with_client_error_is_not_retried(harness: Harnes
     assert len(receiver.requests) == 1
 
 
-@pytest.mark.parametrize(("url", "token", "message"), [
-    ("ftp://x", TOKEN, "A callback URL must start with https://"),
-    ("https://dinas.go.id/cb", "short", "A callback needs a bearer token of at least 10 characters"),
-])
-async def test_callback_settings_are_checked(sqlite_harness: Harness, url: str, token: str,
-                                             message: str) -> None:
+@pytest.mark.parametrize(
+    ("url", "token", "message"),
+    [
+        ("ftp://x", TOKEN, "A callback URL must start with https://"),
+        (
+            "https://dinas.go.id/cb",
+            "short",
+            "A callback needs a bearer token of at least 10 characters",
+        ),
+    ],
+)
+async def test_callback_settings_are_checked(
+    sqlite_harness: Harness, url: str, token: str, message: str
+) -> None:
     from warta.errors import BadRequest
 
     with pytest.raises(BadRequest, match=message):

@@ -190,7 +190,9 @@ async def list_notifications(
     # Notify's clients take the first UUID they find in that link.
     query = [(k, v) for k, v in request.query_params.multi_items() if k != "older_than"]
     path = f"{base}{request.url.path}?"
-    links = {"current": path + urlencode(([("older_than", older_than)] if older_than else []) + query)}
+    links = {
+        "current": path + urlencode(([("older_than", older_than)] if older_than else []) + query)
+    }
     if rows:
         links["next"] = path + urlencode([("older_than", str(rows[-1].id)), *query])
     return JsonResponse({"notifications": [present(app, base, r) for r in rows], "links": links})

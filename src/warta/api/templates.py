@@ -77,7 +77,7 @@ async def list_templates(
     type: Annotated[str | None, Query(pattern="^(sms|email|letter)$")] = None,
 ) -> JsonResponse:
     async with app.uow() as uow:
-        templates = await uow.templates.list(caller.agency.id, type)
+        templates = await uow.templates.for_agency(caller.agency.id, type)
     return JsonResponse({"templates": [present(t) for t in templates]})
 
 

@@ -11,7 +11,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Coroutine, Sequence
+from typing import Any
 
 from warta.bootstrap import Warta
 from warta.pipeline.callbacks import send_callbacks
@@ -20,7 +21,7 @@ from warta.pipeline.queue import EmbeddedQueue, TaskName
 
 log = logging.getLogger(__name__)
 
-Task = Callable[[Warta, Sequence[uuid.UUID]], Awaitable[None]]
+Task = Callable[[Warta, Sequence[uuid.UUID]], Coroutine[Any, Any, None]]
 
 
 async def sweep(app: Warta) -> int:

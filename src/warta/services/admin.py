@@ -13,6 +13,7 @@ from warta.domain import recipients
 from warta.errors import BadRequest, InvalidInput, NotFound
 from warta.security.apikeys import KEY_TYPES, key_string, new_secret
 from warta.store.models import Agency, ApiKey, GuestListEntry, Template, TemplateVersion
+from warta.store.uow import UnitOfWork
 
 
 @dataclass(frozen=True)
@@ -70,18 +71,18 @@ def _new_key(app: Warta, agency: Agency, name: str, key_type: str) -> tuple[ApiK
     return row, key_string(name, agency.id, secret)
 
 
-async def _agency(app: Warta, uow: object, agency_id: uuid.UUID) -> Agency:
-    agency = await uow.agencies.get(agency_id)  # type: ignore[attr-defined]
+async def _agency(uow: UnitOfWork, agency_id: uuid.UUID) -> Agency:
+    agency = await uow.agencies.get(agency_id)
     if agency is None:
         raise NotFound(f"No agency with id {agency_id}")
-    return agency  # type: ignore[no-any-return]
+    return agency
 
 
 async def create_key(
     app: Warta, agency_id: uuid.UUID, name: str, key_type: str
 ) -> tuple[ApiKey, str]:
     async with app.uow() as uow:
-        agency = await _agency(app, uow, agency_id)
+        agency = await _agency(uow, agency_id)
         row, key = _new_key(app, agency, name, key_type)
         uow.agencies.add(row)
         await uow.commit()
@@ -90,7 +91,7 @@ async def create_key(
 
 async def list_keys(app: Warta, agency_id: uuid.UUID) -> list[ApiKey]:
     async with app.uow() as uow:
-        await _agency(app, uow, agency_id)
+        await _agency(uow, agency_id)
         return list(await uow.agencies.keys(agency_id))
 
 
@@ -112,7 +113,7 @@ async def add_to_guest_list(app: Warta, agency_id: uuid.UUID, recipient: str) ->
     except InvalidInput:
         kind, value = "sms", recipients.normalise_phone(recipient)
     async with app.uow() as uow:
-        await _agency(app, uow, agency_id)
+        await _agency(uow, agency_id)
         uow.agencies.add(
             GuestListEntry(
                 id=uuid.uuid4(),
@@ -134,7 +135,7 @@ async def set_callback(
     if url and (not token or len(token) < 10):
         raise BadRequest("A callback needs a bearer token of at least 10 characters")
     async with app.uow() as uow:
-        agency = await _agency(app, uow, agency_id)
+        agency = await _agency(uow, agency_id)
         agency.callback_url = url or None
         agency.callback_token_enc = (
             app.keyring.encrypt(token, field="agency.callback_token") if url and token else None
@@ -173,7 +174,7 @@ async def create_template(
         updated_at=None,
     )
     async with app.uow() as uow:
-        await _agency(app, uow, agency_id)
+        await _agency(uow, agency_id)
         uow.templates.add(template)
         await uow.session.flush()
         uow.templates.add(_version_of(template))

@@ -62,6 +62,6 @@ async def ensure_demo(app: Warta) -> dict[str, str]:
                 secret = app.keyring.decrypt(key.secret_enc, field="api_key.secret")
                 label = {"normal": "live_key"}.get(key.key_type, f"{key.key_type}_key")
                 info[label] = key_string(key.name, agency_id, secret)
-        for template in await uow.templates.list(agency_id, None):
+        for template in await uow.templates.for_agency(agency_id, None):
             info[f"{template.type}_template_id"] = str(template.id)
     return info

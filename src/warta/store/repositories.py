@@ -37,7 +37,7 @@ class AgencyRepository(_Repository):
     async def by_name(self, name: str) -> Agency | None:
         return await self.session.scalar(select(Agency).where(Agency.name == name))
 
-    async def list(self) -> Sequence[Agency]:
+    async def all(self) -> Sequence[Agency]:
         return (await self.session.scalars(select(Agency).order_by(Agency.created_at))).all()
 
     async def keys(self, agency_id: uuid.UUID) -> Sequence[ApiKey]:
@@ -70,7 +70,9 @@ class TemplateRepository(_Repository):
         found = await self.session.get(TemplateVersion, (template_id, version))
         return None if found is None else (template, found)
 
-    async def list(self, agency_id: uuid.UUID, template_type: str | None) -> Sequence[Template]:
+    async def for_agency(
+        self, agency_id: uuid.UUID, template_type: str | None
+    ) -> Sequence[Template]:
         query = select(Template).where(Template.agency_id == agency_id, ~Template.archived)
         if template_type:
             query = query.where(Template.type == template_type)
