@@ -76,7 +76,9 @@ class Settings(BaseSettings):
     stuck_after: float = Field(
         60.0, description="A `created` notification unclaimed this long is re-queued."
     )
-    retry_max_attempts: int = Field(8, description="Delivery attempts before giving up.")
+    retry_max_attempts: int = Field(
+        15, description="Delivery attempts before giving up (about 5 hours of retries)."
+    )
     retry_base_delay: float = Field(10.0, description="First retry delay in seconds.")
     retry_max_delay: float = Field(3600.0, description="Longest delay between retries.")
     shutdown_grace: float = Field(
