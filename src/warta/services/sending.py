@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import uuid
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from warta.bootstrap import Warta
@@ -23,6 +23,7 @@ from warta.errors import (
     ValidationFailed,
 )
 from warta.store.models import Agency, Notification, Template
+from warta.store.uow import UnitOfWork
 
 Channel = Literal["sms", "email"]
 RECIPIENT_FIELD = {"sms": "phone_number", "email": "email_address"}
@@ -81,73 +82,96 @@ def render_content(template: Template, personalisation: dict[str, Any]) -> tuple
 
 
 async def send(app: Warta, caller: Caller, command: SendNotification) -> Sent:
-    agency = caller.agency
     async with app.uow() as uow:
-        template = await uow.templates.get(agency.id, command.template_id)
-        if template is None:
-            raise BadRequest("Template not found")
-        if template.archived:
-            raise BadRequest(f"Template {template.id} has been deleted")
-        if template.type != command.channel:
-            raise BadRequest(
-                f"{template.type} template is not suitable for {command.channel} notification"
-            )
-        test_key = caller.key_type == "test"
-        simulate = simulated.simulated_status(command.channel, command.recipient, test_key=test_key)
-        is_sim = simulated.is_simulated(command.channel, command.recipient)
-        recipient = (
-            command.recipient.strip()
-            if is_sim
-            else normalise_recipient(command.channel, command.recipient)
-        )
-        if caller.key_type == "team" and not is_sim:
-            on_list = await uow.agencies.on_guest_list(
-                agency.id, app.keyring.lookup_hashes(recipient)
-            )
-            if not on_list:
-                raise BadRequest("Can’t send to this recipient using a team-only API key")
+        template = await _usable_template(uow, caller, command)
+        recipient, simulate = await _recipient(app, uow, caller, command)
         subject, body = render_content(template, command.personalisation)
         now = app.clock()
-        if not test_key:
+        counted = caller.key_type != "test"  # test keys never count against the limit
+        if counted:
             await app.quotas.count_message(
-                agency.id,
-                agency.message_limit,
+                caller.agency.id,
+                caller.agency.message_limit,
                 now,
-                lambda since: uow.notifications.count_created_since(agency.id, since),
+                lambda since: uow.notifications.count_created_since(caller.agency.id, since),
             )
-        row = Notification(
-            id=uuid.uuid4(),
-            agency_id=agency.id,
-            api_key_id=caller.key_id,
-            key_type=caller.key_type,
-            template_id=template.id,
-            template_version=template.version,
-            type=command.channel,
-            status=statuses.CREATED,
-            reference=command.reference,
-            recipient_enc=app.keyring.encrypt(recipient, field="notification.recipient"),
-            recipient_hash=app.keyring.lookup_hash(recipient),
-            content_enc=app.keyring.encrypt(
-                json.dumps({"subject": subject, "body": body}), field="notification.content"
-            ),
-            sender=sender_of(app, agency, command.channel),
-            simulate=simulate,
-            billable_units=sms.describe(body).fragments if command.channel == "sms" else 0,
-            attempts=0,
-            # The queue owns it until this passes; then the sweeper re-queues it.
-            lease_until=now + timedelta(seconds=app.settings.stuck_after),
-            created_at=now,
-            updated_at=now,
-        )
+        row = _new_row(app, caller, command, template, recipient, simulate, (subject, body), now)
         uow.notifications.add(row)
         try:
             await uow.commit()
         except Exception:
-            if not test_key:
-                app.quotas.uncount_message(agency.id)
+            if counted:
+                app.quotas.uncount_message(caller.agency.id)
             raise
     await app.queue.submit("deliver", [row.id])
     return Sent(row, template, subject, body)
+
+
+async def _usable_template(uow: UnitOfWork, caller: Caller, command: SendNotification) -> Template:
+    template = await uow.templates.get(caller.agency.id, command.template_id)
+    if template is None:
+        raise BadRequest("Template not found")
+    if template.archived:
+        raise BadRequest(f"Template {template.id} has been deleted")
+    if template.type != command.channel:
+        raise BadRequest(
+            f"{template.type} template is not suitable for {command.channel} notification"
+        )
+    return template
+
+
+async def _recipient(
+    app: Warta, uow: UnitOfWork, caller: Caller, command: SendNotification
+) -> tuple[str, str | None]:
+    """The normalised recipient, and the status to simulate instead of sending (if any)."""
+    channel, raw = command.channel, command.recipient
+    simulate = simulated.simulated_status(channel, raw, test_key=caller.key_type == "test")
+    if simulated.is_simulated(channel, raw):
+        return raw.strip(), simulate
+    recipient = normalise_recipient(channel, raw)
+    if caller.key_type == "team" and not await uow.agencies.on_guest_list(
+        caller.agency.id, app.keyring.lookup_hashes(recipient)
+    ):
+        raise BadRequest("Can’t send to this recipient using a team-only API key")
+    return recipient, simulate
+
+
+def _new_row(
+    app: Warta,
+    caller: Caller,
+    command: SendNotification,
+    template: Template,
+    recipient: str,
+    simulate: str | None,
+    content: tuple[str | None, str],
+    now: datetime,
+) -> Notification:
+    subject, body = content
+    encrypt = app.keyring.encrypt
+    return Notification(
+        id=uuid.uuid4(),
+        agency_id=caller.agency.id,
+        api_key_id=caller.key_id,
+        key_type=caller.key_type,
+        template_id=template.id,
+        template_version=template.version,
+        type=command.channel,
+        status=statuses.CREATED,
+        reference=command.reference,
+        recipient_enc=encrypt(recipient, field="notification.recipient"),
+        recipient_hash=app.keyring.lookup_hash(recipient),
+        content_enc=encrypt(
+            json.dumps({"subject": subject, "body": body}), field="notification.content"
+        ),
+        sender=sender_of(app, caller.agency, command.channel),
+        simulate=simulate,
+        billable_units=sms.describe(body).fragments if command.channel == "sms" else 0,
+        attempts=0,
+        # The queue owns it until this passes; then the sweeper re-queues it.
+        lease_until=now + timedelta(seconds=app.settings.stuck_after),
+        created_at=now,
+        updated_at=now,
+    )
 
 
 def sender_of(app: Warta, agency: Agency, channel: Channel) -> str:
