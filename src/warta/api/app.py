@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 from fastapi import FastAPI
+from fastapi.responses import RedirectResponse
 from fastapi_offline import FastAPIOffline
 
 from warta import __version__
@@ -62,6 +63,10 @@ def create_app(
     api.include_router(received.router)
     if settings.serve_dev_outbox:
         api.include_router(dev.router)
+
+    @api.get("/", include_in_schema=False)
+    async def home() -> RedirectResponse:
+        return RedirectResponse("/docs")
 
     @api.get("/_status", tags=["Operations"], summary="Liveness check")
     async def status() -> dict[str, Any]:

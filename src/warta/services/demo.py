@@ -12,13 +12,13 @@ EMAIL_BODY = """Halo ((nama)),
 
 # Dokumen Anda sudah siap
 
-Dokumen **((jenis dokumen))** dengan nomor permohonan ((nomor)) dapat diambil di:
+Dokumen ((jenis dokumen)) dengan nomor permohonan ((nomor)) dapat diambil di:
 
 ^ ((kantor))
 
-Bawa bukti permohonan dan KTP asli.((catatan??
+Bawa bukti permohonan dan KTP asli.((perlu janji??
 
-Catatan petugas: ((catatan))))
+Mohon buat janji temu lebih dulu di aplikasi resmi.))
 
 Terima kasih,
 Dinas Kependudukan dan Pencatatan Sipil
