@@ -79,9 +79,6 @@ from collections import Counter
 from collections.abc import Callable, Coroutine, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
-from email.message import EmailMessage
-from email.utils import format_datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -89,6 +86,8 @@ import aiosmtplib
 import httpx
 from notifications_python_client.authentication import create_jwt_token
 
+from warta.channels.base import OutboundMessage
+from warta.channels.email_smtp import build_email as warta_build_email
 from warta.domain.email import render_email
 from warta.domain.templates import render
 
@@ -318,19 +317,20 @@ def warta_content() -> Content:
     return Content(rendered.subject, rendered.text, rendered.html)
 
 
-def build_email(content: Content, to: str) -> EmailMessage:
-    """As ``warta.channels.email_smtp._build_email`` does it, header for header."""
-    message_id = uuid.uuid4()
-    email = EmailMessage()
-    email["From"] = SENDER
-    email["To"] = to
-    email["Subject"] = content.subject
-    email["Date"] = format_datetime(datetime.now(UTC))
-    email["Message-ID"] = f"<{message_id}.1@bench.go.id>"
-    email["X-Warta-Notification-Id"] = str(message_id)
-    email.set_content(content.text, charset="utf-8")
-    email.add_alternative(content.html, subtype="html", charset="utf-8")
-    return email
+def build_email(content: Content, to: str) -> bytes:
+    """Byte for byte what ``SmtpChannel`` sends: the ceiling uses Warta's own builder, so
+    the two differ only in what happens around the SMTP conversation."""
+    message = OutboundMessage(
+        notification_id=str(uuid.uuid4()),
+        attempt=1,
+        channel="email",
+        to=to,
+        sender=SENDER,
+        body=content.text,
+        subject=content.subject,
+        html=content.html,
+    )
+    return warta_build_email(message)[0]
 
 
 # --------------------------------------------------------------------------- ceiling
@@ -350,7 +350,7 @@ def run_ceiling(args: argparse.Namespace, content: Content) -> Run:
                 for i in jobs:  # shared by all senders: each takes the next message
                     to = recipient(i)
                     email = build_email(content, to)
-                    await smtp.send_message(email, sender=SENDER, recipients=[to])
+                    await smtp.sendmail(SENDER, [to], email)
             except BaseException:  # cancelled mid-message: QUIT would wait for nothing
                 smtp.close()
                 raise

@@ -18,11 +18,14 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from warta.channels.base import Channel
 from warta.channels.capture import CaptureHandler, CaptureSmtpServer, Outbox, RecordingChannel
 from warta.channels.email_smtp import SmtpChannel
-from warta.pipeline.queue import EmbeddedQueue, WorkQueue
+from warta.pipeline.queue import DatabaseOnlyQueue, EmbeddedQueue, WorkQueue
 from warta.security.crypto import Keyring, load_keyring
+from warta.services.cache import Caches
 from warta.services.quotas import Quotas
 from warta.settings import Settings
 from warta.store.db import make_engine, migrate
+from warta.store.group_insert import GroupInsert
+from warta.store.models import Notification
 from warta.store.uow import UnitOfWork, session_factory
 
 log = logging.getLogger(__name__)
@@ -44,6 +47,8 @@ class Warta:
     queue: WorkQueue
     http: httpx.AsyncClient
     outbox: Outbox
+    caches: Caches
+    new_notifications: GroupInsert
     capture_smtp: CaptureSmtpServer | None = None
     clock: Callable[[], datetime] = utc_now
     random: Callable[[], float] = random.random
@@ -91,9 +96,11 @@ async def bootstrap(
         sessions=session_factory(engine),
         keyring=keyring,
         channels=channels,
-        queue=queue or EmbeddedQueue(),
+        queue=queue or (EmbeddedQueue() if settings.run_workers else DatabaseOnlyQueue()),
         http=http or httpx.AsyncClient(timeout=settings.callback_timeout),
         outbox=outbox,
+        caches=Caches(settings.cache_seconds),
+        new_notifications=GroupInsert(engine, Notification.__table__),  # type: ignore[arg-type]
         capture_smtp=capture,
         clock=clock,
     )

@@ -75,6 +75,28 @@ def serve(host: str | None, port: int | None, workers: bool | None) -> None:
 
 
 @main.command()
+def worker() -> None:
+    """Run delivery workers without the API (more processes or hosts for delivery).
+
+    They find work with the sweeper: pair with `warta serve --no-workers` and a short
+    WARTA_SWEEP_INTERVAL. Stops cleanly on SIGTERM or Ctrl-C, handing back unsent work.
+    """
+    from warta.logs import configure
+    from warta.pipeline.worker import run_workers
+
+    settings = Settings()
+    configure(settings.log_level, as_json=settings.log_json)
+    try:
+        import uvloop
+
+        runner = asyncio.Runner(loop_factory=uvloop.new_event_loop)
+    except ImportError:  # uvloop is optional: plain asyncio works, a little slower
+        runner = asyncio.Runner()
+    with runner:
+        runner.run(run_workers(settings))
+
+
+@main.command()
 def migrate() -> None:
     """Create or upgrade the database schema."""
     from warta.store.db import migrate as run_migrations

@@ -86,6 +86,12 @@ class Settings(BaseSettings):
     )
     run_workers: bool = Field(True, description="Run the embedded workers inside `serve`.")
 
+    cache_seconds: float = Field(
+        5.0,
+        description="How long a process may reuse an agency's keys and templates; a key "
+        "revoked or a template edited in another process takes effect within this time.",
+    )
+
     # Limits (Notify's defaults)
     rate_limit_per_minute: int = Field(
         3000, description="Requests per minute per agency and key type."

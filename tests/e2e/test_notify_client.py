@@ -3,6 +3,9 @@ a scan of everything Warta wrote to disk or logs for the personal data it was gi
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
 import time
 from pathlib import Path
 
@@ -11,7 +14,7 @@ import pytest
 from notifications_python_client.errors import HTTPError
 from notifications_python_client.notifications import NotificationsAPIClient
 
-from tests.e2e.conftest import Server
+from tests.e2e.conftest import WARTA, Server, free_port
 
 NAME = "Siti Rahmawati Kusumaningrum"
 NIK = "3171234567890123"
@@ -110,3 +113,75 @@ def test_notify_client_sends_and_reads_and_no_personal_data_is_left_in_plaintext
     for secret in secrets:
         assert secret not in log, f"{secret!r} in the server log"
     assert (server.var_dir / "keys" / "secret.key").exists()
+
+
+def test_api_without_workers_and_a_separate_worker_process_deliver(tmp_path: Path) -> None:
+    """Scale-out shape: `warta serve --no-workers` accepts, `warta worker` delivers."""
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("WARTA_")}
+    env.update(
+        WARTA_VAR_DIR=str(tmp_path / "var"), WARTA_PORT=str(port), WARTA_SWEEP_INTERVAL="0.2"
+    )
+    agency = json.loads(
+        subprocess.run(
+            [WARTA, "agency", "create", "Dinas Skala", "--json"],
+            env=env,
+            capture_output=True,
+            check=True,
+        ).stdout
+    )
+    body = tmp_path / "sms.txt"
+    body.write_text("Antrean ((nomor)) dipanggil.", encoding="utf-8")
+    template = json.loads(
+        subprocess.run(
+            [
+                WARTA,
+                "template",
+                "create",
+                "--agency",
+                agency["id"],
+                "--type",
+                "sms",
+                "--name",
+                "a",
+                "--body-file",
+                str(body),
+                "--json",
+            ],
+            env=env,
+            capture_output=True,
+            check=True,
+        ).stdout
+    )
+    api = subprocess.Popen(
+        [WARTA, "serve", "--no-workers"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    worker = None
+    try:
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if httpx.get(url + "/_status", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                assert time.monotonic() < deadline, "API did not start"
+                time.sleep(0.1)
+        client = NotificationsAPIClient(agency["live_key"], base_url=url)
+        sent = client.send_sms_notification(
+            "081234567890", template["id"], personalisation={"nomor": "12"}
+        )
+        time.sleep(1)
+        assert client.get_notification_by_id(sent["id"])["status"] == "created"  # no worker yet
+        worker = subprocess.Popen(
+            [WARTA, "worker"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+        assert wait_delivered(client, sent["id"])["status"] == "delivered"
+    finally:
+        for process in (api, worker):
+            if process is not None:
+                process.terminate()
+                process.wait(timeout=30)

@@ -6,31 +6,22 @@ from fastapi import Request
 
 from warta.bootstrap import Warta
 from warta.errors import AuthError
-from warta.security.apikeys import KeyCandidate, unverified_service_id, verify
+from warta.security.apikeys import unverified_service_id, verify
+from warta.services.lookups import agency_and_keys
 from warta.services.sending import Caller
 
 
-def warta(request: Request) -> Warta:
+async def warta(request: Request) -> Warta:
+    """The process's Warta. Async on purpose: FastAPI runs plain functions in a thread."""
     app: Warta = request.app.state.warta
     return app
 
 
 async def authenticate(request: Request) -> Caller:
-    app = warta(request)
+    app: Warta = request.app.state.warta
     token, service_id = unverified_service_id(request.headers.get("authorization"))
-    async with app.uow() as uow:
-        agency = await uow.agencies.get(service_id)
-        if agency is None:
-            raise AuthError("Invalid token: service not found")
-        keys = await uow.agencies.keys(service_id)
-    candidates = [
-        KeyCandidate(
-            id=k.id,
-            key_type=k.key_type,  # type: ignore[arg-type]
-            secret=app.keyring.decrypt(k.secret_enc, field="api_key.secret"),
-            revoked=k.revoked_at is not None,
-        )
-        for k in keys
-    ]
-    key = verify(token, candidates)
-    return Caller(agency=agency, key_id=key.id, key_type=key.key_type)
+    entry = await agency_and_keys(app, service_id)
+    if entry is None:
+        raise AuthError("Invalid token: service not found")
+    key = verify(token, entry.keys)
+    return Caller(agency=entry.agency, key_id=key.id, key_type=key.key_type)

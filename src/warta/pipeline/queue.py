@@ -46,3 +46,13 @@ class EmbeddedQueue:
         while not queue.empty():
             items.append(queue.get_nowait())
         return items
+
+
+class DatabaseOnlyQueue:
+    """For an API process that runs no workers (``warta serve --no-workers``): submitting
+    does nothing, because worker processes (``warta worker``) find new rows in the
+    database with their sweeper. Rows are created already due, so nothing waits for a
+    lease to pass."""
+
+    async def submit(self, task: TaskName, ids: Sequence[uuid.UUID]) -> None:
+        return None

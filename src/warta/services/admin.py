@@ -86,6 +86,7 @@ async def create_key(
         row, key = _new_key(app, agency, name, key_type)
         uow.agencies.add(row)
         await uow.commit()
+    app.caches.agencies.drop(agency_id)
     return row, key
 
 
@@ -103,6 +104,7 @@ async def revoke_key(app: Warta, key_id: uuid.UUID) -> ApiKey:
         if key.revoked_at is None:
             key.revoked_at = app.clock()
         await uow.commit()
+    app.caches.agencies.drop(key.agency_id)
     return key
 
 
@@ -141,6 +143,7 @@ async def set_callback(
             app.keyring.encrypt(token, field="agency.callback_token") if url and token else None
         )
         await uow.commit()
+    app.caches.agencies.drop(agency_id)
 
 
 def _check_template(kind: str, name: str, subject: str | None, body: str) -> None:
@@ -205,6 +208,7 @@ async def update_template(
         template.updated_at = app.clock()
         uow.templates.add(_version_of(template))
         await uow.commit()
+    app.caches.templates.drop(template_id)
     return template
 
 

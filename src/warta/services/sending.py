@@ -1,7 +1,8 @@
 """Send one notification: the handler behind POST /v2/notifications/{sms,email}.
 
 Validate everything first, so bad input changes nothing; then persist the row (status
-``created``) and hand only its id to the queue.
+``created``, committed together with concurrent requests' rows) and hand only its id to
+the queue.
 """
 
 from __future__ import annotations
@@ -22,8 +23,8 @@ from warta.errors import (
     MissingPersonalisation,
     ValidationFailed,
 )
+from warta.services import lookups
 from warta.store.models import Agency, Notification, Template
-from warta.store.uow import UnitOfWork
 
 Channel = Literal["sms", "email"]
 RECIPIENT_FIELD = {"sms": "phone_number", "email": "email_address"}
@@ -82,33 +83,38 @@ def render_content(template: Template, personalisation: dict[str, Any]) -> tuple
 
 
 async def send(app: Warta, caller: Caller, command: SendNotification) -> Sent:
-    async with app.uow() as uow:
-        template = await _usable_template(uow, caller, command)
-        recipient, simulate = await _recipient(app, uow, caller, command)
-        subject, body = render_content(template, command.personalisation)
-        now = app.clock()
-        counted = caller.key_type != "test"  # test keys never count against the limit
+    template = await _usable_template(app, caller, command)
+    recipient, simulate = await _recipient(app, caller, command)
+    subject, body = render_content(template, command.personalisation)
+    now = app.clock()
+    counted = caller.key_type != "test"  # test keys never count against the limit
+    if counted:
+        await app.quotas.count_message(
+            caller.agency.id,
+            caller.agency.message_limit,
+            now,
+            lambda since: _count_created_since(app, caller.agency.id, since),
+        )
+    row = _new_row(app, caller, command, template, recipient, simulate, (subject, body), now)
+    try:
+        await app.new_notifications.insert(
+            {column.key: getattr(row, column.key) for column in Notification.__table__.columns}
+        )
+    except Exception:
         if counted:
-            await app.quotas.count_message(
-                caller.agency.id,
-                caller.agency.message_limit,
-                now,
-                lambda since: uow.notifications.count_created_since(caller.agency.id, since),
-            )
-        row = _new_row(app, caller, command, template, recipient, simulate, (subject, body), now)
-        uow.notifications.add(row)
-        try:
-            await uow.commit()
-        except Exception:
-            if counted:
-                app.quotas.uncount_message(caller.agency.id)
-            raise
+            app.quotas.uncount_message(caller.agency.id)
+        raise
     await app.queue.submit("deliver", [row.id])
     return Sent(row, template, subject, body)
 
 
-async def _usable_template(uow: UnitOfWork, caller: Caller, command: SendNotification) -> Template:
-    template = await uow.templates.get(caller.agency.id, command.template_id)
+async def _count_created_since(app: Warta, agency_id: uuid.UUID, since: datetime) -> int:
+    async with app.uow() as uow:
+        return await uow.notifications.count_created_since(agency_id, since)
+
+
+async def _usable_template(app: Warta, caller: Caller, command: SendNotification) -> Template:
+    template = await lookups.template(app, caller.agency.id, command.template_id)
     if template is None:
         raise BadRequest("Template not found")
     if template.archived:
@@ -121,7 +127,7 @@ async def _usable_template(uow: UnitOfWork, caller: Caller, command: SendNotific
 
 
 async def _recipient(
-    app: Warta, uow: UnitOfWork, caller: Caller, command: SendNotification
+    app: Warta, caller: Caller, command: SendNotification
 ) -> tuple[str, str | None]:
     """The normalised recipient, and the status to simulate instead of sending (if any)."""
     channel, raw = command.channel, command.recipient
@@ -129,10 +135,13 @@ async def _recipient(
     if simulated.is_simulated(channel, raw):
         return raw.strip(), simulate
     recipient = normalise_recipient(channel, raw)
-    if caller.key_type == "team" and not await uow.agencies.on_guest_list(
-        caller.agency.id, app.keyring.lookup_hashes(recipient)
-    ):
-        raise BadRequest("Can’t send to this recipient using a team-only API key")
+    if caller.key_type == "team":
+        async with app.uow() as uow:
+            allowed = await uow.agencies.on_guest_list(
+                caller.agency.id, app.keyring.lookup_hashes(recipient)
+            )
+        if not allowed:
+            raise BadRequest("Can’t send to this recipient using a team-only API key")
     return recipient, simulate
 
 
@@ -167,8 +176,10 @@ def _new_row(
         simulate=simulate,
         billable_units=sms.describe(body).fragments if command.channel == "sms" else 0,
         attempts=0,
-        # The queue owns it until this passes; then the sweeper re-queues it.
-        lease_until=now + timedelta(seconds=app.settings.stuck_after),
+        # The queue owns it until this passes; then the sweeper re-queues it. With no
+        # workers in this process, worker processes' sweepers take it at once.
+        lease_until=now
+        + timedelta(seconds=app.settings.stuck_after if app.settings.run_workers else 0),
         created_at=now,
         updated_at=now,
     )
