@@ -14,7 +14,10 @@ README = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
 
 def test_every_setting_is_documented_with_its_default() -> None:
     for name, field in Settings.model_fields.items():
-        row = next((line for line in README.splitlines() if f"`WARTA_{name.upper()}`" in line), "")
+        row = next(
+            (line for line in README.splitlines() if line.startswith(f"| `WARTA_{name.upper()}`")),
+            "",
+        )
         assert row, f"WARTA_{name.upper()} is missing from the README settings table"
         default = field.default
         shown = "(empty)" if default == "" else "auto" if default is None else str(default)

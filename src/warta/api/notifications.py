@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import uuid
 from typing import Annotated, Any
 from urllib.parse import urlencode
@@ -23,6 +22,7 @@ from warta.bootstrap import Warta
 from warta.domain import statuses
 from warta.domain.timefmt import notify_time
 from warta.errors import BadRequest, NotFound, ValidationFailed
+from warta.services import content
 from warta.services.sending import Caller, SendNotification, Sent, send
 from warta.store.models import Notification
 
@@ -47,15 +47,15 @@ def _template_ref(base: str, template_id: uuid.UUID, version: int) -> dict[str, 
 
 def _sent(base: str, sent: Sent) -> dict[str, Any]:
     row = sent.notification
-    content: dict[str, Any] = {"body": sent.body}
+    shown: dict[str, Any] = {"body": sent.body}
     if row.type == "sms":
-        content["from_number"] = row.sender
+        shown["from_number"] = row.sender
     else:
-        content.update(subject=sent.subject, from_email=row.sender, one_click_unsubscribe_url=None)
+        shown.update(subject=sent.subject, from_email=row.sender, one_click_unsubscribe_url=None)
     return {
         "id": str(row.id),
         "reference": row.reference,
-        "content": content,
+        "content": shown,
         "uri": f"{base}/v2/notifications/{row.id}",
         "template": _template_ref(base, row.template_id, row.template_version),
         "scheduled_for": None,
@@ -106,7 +106,7 @@ async def send_letter(caller: CallerDep) -> None:
 
 def present(app: Warta, base: str, row: Notification) -> dict[str, Any]:
     recipient = app.keyring.decrypt(row.recipient_enc, field="notification.recipient")
-    content = json.loads(app.keyring.decrypt(row.content_enc, field="notification.content"))
+    sealed = content.unseal(app.keyring, row.content_enc)
     return {
         "id": str(row.id),
         "reference": row.reference,
@@ -123,8 +123,8 @@ def present(app: Warta, base: str, row: Notification) -> dict[str, Any]:
         "type": row.type,
         "status": row.status,
         "template": _template_ref(base, row.template_id, row.template_version),
-        "body": content["body"],
-        "subject": content.get("subject"),
+        "body": sealed["body"],
+        "subject": sealed.get("subject"),
         "created_at": notify_time(row.created_at),
         "created_by_name": None,
         "sent_at": notify_time(row.sent_at),

@@ -9,7 +9,6 @@ Retries work the same way: a failed row gets a lease that ends at its retry time
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import uuid
 from collections.abc import Sequence
@@ -20,9 +19,9 @@ from typing import Any
 from warta.bootstrap import Warta
 from warta.channels.base import OutboundMessage
 from warta.domain import statuses
-from warta.domain.email import render_email
 from warta.domain.limits import backoff_delay
 from warta.errors import DeliveryError, TechnicalFailure
+from warta.services import content
 from warta.store.models import Callback, Notification
 
 log = logging.getLogger(__name__)
@@ -76,22 +75,16 @@ async def _attempt(app: Warta, row: Notification) -> Outcome:
 
 
 def _message(app: Warta, row: Notification) -> OutboundMessage:
-    content = json.loads(app.keyring.decrypt(row.content_enc, field="notification.content"))
-    recipient = app.keyring.decrypt(row.recipient_enc, field="notification.recipient")
-    html = None
-    body = content["body"]
-    if row.type == "email":
-        rendered = render_email(content["subject"], body)
-        body, html = rendered.text, rendered.html
+    sealed = content.unseal(app.keyring, row.content_enc)
     return OutboundMessage(
         notification_id=str(row.id),
         attempt=row.attempts,
         channel=row.type,  # type: ignore[arg-type]
-        to=recipient,
+        to=app.keyring.decrypt(row.recipient_enc, field="notification.recipient"),
         sender=row.sender or "",
-        body=body,
-        subject=content.get("subject"),
-        html=html,
+        body=sealed.get("text") or sealed["body"] or "",  # email: the rendered text part
+        subject=sealed.get("subject"),
+        html=sealed.get("html"),
     )
 
 

@@ -81,18 +81,24 @@ class Keyring:
         self._by_kid = {k.kid: k for k in [self._current, *map(_make_key, previous)]}
 
     def encrypt(self, plaintext: str, *, field: str) -> bytes:
-        nonce = os.urandom(12)
-        sealed = self._current.aead.encrypt(nonce, plaintext.encode(), field.encode())
-        return _VERSION + self._current.kid + nonce + sealed
+        return self.encrypt_bytes(plaintext.encode(), field=field)
 
     def decrypt(self, blob: bytes, *, field: str) -> str:
+        return self.decrypt_bytes(blob, field=field).decode()
+
+    def encrypt_bytes(self, data: bytes, *, field: str) -> bytes:
+        nonce = os.urandom(12)
+        sealed = self._current.aead.encrypt(nonce, data, field.encode())
+        return _VERSION + self._current.kid + nonce + sealed
+
+    def decrypt_bytes(self, blob: bytes, *, field: str) -> bytes:
         if len(blob) < _HEADER or blob[:1] != _VERSION:
             raise DecryptionError(f"Not a Warta ciphertext ({field}).")
         key = self._by_kid.get(blob[1:5])
         if key is None:
             raise DecryptionError(f"No configured key opens this {field}; is a key missing?")
         try:
-            return key.aead.decrypt(blob[5:17], blob[17:], field.encode()).decode()
+            return key.aead.decrypt(blob[5:17], blob[17:], field.encode())
         except InvalidTag as exc:
             raise DecryptionError(f"The {field} ciphertext was altered.") from exc
 

@@ -80,10 +80,10 @@ async def _reencrypt(
                 for (column, field, hash_column), blob in zip(columns, row[1:], strict=True):
                     if blob is None or keyring.is_current(blob):
                         continue
-                    plain = keyring.decrypt(blob, field=field)
-                    change[column] = keyring.encrypt(plain, field=field)
+                    plain = keyring.decrypt_bytes(blob, field=field)
+                    change[column] = keyring.encrypt_bytes(plain, field=field)
                     if hash_column:
-                        change[hash_column] = keyring.lookup_hash(plain)
+                        change[hash_column] = keyring.lookup_hash(plain.decode())
                     count += 1
                 if len(change) > 1:
                     changes.append(change)

@@ -7,7 +7,6 @@ the queue.
 
 from __future__ import annotations
 
-import json
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -15,6 +14,7 @@ from typing import Any, Literal
 
 from warta.bootstrap import Warta
 from warta.domain import recipients, simulated, sms, statuses
+from warta.domain.email import render_email
 from warta.domain.templates import render
 from warta.errors import (
     BadRequest,
@@ -23,7 +23,7 @@ from warta.errors import (
     MissingPersonalisation,
     ValidationFailed,
 )
-from warta.services import lookups
+from warta.services import content, lookups
 from warta.store.models import Agency, Notification, Template
 
 Channel = Literal["sms", "email"]
@@ -145,6 +145,13 @@ async def _recipient(
     return recipient, simulate
 
 
+def _rendered(channel: Channel, subject: str | None, body: str) -> content.Content:
+    if channel == "sms":
+        return {"body": body}
+    email = render_email(subject or "", body)
+    return {"subject": email.subject, "body": body, "text": email.text, "html": email.html}
+
+
 def _new_row(
     app: Warta,
     caller: Caller,
@@ -152,10 +159,10 @@ def _new_row(
     template: Template,
     recipient: str,
     simulate: str | None,
-    content: tuple[str | None, str],
+    subject_and_body: tuple[str | None, str],
     now: datetime,
 ) -> Notification:
-    subject, body = content
+    subject, body = subject_and_body
     encrypt = app.keyring.encrypt
     return Notification(
         id=uuid.uuid4(),
@@ -169,9 +176,7 @@ def _new_row(
         reference=command.reference,
         recipient_enc=encrypt(recipient, field="notification.recipient"),
         recipient_hash=app.keyring.lookup_hash(recipient),
-        content_enc=encrypt(
-            json.dumps({"subject": subject, "body": body}), field="notification.content"
-        ),
+        content_enc=content.seal(app.keyring, _rendered(command.channel, subject, body)),
         sender=sender_of(app, caller.agency, command.channel),
         simulate=simulate,
         billable_units=sms.describe(body).fragments if command.channel == "sms" else 0,
