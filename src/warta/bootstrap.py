@@ -25,7 +25,7 @@ from warta.services.quotas import Quotas
 from warta.settings import Settings
 from warta.store.db import make_engine, migrate
 from warta.store.group_insert import GroupInsert
-from warta.store.models import Notification
+from warta.store.models import NOTIFICATIONS
 from warta.store.uow import UnitOfWork, session_factory
 
 log = logging.getLogger(__name__)
@@ -100,7 +100,7 @@ async def bootstrap(
         http=http or httpx.AsyncClient(timeout=settings.callback_timeout),
         outbox=outbox,
         caches=Caches(settings.cache_seconds),
-        new_notifications=GroupInsert(engine, Notification.__table__),  # type: ignore[arg-type]
+        new_notifications=GroupInsert(engine, NOTIFICATIONS),
         capture_smtp=capture,
         clock=clock,
     )

@@ -22,14 +22,15 @@ from warta.domain import statuses
 from warta.domain.limits import backoff_delay
 from warta.errors import DeliveryError, TechnicalFailure
 from warta.services import content
-from warta.store.models import Callback, Notification
+from warta.store.models import Callback
+from warta.store.repositories import ClaimedRow
 
 log = logging.getLogger(__name__)
 
 
 @dataclass
 class Outcome:
-    notification: Notification
+    notification: ClaimedRow
     changes: dict[str, Any]
     retry_at: datetime | None = None
     final: bool = field(init=False)
@@ -50,7 +51,7 @@ async def deliver(app: Warta, ids: Sequence[uuid.UUID]) -> None:
     await _record(app, outcomes)
 
 
-async def _attempt(app: Warta, row: Notification) -> Outcome:
+async def _attempt(app: Warta, row: ClaimedRow) -> Outcome:
     try:
         if row.simulate:
             return _finished(app, row, row.simulate)
@@ -74,12 +75,12 @@ async def _attempt(app: Warta, row: Notification) -> Outcome:
     return Outcome(row, changes)
 
 
-def _message(app: Warta, row: Notification) -> OutboundMessage:
+def _message(app: Warta, row: ClaimedRow) -> OutboundMessage:
     sealed = content.unseal(app.keyring, row.content_enc)
     return OutboundMessage(
         notification_id=str(row.id),
         attempt=row.attempts,
-        channel=row.type,  # type: ignore[arg-type]
+        channel=row.type,
         to=app.keyring.decrypt(row.recipient_enc, field="notification.recipient"),
         sender=row.sender or "",
         body=sealed.get("text") or sealed["body"] or "",  # email: the rendered text part
@@ -88,7 +89,7 @@ def _message(app: Warta, row: Notification) -> OutboundMessage:
     )
 
 
-def _finished(app: Warta, row: Notification, status: str, reference: str | None = None) -> Outcome:
+def _finished(app: Warta, row: ClaimedRow, status: str, reference: str | None = None) -> Outcome:
     now = app.clock()
     changes = {
         "id": row.id,
@@ -101,7 +102,7 @@ def _finished(app: Warta, row: Notification, status: str, reference: str | None 
     return Outcome(row, changes)
 
 
-def _failed(app: Warta, row: Notification, exc: DeliveryError) -> Outcome:
+def _failed(app: Warta, row: ClaimedRow, exc: DeliveryError) -> Outcome:
     reason = str(exc)[:255] or type(exc).__name__
     log.info(
         "notification %s attempt %s failed: %s (%s)",

@@ -24,7 +24,7 @@ from warta.errors import (
     ValidationFailed,
 )
 from warta.services import content, lookups
-from warta.store.models import Agency, Notification, Template
+from warta.store.models import NOTIFICATIONS, Agency, Notification, Template
 
 Channel = Literal["sms", "email"]
 RECIPIENT_FIELD = {"sms": "phone_number", "email": "email_address"}
@@ -98,7 +98,7 @@ async def send(app: Warta, caller: Caller, command: SendNotification) -> Sent:
     row = _new_row(app, caller, command, template, recipient, simulate, (subject, body), now)
     try:
         await app.new_notifications.insert(
-            {column.key: getattr(row, column.key) for column in Notification.__table__.columns}
+            {column.key: getattr(row, column.key) for column in NOTIFICATIONS.columns}
         )
     except Exception:
         if counted:
