@@ -25,6 +25,30 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def warta_cli(env: dict[str, str], *args: str) -> dict[str, str]:
+    """Run a `warta ... --json` command and return what it printed."""
+    done = subprocess.run(
+        [WARTA, *args, "--json"], env=env, capture_output=True, check=True, timeout=60
+    )
+    result: dict[str, str] = json.loads(done.stdout)
+    return result
+
+
+def wait_until_serving(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
+    deadline = time.monotonic() + 30
+    while True:
+        if process.poll() is not None:
+            pytest.fail(f"warta serve exited early:\n{log.read_text(errors='replace')}")
+        try:
+            if httpx.get(url + "/_status", timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        if time.monotonic() > deadline:
+            pytest.fail(f"warta serve did not start:\n{log.read_text(errors='replace')}")
+        time.sleep(0.1)
+
+
 @dataclass
 class Server:
     url: str
@@ -34,11 +58,7 @@ class Server:
     log_path: Path
 
     def cli(self, *args: str) -> dict[str, str]:
-        done = subprocess.run(
-            [WARTA, *args, "--json"], env=self.env, capture_output=True, check=True, timeout=60
-        )
-        result: dict[str, str] = json.loads(done.stdout)
-        return result
+        return warta_cli(self.env, *args)
 
     def stop(self) -> int:
         if self.process.poll() is None:
@@ -65,18 +85,7 @@ def server(tmp_path: Path) -> Iterator[Server]:
         process = subprocess.Popen([WARTA, "serve"], env=env, stdout=log, stderr=log)
     running = Server(f"http://127.0.0.1:{port}", env, tmp_path / "var", process, log_path)
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            if process.poll() is not None:
-                pytest.fail(f"warta serve exited early:\n{running.log()}")
-            try:
-                if httpx.get(running.url + "/_status", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"warta serve did not start:\n{running.log()}")
-            time.sleep(0.1)
+        wait_until_serving(running.url, process, log_path)
         yield running
     finally:
         running.stop()

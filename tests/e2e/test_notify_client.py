@@ -3,7 +3,6 @@ a scan of everything Warta wrote to disk or logs for the personal data it was gi
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import time
@@ -14,7 +13,7 @@ import pytest
 from notifications_python_client.errors import HTTPError
 from notifications_python_client.notifications import NotificationsAPIClient
 
-from tests.e2e.conftest import WARTA, Server, free_port
+from tests.e2e.conftest import WARTA, Server, free_port, wait_until_serving, warta_cli
 
 NAME = "Siti Rahmawati Kusumaningrum"
 NIK = "3171234567890123"
@@ -122,54 +121,29 @@ def test_api_without_workers_and_a_separate_worker_process_deliver(tmp_path: Pat
     env.update(
         WARTA_VAR_DIR=str(tmp_path / "var"), WARTA_PORT=str(port), WARTA_SWEEP_INTERVAL="0.2"
     )
-    agency = json.loads(
-        subprocess.run(
-            [WARTA, "agency", "create", "Dinas Skala", "--json"],
-            env=env,
-            capture_output=True,
-            check=True,
-        ).stdout
-    )
+    agency = warta_cli(env, "agency", "create", "Dinas Skala")
     body = tmp_path / "sms.txt"
     body.write_text("Antrean ((nomor)) dipanggil.", encoding="utf-8")
-    template = json.loads(
-        subprocess.run(
-            [
-                WARTA,
-                "template",
-                "create",
-                "--agency",
-                agency["id"],
-                "--type",
-                "sms",
-                "--name",
-                "a",
-                "--body-file",
-                str(body),
-                "--json",
-            ],
-            env=env,
-            capture_output=True,
-            check=True,
-        ).stdout
+    template = warta_cli(
+        env,
+        "template",
+        "create",
+        "--agency",
+        agency["id"],
+        "--type",
+        "sms",
+        "--name",
+        "a",
+        "--body-file",
+        str(body),
     )
-    api = subprocess.Popen(
-        [WARTA, "serve", "--no-workers"],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    log = tmp_path / "api.log"
+    with log.open("wb") as out:
+        api = subprocess.Popen([WARTA, "serve", "--no-workers"], env=env, stdout=out, stderr=out)
     worker = None
     try:
         url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(url + "/_status", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                assert time.monotonic() < deadline, "API did not start"
-                time.sleep(0.1)
+        wait_until_serving(url, api, log)
         client = NotificationsAPIClient(agency["live_key"], base_url=url)
         sent = client.send_sms_notification(
             "081234567890", template["id"], personalisation={"nomor": "12"}
