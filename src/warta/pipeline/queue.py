@@ -22,15 +22,22 @@ class WorkQueue(Protocol):
 
 class EmbeddedQueue:
     """Unbounded asyncio queues, one per task. Losing them loses nothing: the rows are
-    the truth and the sweeper finds anything that was waiting here."""
+    the truth and the sweeper finds anything that was waiting here.
+
+    An id already waiting is not queued twice: the sweeper re-finds rows that are due
+    but not yet taken (in a worker process, every new row), and duplicates would only
+    become empty claims."""
 
     def __init__(self) -> None:
         self.queues: dict[TaskName, asyncio.Queue[uuid.UUID]] = {t: asyncio.Queue() for t in TASKS}
+        self._waiting: dict[TaskName, set[uuid.UUID]] = {t: set() for t in TASKS}
 
     async def submit(self, task: TaskName, ids: Sequence[uuid.UUID]) -> None:
-        queue = self.queues[task]
+        queue, waiting = self.queues[task], self._waiting[task]
         for item in ids:
-            queue.put_nowait(item)
+            if item not in waiting:
+                waiting.add(item)
+                queue.put_nowait(item)
 
     async def take(self, task: TaskName, limit: int) -> list[uuid.UUID]:
         """Wait for one id, then take what else is already waiting, up to ``limit``."""
@@ -38,6 +45,7 @@ class EmbeddedQueue:
         batch = [await queue.get()]
         while len(batch) < limit and not queue.empty():
             batch.append(queue.get_nowait())
+        self._waiting[task].difference_update(batch)
         return batch
 
     def drain(self, task: TaskName) -> list[uuid.UUID]:
@@ -45,6 +53,7 @@ class EmbeddedQueue:
         items = []
         while not queue.empty():
             items.append(queue.get_nowait())
+        self._waiting[task].clear()
         return items
 
 

@@ -9,6 +9,7 @@ ids still queued and rows of batches cut short get their lease ended, so the nex
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import signal
 import uuid
@@ -45,6 +46,8 @@ class WorkerPool:
         self.queue = queue
         self._tasks: list[asyncio.Task[None]] = []
         self._in_flight: dict[asyncio.Task[None], list[uuid.UUID]] = {}
+        self._sweeper: asyncio.Task[None] | None = None
+        self._stopping = asyncio.Event()
 
     def start(self) -> None:
         settings = self.app.settings
@@ -56,7 +59,7 @@ class WorkerPool:
             self._tasks.append(
                 asyncio.create_task(self._run("callback", send_callbacks), name=f"callback-{n}")
             )
-        self._tasks.append(asyncio.create_task(self._sweep_forever(), name="sweeper"))
+        self._sweeper = asyncio.create_task(self._sweep_forever(), name="sweeper")
 
     async def _run(self, name: TaskName, task: Task) -> None:
         limit = self.app.settings.batch_size
@@ -74,16 +77,22 @@ class WorkerPool:
                 self._in_flight.pop(job, None)
 
     async def _sweep_forever(self) -> None:
-        while True:
+        # Stopped by an event, not cancelled: a sweep cut off mid-transaction would only
+        # leave an alarming traceback in the log.
+        while not self._stopping.is_set():
             try:
                 await sweep(self.app)
             except Exception:
                 log.exception("sweep failed")
-            await asyncio.sleep(self.app.settings.sweep_interval)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), self.app.settings.sweep_interval)
 
     async def stop(self) -> None:
         # Snapshot first: cancelling a runner drops its entry from ``_in_flight``.
         in_flight = dict(self._in_flight)
+        self._stopping.set()
+        if self._sweeper is not None:
+            await self._sweeper
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
