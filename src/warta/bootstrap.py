@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 import httpx
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from warta.channels.base import Channel
+from warta.channels.base import Channel, ProviderEvents
 from warta.channels.capture import CaptureHandler, CaptureSmtpServer, Outbox, RecordingChannel
 from warta.channels.email_smtp import SmtpChannel
 from warta.pipeline.queue import DatabaseOnlyQueue, EmbeddedQueue, WorkQueue
@@ -50,6 +50,10 @@ class Warta:
     caches: Caches
     new_notifications: GroupInsert
     capture_smtp: CaptureSmtpServer | None = None
+    #: Where channels report receipts and inbound texts (``services.provider_events``).
+    events: ProviderEvents | None = None
+    #: Every SMS provider by name, for its webhooks and for failover.
+    sms_providers: Mapping[str, Channel] = field(default_factory=dict)
     clock: Callable[[], datetime] = utc_now
     random: Callable[[], float] = random.random
     quotas: Quotas = field(default_factory=Quotas)

@@ -59,6 +59,22 @@ class Settings(BaseSettings):
         "notifikasi.warta.go.id",
         description="Domain of an agency's default From address when it has none.",
     )
+    smpp_url: str = Field(
+        "",
+        description="SMS over SMPP 3.4: smpp://system_id:password@host:port?options, several "
+        "separated by commas (see SMS providers). Empty, with no WARTA_SMS_HTTP_URL either: "
+        "a local SMSC is started and shown at /dev/outbox.",
+        repr=False,
+    )
+    sms_http_url: str = Field(
+        "",
+        description="SMS through Twilio-shaped HTTP gateways: "
+        "https://account_sid:auth_token@host/?options, several separated by commas.",
+        repr=False,
+    )
+    local_smsc_port: int = Field(
+        0, description="Port of the local SMSC started when no SMS provider is set (0: any)."
+    )
     dev_outbox: bool | None = Field(
         None,
         description="Serve /dev/outbox. Default: on when no SMTP relay is configured.",
@@ -121,4 +137,6 @@ class Settings(BaseSettings):
 
     @property
     def serve_dev_outbox(self) -> bool:
-        return (not self.smtp_url) if self.dev_outbox is None else self.dev_outbox
+        if self.dev_outbox is not None:
+            return self.dev_outbox
+        return not (self.smtp_url or self.smpp_url or self.sms_http_url)
