@@ -157,11 +157,16 @@ def agency_list(as_json: bool) -> None:
 @click.option("--agency", "agency_id", type=click.UUID, required=True)
 @click.option("--url", default=None, help="Delivery receipt URL; omit to remove.")
 @click.option("--token", default=None, help="Bearer token sent with each callback.")
-def agency_callback(agency_id: uuid.UUID, url: str | None, token: str | None) -> None:
-    """Set or remove the agency's delivery-receipt callback."""
+@click.option(
+    "--inbound", is_flag=True, help="The callback for texts citizens send, not for receipts."
+)
+def agency_callback(
+    agency_id: uuid.UUID, url: str | None, token: str | None, inbound: bool
+) -> None:
+    """Set or remove the agency's delivery-receipt (or --inbound text) callback."""
     from warta.services.admin import set_callback
 
-    _run(lambda app: set_callback(app, agency_id, url, token))
+    _run(lambda app: set_callback(app, agency_id, url, token, inbound=inbound))
     click.echo("callback removed" if not url else "callback set")
 
 

@@ -84,7 +84,12 @@ async def _send(
 )
 async def send_sms(body: SendSms, request: Request, app: AppDep, caller: CallerDep) -> JsonResponse:
     command = SendNotification(
-        "sms", body.phone_number, body.template_id, body.personalisation or {}, body.reference
+        "sms",
+        body.phone_number,
+        body.template_id,
+        body.personalisation or {},
+        body.reference,
+        body.priority,
     )
     return await _send(request, app, caller, command, "sms_sender_id", body.sms_sender_id)
 
@@ -94,7 +99,12 @@ async def send_email(
     body: SendEmail, request: Request, app: AppDep, caller: CallerDep
 ) -> JsonResponse:
     command = SendNotification(
-        "email", body.email_address, body.template_id, body.personalisation or {}, body.reference
+        "email",
+        body.email_address,
+        body.template_id,
+        body.personalisation or {},
+        body.reference,
+        body.priority,
     )
     return await _send(request, app, caller, command, "email_reply_to_id", body.email_reply_to_id)
 

@@ -4,7 +4,7 @@ and response shapes for the OpenAPI document."""
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -17,6 +17,11 @@ class _Send(_Strict):
     template_id: uuid.UUID
     personalisation: dict[str, Any] | None = None
     reference: str | None = Field(None, max_length=1000)
+    priority: Literal["urgent", "normal", "low"] = Field(
+        "normal",
+        description="Warta extension. `urgent` SMS still reach numbers that replied "
+        "BERHENTI/STOP (use it only for emergencies: it is audited).",
+    )
 
 
 class SendSms(_Send):

@@ -83,7 +83,9 @@ def parse_provider(url: str, *, index: int = 0) -> ProviderConfig:
     try:
         weight = int(weight_raw)
     except ValueError:
-        raise ConfigurationError(f"SMS provider {name!r}: weight={weight_raw!r} is not a number")
+        raise ConfigurationError(
+            f"SMS provider {name!r}: weight={weight_raw!r} is not a number"
+        ) from None
     if weight < 0:
         raise ConfigurationError(f"SMS provider {name!r}: weight must not be negative")
     try:

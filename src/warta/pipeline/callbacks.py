@@ -1,6 +1,7 @@
-"""Delivery receipts to the agency's callback URL, signed, retried, never only logged.
+"""Callbacks to agencies, signed, retried, never only logged: delivery receipts to the
+agency's callback URL, and texts citizens sent to its inbound callback URL.
 
-The body has Notify's callback fields. Besides Notify's ``Authorization: Bearer <token>``,
+Bodies have Notify's callback fields. Besides Notify's ``Authorization: Bearer <token>``,
 each request carries ``X-Warta-Signature: t=<unix time>,v1=<hex>``, where ``v1`` is
 HMAC-SHA256 of ``"<t>.<body>"`` keyed with the same token, so the agency can check the
 body was not altered and is recent.
@@ -16,13 +17,15 @@ import logging
 import uuid
 from collections.abc import Sequence
 from datetime import timedelta
+from typing import Any
 
 import httpx
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from warta.bootstrap import Warta
 from warta.domain.limits import backoff_delay
 from warta.domain.timefmt import notify_time
-from warta.store.models import Agency, Callback, Notification
+from warta.store.models import Agency, Callback, Notification, ReceivedText
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +52,39 @@ def payload(app: Warta, row: Notification) -> dict[str, object]:
     }
 
 
+def inbound_payload(app: Warta, row: ReceivedText) -> dict[str, object]:
+    return {
+        "id": str(row.id),
+        "source_number": app.keyring.decrypt(row.user_number_enc, field="received.user_number"),
+        "destination_number": row.notify_number,
+        "message": app.keyring.decrypt(row.content_enc, field="received.content"),
+        "date_received": notify_time(row.created_at),
+    }
+
+
+def owe_callbacks(
+    app: Warta, agencies: dict[uuid.UUID, Agency | None], finished: Sequence[Notification | Any]
+) -> list[Callback]:
+    """Callback rows for finished notifications whose agency has a callback URL.
+
+    ``finished`` holds anything with ``id`` and ``agency_id``; ``agencies`` maps each
+    agency id to the agency, already loaded by the caller's unit of work.
+    """
+    now = app.clock()
+    return [
+        Callback(
+            id=uuid.uuid4(),
+            notification_id=n.id,
+            status="pending",
+            attempts=0,
+            next_attempt_at=now,
+            created_at=now,
+        )
+        for n in finished
+        if (agency := agencies.get(n.agency_id)) is not None and agency.callback_url
+    ]
+
+
 async def send_callbacks(app: Warta, ids: Sequence[uuid.UUID]) -> None:
     await asyncio.gather(*(_send_one(app, callback_id) for callback_id in ids))
 
@@ -58,9 +94,8 @@ async def _send_one(app: Warta, callback_id: uuid.UUID) -> None:
         callback = await uow.callbacks.get(callback_id)
         if callback is None or callback.status != "pending":
             return
-        notification = await uow.session.get(Notification, callback.notification_id)
-        agency = await uow.session.get(Agency, notification.agency_id) if notification else None
-        if notification is None or agency is None or not agency.callback_url:
+        target = await _target(app, uow.session, callback)
+        if target is None:
             callback.status = "failed"
             callback.last_error = "agency has no callback URL"
             await uow.commit()
@@ -71,18 +106,41 @@ async def _send_one(app: Warta, callback_id: uuid.UUID) -> None:
         )
         callback.attempts += 1
         await uow.commit()
-        error = await _post(app, agency, notification)
+        error = await _post(app, *target)
         _settle(app, callback, error)
         uow.session.add(callback)
         await uow.commit()
 
 
-async def _post(app: Warta, agency: Agency, notification: Notification) -> str | None:
+async def _target(
+    app: Warta, session: AsyncSession, callback: Callback
+) -> tuple[str, bytes | None, dict[str, object]] | None:
+    """Where this callback goes, the encrypted token, and the body; None if nowhere."""
+    if callback.received_text_id is not None:
+        text = await session.get(ReceivedText, callback.received_text_id)
+        agency = await session.get(Agency, text.agency_id) if text else None
+        if text is None or agency is None or not agency.inbound_callback_url:
+            return None
+        return (
+            agency.inbound_callback_url,
+            agency.inbound_callback_token_enc,
+            inbound_payload(app, text),
+        )
+    notification = await session.get(Notification, callback.notification_id)
+    agency = await session.get(Agency, notification.agency_id) if notification else None
+    if notification is None or agency is None or not agency.callback_url:
+        return None
+    return agency.callback_url, agency.callback_token_enc, payload(app, notification)
+
+
+async def _post(
+    app: Warta, url: str, token_enc: bytes | None, content: dict[str, object]
+) -> str | None:
     """None when the agency took it; otherwise why, prefixed 'retry:' when worth retrying."""
     token = ""
-    if agency.callback_token_enc:
-        token = app.keyring.decrypt(agency.callback_token_enc, field="agency.callback_token")
-    body = json.dumps(payload(app, notification)).encode()
+    if token_enc:
+        token = app.keyring.decrypt(token_enc, field="agency.callback_token")
+    body = json.dumps(content).encode()
     timestamp = int(app.clock().timestamp())
     headers = {
         "Content-Type": "application/json",
@@ -90,7 +148,7 @@ async def _post(app: Warta, agency: Agency, notification: Notification) -> str |
         "X-Warta-Signature": signature(token, timestamp, body),
     }
     try:
-        response = await app.http.post(str(agency.callback_url), content=body, headers=headers)
+        response = await app.http.post(url, content=body, headers=headers)
     except httpx.HTTPError as exc:
         return f"retry: {type(exc).__name__}"
     if response.status_code < 300:

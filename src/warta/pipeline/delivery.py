@@ -17,12 +17,13 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from warta.bootstrap import Warta
-from warta.channels.base import OutboundMessage
+from warta.channels.base import OutboundMessage, SendResult
 from warta.domain import statuses
 from warta.domain.limits import backoff_delay
 from warta.errors import DeliveryError, TechnicalFailure
+from warta.pipeline.callbacks import owe_callbacks
+from warta.pipeline.receipts import agencies_by_id, settle
 from warta.services import content
-from warta.store.models import Callback
 from warta.store.repositories import ClaimedRow
 
 log = logging.getLogger(__name__)
@@ -33,6 +34,7 @@ class Outcome:
     notification: ClaimedRow
     changes: dict[str, Any]
     retry_at: datetime | None = None
+    sent: SendResult | None = None  # what the provider said, when it took the message
     final: bool = field(init=False)
 
     def __post_init__(self) -> None:
@@ -44,14 +46,25 @@ async def deliver(app: Warta, ids: Sequence[uuid.UUID]) -> None:
     lease = now + timedelta(seconds=app.settings.lease_seconds)
     async with app.uow() as uow:
         rows = await uow.notifications.claim(ids, now=now, lease_until=lease)
+        opted_out = await uow.sms.opted_out(
+            (r.agency_id, r.recipient_hash)
+            for r in rows
+            if r.type == "sms" and r.priority != "urgent" and not r.simulate
+        )
         await uow.commit()
     if not rows:
         return
-    outcomes = await asyncio.gather(*(_attempt(app, row) for row in rows))
+    outcomes = await asyncio.gather(
+        *(_attempt(app, row, (row.agency_id, row.recipient_hash) in opted_out) for row in rows)
+    )
     await _record(app, outcomes)
 
 
-async def _attempt(app: Warta, row: ClaimedRow) -> Outcome:
+async def _attempt(app: Warta, row: ClaimedRow, opted_out: bool = False) -> Outcome:
+    if opted_out:
+        outcome = _finished(app, row, statuses.CANCELLED)
+        outcome.changes["failure_reason"] = "recipient replied BERHENTI/STOP to this agency"
+        return outcome
     try:
         if row.simulate:
             return _finished(app, row, row.simulate)
@@ -62,17 +75,22 @@ async def _attempt(app: Warta, row: ClaimedRow) -> Outcome:
     except Exception as exc:  # a bug must not strand the row: record it, keep the trace
         log.exception("delivery crashed for notification %s", row.id)
         return _failed(app, row, TechnicalFailure(type(exc).__name__))
+    if row.type == "sms" and row.priority == "urgent":
+        log.info("urgent SMS %s sent for agency %s (opt-outs bypassed)", row.id, row.agency_id)
     if result.status == statuses.DELIVERED:
-        return _finished(app, row, statuses.DELIVERED, result.provider_reference)
+        outcome = _finished(app, row, statuses.DELIVERED, result.provider_reference)
+        outcome.changes["provider"] = result.provider
+        return outcome
     # Accepted; a delivery receipt will finish it. No lease: the sweeper must not resend.
     changes = {
         "id": row.id,
         "status": statuses.SENDING,
         "lease_until": None,
         "provider_reference": result.provider_reference,
+        "provider": result.provider,
         "updated_at": app.clock(),
     }
-    return Outcome(row, changes)
+    return Outcome(row, changes, sent=result)
 
 
 def _message(app: Warta, row: ClaimedRow) -> OutboundMessage:
@@ -134,32 +152,37 @@ def _failed(app: Warta, row: ClaimedRow, exc: DeliveryError) -> Outcome:
 
 
 async def _record(app: Warta, outcomes: Sequence[Outcome]) -> None:
-    callbacks: list[Callback] = []
+    callback_ids: list[uuid.UUID] = []
     async with app.uow() as uow:
         await uow.notifications.save_outcomes([o.changes for o in outcomes])
-        finals = [o for o in outcomes if o.final]
+        finals = [o.notification for o in outcomes if o.final]
         if finals:
-            agencies = {o.notification.agency_id for o in finals}
-            with_callback = {a for a in agencies if await _has_callback(uow, a)}
-            now = app.clock()
-            callbacks = [
-                Callback(
-                    id=uuid.uuid4(),
-                    notification_id=o.notification.id,
-                    status="pending",
-                    attempts=0,
-                    next_attempt_at=now,
-                    created_at=now,
-                )
-                for o in finals
-                if o.notification.agency_id in with_callback
-            ]
+            agencies = await agencies_by_id(uow, (n.agency_id for n in finals))
+            callbacks = owe_callbacks(app, agencies, finals)
             uow.callbacks.add(*callbacks)
+            callback_ids = [c.id for c in callbacks]
+        # Parts awaiting receipts; any receipt that came first settles its notification now.
+        parts = _parts(app, outcomes)
+        if parts:
+            await uow.sms.link_parts(parts)
+            callback_ids += await settle(app, uow, {p["notification_id"] for p in parts})
         await uow.commit()
-    if callbacks:
-        await app.queue.submit("callback", [c.id for c in callbacks])
+    if callback_ids:
+        await app.queue.submit("callback", callback_ids)
 
 
-async def _has_callback(uow: Any, agency_id: uuid.UUID) -> bool:
-    agency = await uow.agencies.get(agency_id)
-    return agency is not None and bool(agency.callback_url)
+def _parts(app: Warta, outcomes: Sequence[Outcome]) -> list[dict[str, Any]]:
+    now = app.clock()
+    return [
+        {
+            "provider": o.sent.provider,
+            "reference": reference,
+            "notification_id": o.notification.id,
+            "part": number,
+            "status": statuses.SENDING,
+            "sent_at": now,
+        }
+        for o in outcomes
+        if o.sent is not None and o.sent.provider is not None
+        for number, reference in enumerate(o.sent.parts, start=1)
+    ]

@@ -130,18 +130,28 @@ async def add_to_guest_list(app: Warta, agency_id: uuid.UUID, recipient: str) ->
 
 
 async def set_callback(
-    app: Warta, agency_id: uuid.UUID, url: str | None, token: str | None
+    app: Warta,
+    agency_id: uuid.UUID,
+    url: str | None,
+    token: str | None,
+    *,
+    inbound: bool = False,
 ) -> None:
+    """Set or remove (``url`` None) the delivery-receipt callback, or with ``inbound`` the
+    one for texts citizens send to the agency."""
     if url and not url.startswith(("https://", "http://")):
         raise BadRequest("A callback URL must start with https:// (or http:// for local tests)")
     if url and (not token or len(token) < 10):
         raise BadRequest("A callback needs a bearer token of at least 10 characters")
     async with app.uow() as uow:
         agency = await _agency(uow, agency_id)
-        agency.callback_url = url or None
-        agency.callback_token_enc = (
+        token_enc = (
             app.keyring.encrypt(token, field="agency.callback_token") if url and token else None
         )
+        if inbound:
+            agency.inbound_callback_url, agency.inbound_callback_token_enc = url or None, token_enc
+        else:
+            agency.callback_url, agency.callback_token_enc = url or None, token_enc
         await uow.commit()
     app.caches.agencies.drop(agency_id)
 

@@ -46,6 +46,7 @@ class SendNotification:
     template_id: uuid.UUID
     personalisation: dict[str, Any] = field(default_factory=dict)
     reference: str | None = None
+    priority: str = "normal"
 
 
 @dataclass(frozen=True)
@@ -179,6 +180,7 @@ def _new_row(
         content_enc=content.seal(app.keyring, _rendered(command.channel, subject, body)),
         sender=sender_of(app, caller.agency, command.channel),
         simulate=simulate,
+        priority=command.priority,
         billable_units=sms.describe(body).fragments if command.channel == "sms" else 0,
         attempts=0,
         # The queue owns it until this passes; then the sweeper re-queues it. With no

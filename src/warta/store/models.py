@@ -73,6 +73,8 @@ class Agency(Base):
     message_limit: Mapped[int] = mapped_column(Integer)
     callback_url: Mapped[str | None] = mapped_column(String(2000))
     callback_token_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
+    inbound_callback_url: Mapped[str | None] = mapped_column(String(2000))
+    inbound_callback_token_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
 
@@ -163,6 +165,9 @@ class Notification(Base):
     lease_until: Mapped[datetime | None] = mapped_column(UtcDateTime)
     failure_reason: Mapped[str | None] = mapped_column(String(255))
     provider_reference: Mapped[str | None] = mapped_column(String(255))
+    provider: Mapped[str | None] = mapped_column(String(64))
+    #: urgent | normal | low. Urgent SMS reach numbers that replied BERHENTI/STOP.
+    priority: Mapped[str] = mapped_column(String(10), default="normal", server_default="normal")
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     completed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
@@ -170,13 +175,15 @@ class Notification(Base):
 
 
 class Callback(Base):
-    """One delivery receipt owed to an agency; kept until sent or out of attempts."""
+    """One POST owed to an agency, kept until sent or out of attempts: a delivery receipt
+    (``notification_id``) or a text a citizen sent (``received_text_id``)."""
 
     __tablename__ = "callbacks"
     __table_args__ = (Index("ix_callbacks_due", "status", "next_attempt_at"),)
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
-    notification_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("notifications.id"))
+    notification_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("notifications.id"))
+    received_text_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("received_texts.id"))
     status: Mapped[str] = mapped_column(String(10))  # pending | sent | failed
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(UtcDateTime)
@@ -194,6 +201,37 @@ class ReceivedText(Base):
     user_number_enc: Mapped[bytes] = mapped_column(LargeBinary)
     user_number_hash: Mapped[str] = mapped_column(String(64))
     content_enc: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class SmsPart(Base):
+    """One SMS part as a provider knows it, by the provider's message id.
+
+    Written from two sides that race: the worker that sent it (``notification_id``,
+    ``part``) and the delivery receipt (``status``), which may come first. Whichever
+    writes second sees both and settles the notification (``services/provider_events``).
+    """
+
+    __tablename__ = "sms_parts"
+    __table_args__ = (Index("ix_sms_parts_notification", "notification_id"),)
+
+    provider: Mapped[str] = mapped_column(String(64), primary_key=True)
+    reference: Mapped[str] = mapped_column(String(255), primary_key=True)
+    notification_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    part: Mapped[int | None] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(20))  # sending, or a final status
+    detail: Mapped[str | None] = mapped_column(String(255))
+    sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    receipt_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+
+class SmsOptOut(Base):
+    """A number that replied BERHENTI/STOP to an agency: no more non-urgent SMS from it."""
+
+    __tablename__ = "sms_opt_outs"
+
+    agency_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("agencies.id"), primary_key=True)
+    phone_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
 

@@ -7,7 +7,8 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, and_, bindparam, func, or_, select, update
+from sqlalchemy import Row, and_, bindparam, delete, func, or_, select, tuple_, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from warta.store.models import (
@@ -18,6 +19,8 @@ from warta.store.models import (
     GuestListEntry,
     Notification,
     ReceivedText,
+    SmsOptOut,
+    SmsPart,
     Template,
     TemplateVersion,
 )
@@ -98,6 +101,8 @@ CLAIMED = (
     Notification.sender,
     Notification.recipient_enc,
     Notification.content_enc,
+    Notification.recipient_hash,
+    Notification.priority,
 )
 
 
@@ -248,3 +253,83 @@ class ReceivedTextRepository(_Repository):
     async def get(self, agency_id: uuid.UUID, text_id: uuid.UUID) -> ReceivedText | None:
         row = await self.session.get(ReceivedText, text_id)
         return row if row is not None and row.agency_id == agency_id else None
+
+
+class SmsRepository(_Repository):
+    """SMS parts and their receipts, and numbers that opted out."""
+
+    def _insert(self, table: Any) -> Any:
+        # Both dialects spell upsert the same way, from different modules.
+        dialect = self.session.get_bind().dialect.name
+        return (postgresql if dialect == "postgresql" else sqlite).insert(table)
+
+    async def link_parts(self, rows: list[dict[str, Any]]) -> None:
+        """Record sent parts (provider, reference, notification_id, part, sent_at),
+        keeping any receipt that arrived first."""
+        if not rows:
+            return
+        insert = self._insert(SmsPart).values(rows)
+        await self.session.execute(
+            insert.on_conflict_do_update(
+                index_elements=["provider", "reference"],
+                set_={
+                    "notification_id": insert.excluded.notification_id,
+                    "part": insert.excluded.part,
+                    "sent_at": insert.excluded.sent_at,
+                },
+            )
+        )
+
+    async def record_receipt(
+        self, provider: str, reference: str, status: str, detail: str | None, now: datetime
+    ) -> tuple[uuid.UUID | None, datetime | None]:
+        """Store a receipt; returns the part's notification and send time, if known yet."""
+        insert = self._insert(SmsPart).values(
+            provider=provider, reference=reference, status=status, detail=detail, receipt_at=now
+        )
+        row = (
+            await self.session.execute(
+                insert.on_conflict_do_update(
+                    index_elements=["provider", "reference"],
+                    set_={"status": status, "detail": detail, "receipt_at": now},
+                ).returning(SmsPart.notification_id, SmsPart.sent_at)
+            )
+        ).one()
+        return row.notification_id, row.sent_at
+
+    async def parts_of(
+        self, notification_ids: Iterable[uuid.UUID]
+    ) -> dict[uuid.UUID, list[tuple[str, str | None]]]:
+        """Each notification's parts as (status, detail)."""
+        query = select(SmsPart.notification_id, SmsPart.status, SmsPart.detail).where(
+            SmsPart.notification_id.in_(list(notification_ids))
+        )
+        parts: dict[uuid.UUID, list[tuple[str, str | None]]] = {}
+        for row in await self.session.execute(query):
+            if row.notification_id is not None:
+                parts.setdefault(row.notification_id, []).append((row.status, row.detail))
+        return parts
+
+    async def opted_out(
+        self, pairs: Iterable[tuple[uuid.UUID, str]]
+    ) -> set[tuple[uuid.UUID, str]]:
+        wanted = list(set(pairs))
+        if not wanted:
+            return set()
+        query = select(SmsOptOut.agency_id, SmsOptOut.phone_hash).where(
+            tuple_(SmsOptOut.agency_id, SmsOptOut.phone_hash).in_(wanted)
+        )
+        return {(r.agency_id, r.phone_hash) for r in await self.session.execute(query)}
+
+    async def opt_out(self, agency_id: uuid.UUID, phone_hash: str, now: datetime) -> None:
+        insert = self._insert(SmsOptOut).values(
+            agency_id=agency_id, phone_hash=phone_hash, created_at=now
+        )
+        await self.session.execute(insert.on_conflict_do_nothing())
+
+    async def opt_in(self, agency_id: uuid.UUID, phone_hash: str) -> None:
+        await self.session.execute(
+            delete(SmsOptOut).where(
+                SmsOptOut.agency_id == agency_id, SmsOptOut.phone_hash == phone_hash
+            )
+        )

@@ -15,6 +15,7 @@ from warta.store.repositories import (
     CallbackRepository,
     NotificationRepository,
     ReceivedTextRepository,
+    SmsRepository,
     TemplateRepository,
 )
 
@@ -30,6 +31,7 @@ class UnitOfWork:
         self.notifications = NotificationRepository(self.session)
         self.callbacks = CallbackRepository(self.session)
         self.received_texts = ReceivedTextRepository(self.session)
+        self.sms = SmsRepository(self.session)
         return self
 
     async def __aexit__(

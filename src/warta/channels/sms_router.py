@@ -1,0 +1,85 @@
+"""The SMS channel the pipeline sees: several providers behind one ``send``.
+
+Each send goes to the provider ``domain.failover.Balancer`` picks; if that provider is
+down or busy (``ProviderUnavailable``, ``TemporaryFailure``) or misconfigured
+(``TechnicalFailure``) the next one is tried at once, so a dead provider delays a message
+by one failed attempt and loses nothing. A ``PermanentFailure`` is about the number, not
+the provider, and ends the send. If every provider fails, the last error goes back to the
+pipeline, which retries later with backoff.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from collections.abc import Callable, Sequence
+from typing import Protocol
+
+from warta.channels.base import ChannelName, OutboundMessage, SendResult
+from warta.domain.failover import Balancer
+from warta.errors import DeliveryError, PermanentFailure, ProviderUnavailable
+
+log = logging.getLogger(__name__)
+
+
+class SmsProvider(Protocol):
+    name: ChannelName
+    provider: str
+
+    async def send(self, message: OutboundMessage) -> SendResult: ...
+
+    async def start(self) -> None: ...
+
+    async def aclose(self) -> None: ...
+
+
+class SmsRouter:
+    name: ChannelName = "sms"
+
+    def __init__(
+        self,
+        providers: Sequence[SmsProvider],
+        balancer: Balancer,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        rand: Callable[[], float] = random.random,
+    ) -> None:
+        self.providers = {p.provider: p for p in providers}
+        self.balancer = balancer
+        self._clock = clock
+        self._rand = rand
+
+    async def start(self) -> None:
+        for provider in self.providers.values():
+            await provider.start()
+
+    async def send(self, message: OutboundMessage) -> SendResult:
+        last: DeliveryError = ProviderUnavailable("no SMS provider configured")
+        for name in self.balancer.order(self._clock(), self._rand()):
+            try:
+                result = await self.providers[name].send(message)
+            except PermanentFailure:
+                self.balancer.record_send(name, True, self._clock())  # the provider worked
+                raise
+            except DeliveryError as exc:
+                self.balancer.record_send(name, False, self._clock())
+                log.warning(
+                    "SMS provider %s failed (%s: %s), trying the next",
+                    name,
+                    type(exc).__name__,
+                    exc,
+                )
+                last = exc
+                continue
+            self.balancer.record_send(name, True, self._clock())
+            return result
+        raise last
+
+    def observe_receipt(self, provider: str, latency: float) -> None:
+        """A receipt came ``latency`` seconds after the send: feeds slow-provider demotion."""
+        self.balancer.record_receipt(provider, latency, self._clock())
+
+    async def aclose(self) -> None:
+        for provider in self.providers.values():
+            await provider.aclose()

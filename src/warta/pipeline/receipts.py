@@ -1,0 +1,126 @@
+"""Delivery receipts and inbound texts from providers: stored first, then acted on.
+
+A receipt names a provider's message id. It is stored at once in ``sms_parts``, whether
+or not the send that produced that id has been recorded yet (an SMSC may answer with the
+receipt before the worker has saved its submit_sm_resp). Whichever of the two writes
+second settles the notification: ``settle`` locks the notification row before it reads the
+parts, so of two receipts for two parts arriving together, the later sees both.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import select, update
+
+from warta.channels.base import InboundSms, Receipt
+from warta.domain import statuses
+from warta.pipeline.callbacks import owe_callbacks
+from warta.store.models import NOTIFICATIONS, Agency, Notification
+
+if TYPE_CHECKING:
+    from warta.bootstrap import Warta
+    from warta.store.uow import UnitOfWork
+
+log = logging.getLogger(__name__)
+
+
+async def settle(app: Warta, uow: UnitOfWork, ids: Iterable[uuid.UUID]) -> list[uuid.UUID]:
+    """Finish every notification among ``ids`` that awaits receipts and has them all.
+
+    Adds the callbacks it owes to the unit of work; returns their ids to queue after
+    commit.
+    """
+    wanted = list(set(ids))
+    if not wanted:
+        return []
+    waiting = (
+        await uow.session.execute(
+            select(Notification.id, Notification.agency_id)
+            .where(
+                Notification.id.in_(wanted),
+                Notification.status == statuses.SENDING,
+                Notification.lease_until.is_(None),
+            )
+            .with_for_update()
+        )
+    ).all()
+    if not waiting:
+        return []
+    parts = await uow.sms.parts_of(row.id for row in waiting)
+    now = app.clock()
+    finished = []
+    for row in waiting:
+        its_parts = parts.get(row.id, [])
+        status = statuses.combine_parts([s for s, _ in its_parts])
+        if status is None:
+            continue
+        reason = next((d for s, d in its_parts if s != statuses.DELIVERED), None)
+        await uow.session.execute(
+            update(NOTIFICATIONS)
+            .where(NOTIFICATIONS.c.id == row.id, NOTIFICATIONS.c.status == statuses.SENDING)
+            .values(
+                status=status,
+                completed_at=now,
+                updated_at=now,
+                failure_reason=(reason or status)[:255] if status != statuses.DELIVERED else None,
+            )
+        )
+        finished.append(row)
+    if not finished:
+        return []
+    agencies = await agencies_by_id(uow, (row.agency_id for row in finished))
+    callbacks = owe_callbacks(app, agencies, finished)
+    uow.callbacks.add(*callbacks)
+    return [c.id for c in callbacks]
+
+
+class ProviderEventHandler:
+    """What channels call when a provider speaks first (``channels.base.ProviderEvents``).
+
+    Built before the Warta it needs (channels are built first), then ``attach``-ed.
+    Nothing it is given is logged: receipts carry no personal data, inbound texts do.
+    """
+
+    def __init__(self) -> None:
+        self._app: Warta | None = None
+        self._replies: set[asyncio.Task[Any]] = set()
+
+    def attach(self, app: Warta) -> None:
+        self._app = app
+
+    @property
+    def app(self) -> Warta:
+        if self._app is None:
+            raise RuntimeError("ProviderEventHandler used before attach()")
+        return self._app
+
+    async def receipt(self, receipt: Receipt) -> None:
+        app = self.app
+        now = app.clock()
+        async with app.uow() as uow:
+            notification_id, sent_at = await uow.sms.record_receipt(
+                receipt.provider, receipt.reference, receipt.status, receipt.detail, now
+            )
+            callbacks = await settle(app, uow, [notification_id]) if notification_id else []
+            await uow.commit()
+        if callbacks:
+            await app.queue.submit("callback", callbacks)
+        observe = getattr(app.channels.get("sms"), "observe_receipt", None)
+        if sent_at is not None and observe is not None:
+            observe(receipt.provider, max(0.0, (now - sent_at).total_seconds()))
+
+    async def inbound(self, message: InboundSms) -> None:
+        from warta.services.inbound import receive_sms  # services build on the pipeline
+
+        await receive_sms(self.app, message)
+
+
+async def agencies_by_id(
+    uow: UnitOfWork, ids: Iterable[uuid.UUID]
+) -> dict[uuid.UUID, Agency | None]:
+    return {a: await uow.agencies.get(a) for a in set(ids)}
