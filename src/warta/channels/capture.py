@@ -39,6 +39,11 @@ class CapturedMessage:
     html: str | None
     notification_id: str | None
     captured_at: datetime = field(default_factory=_utcnow)
+    #: SMS through ``LocalSmsc``: the message id of each part, the SMPP data_coding
+    #: (0 GSM-7, 8 UCS-2) and the receipt state it answers with (``DELIVRD``, ``UNDELIV``).
+    reference: tuple[str, ...] = ()
+    data_coding: int | None = None
+    receipt: str | None = None
 
 
 class Outbox:

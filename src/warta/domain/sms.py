@@ -16,14 +16,19 @@ Multilingual Plane (an emoji like ``💉``) as a surrogate pair.
 may then hold one unit less than the maximum, so a long message with such characters
 can need one part more than plain arithmetic says. ``fragment_count`` is defined as
 ``len(split(text))`` so the count we bill and the parts we send always agree.
+
+``encode_parts`` turns those parts into the bytes an SMPP ``submit_sm`` carries, and
+``decode_short_message`` reads a ``deliver_sm`` back into text; both are pure.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from typing import Literal
+from collections.abc import Callable, Hashable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Generic, Literal, TypeVar
+
+import gsm0338  # noqa: F401  (registers the "gsm03.38" codec; pure, no I/O)
 
 from warta.errors import MessageTooLong
 
@@ -172,3 +177,179 @@ def sanitise(text: str) -> str:
     stays UCS-2. Idempotent, and a text that is already GSM-7 comes back unchanged.
     """
     return _JOINERS.sub(_drop_idle_joiners, text.translate(_TRANSLATION))
+
+
+# -- SMPP wire form -----------------------------------------------------------------------
+
+#: SMPP ``data_coding`` values: the SMSC default alphabet (GSM-7 here), IA5 (ASCII),
+#: Latin-1 and UCS-2.
+DATA_CODING_DEFAULT = 0
+DATA_CODING_IA5 = 1
+DATA_CODING_LATIN1 = 3
+DATA_CODING_UCS2 = 8
+#: ``esm_class`` bit saying ``short_message`` starts with a User Data Header.
+ESM_CLASS_UDHI = 0x40
+
+_DATA_CODING: Mapping[EncodingName, int] = {"GSM-7": DATA_CODING_DEFAULT, "UCS-2": DATA_CODING_UCS2}
+#: Text codecs by ``data_coding``; anything else is read as Latin-1 so no byte is lost.
+_TEXT_CODECS: Mapping[int, str] = {
+    DATA_CODING_DEFAULT: "gsm03.38",
+    DATA_CODING_IA5: "ascii",
+    DATA_CODING_LATIN1: "latin-1",
+    DATA_CODING_UCS2: "utf-16-be",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Concat:
+    """Where one part sits in a concatenated SMS: the UDH's reference, total and sequence
+    (1-based), as in ``05 00 03 <reference> <total> <sequence>``."""
+
+    reference: int
+    total: int
+    sequence: int
+
+
+@dataclass(frozen=True, slots=True)
+class EncodedSms:
+    """The ``submit_sm`` fields of one text: ``data_coding``, ``esm_class`` and one
+    ``short_message`` per part (UDH included when there are several)."""
+
+    data_coding: int
+    parts: tuple[bytes, ...]
+
+    @property
+    def esm_class(self) -> int:
+        return ESM_CLASS_UDHI if len(self.parts) > 1 else 0
+
+
+def encode_parts(text: str, reference: int) -> EncodedSms:
+    r"""The parts of ``split(text)`` as SMPP sends them; ``reference`` (0-255) ties them.
+
+    GSM-7 goes unpacked, one octet per septet, with ``data_coding`` 0 (the SMSC packs it
+    for the air), so a part can be 153 septets plus a 6-byte header, 159 octets. UCS-2 is
+    UTF-16-BE, an emoji as a surrogate pair.
+
+    >>> encode_parts("Halo €5", reference=7)
+    EncodedSms(data_coding=0, parts=(b'Halo \x1be5',))
+    >>> [p[:6].hex(" ") for p in encode_parts("x" * 161, reference=7).parts]
+    ['05 00 03 07 02 01', '05 00 03 07 02 02']
+    >>> encode_parts("Terima kasih 🙏", reference=0).data_coding
+    8
+    """
+    if not 0 <= reference <= 0xFF:
+        raise ValueError(f"concatenation reference must be 0-255, got {reference}")
+    encoding = _encoding(text)
+    codec = _TEXT_CODECS[_DATA_CODING[encoding.name]]
+    texts = split(text)
+    if len(texts) > 0xFF:
+        raise ValueError(f"a text of {len(texts)} parts cannot be concatenated (255 at most)")
+    payloads = [part.encode(codec) for part in texts]
+    if len(payloads) > 1:
+        total = len(payloads)
+        payloads = [
+            bytes((5, 0, 3, reference, total, sequence)) + payload
+            for sequence, payload in enumerate(payloads, start=1)
+        ]
+    return EncodedSms(_DATA_CODING[encoding.name], tuple(payloads))
+
+
+def decode_short_message(
+    data: bytes, data_coding: int, esm_class: int
+) -> tuple[str, Concat | None]:
+    r"""The text of a received ``short_message``, and its place if it is one of several.
+
+    The header is read when ``esm_class`` has the UDHI bit (0x40); both the 8-bit (IEI 0)
+    and 16-bit (IEI 8) reference forms count. ``data_coding`` 0 is GSM-7, 1 ASCII, 3
+    Latin-1, 8 UTF-16-BE; bytes that do not fit their coding (and any other coding) are
+    read as Latin-1 rather than refused, because a citizen's reply must not be lost.
+    A UCS-2 part may end in half a surrogate pair; ``join_parts`` mends it.
+
+    >>> decode_short_message(bytes.fromhex("050003070201") + b"Halo", 0, 0x40)
+    ('Halo', Concat(reference=7, total=2, sequence=1))
+    >>> decode_short_message(b"\x00\x48\x00\x69", 8, 0)
+    ('Hi', None)
+    """
+    concat = None
+    if esm_class & ESM_CLASS_UDHI:
+        if not data or len(data) < data[0] + 1:
+            raise ValueError("short_message is shorter than its user data header")
+        concat = _concat_from_udh(data[1 : data[0] + 1])
+        data = data[data[0] + 1 :]
+    codec = _TEXT_CODECS.get(data_coding, "latin-1")
+    try:
+        return data.decode(codec, "surrogatepass" if codec == "utf-16-be" else "strict"), concat
+    except UnicodeDecodeError:
+        return data.decode("latin-1"), concat
+
+
+def _concat_from_udh(header: bytes) -> Concat | None:
+    position = 0
+    while position + 2 <= len(header):
+        iei, length = header[position], header[position + 1]
+        value = header[position + 2 : position + 2 + length]
+        if len(value) < length:
+            raise ValueError("user data header element runs past the header")
+        if iei == 0x00 and length == 3:
+            return Concat(value[0], value[1], value[2])
+        if iei == 0x08 and length == 4:
+            return Concat(int.from_bytes(value[:2], "big"), value[2], value[3])
+        position += 2 + length
+    return None
+
+
+def join_parts(parts: Sequence[str]) -> str:
+    r"""Join decoded parts in order, pairing a surrogate pair a phone split across two
+    UCS-2 parts back into one character.
+
+    >>> join_parts(["Terima kasih \ud83d", "\ude4f"]) == "Terima kasih 🙏"
+    True
+    """
+    joined = "".join(parts)
+    return joined.encode("utf-16-be", "surrogatepass").decode("utf-16-be", "replace")
+
+
+T = TypeVar("T")
+
+
+@dataclass
+class _Waiting(Generic[T]):
+    since: float
+    total: int
+    parts: dict[int, T] = field(default_factory=dict)
+
+
+class PartCollector(Generic[T]):
+    """Parts of concatenated texts waiting for their siblings; pure, the time passed in.
+
+    ``add`` keeps a part under ``(key, reference, total)`` -- ``key`` being whatever
+    tells two senders apart, such as ``(sender, recipient)`` -- and returns every part
+    in order once the last one came. Parts may come in any order; a repeated part
+    replaces the earlier copy. ``expire`` hands back, in order, what arrived of texts
+    older than ``timeout`` seconds, so a lost part costs the end of a reply, not all of it.
+    """
+
+    def __init__(self, timeout: float) -> None:
+        if timeout <= 0:
+            raise ValueError(f"timeout must be positive, got {timeout}")
+        self.timeout = timeout
+        self._waiting: dict[Hashable, _Waiting[T]] = {}
+
+    def __len__(self) -> int:
+        return len(self._waiting)
+
+    def add(self, key: Hashable, concat: Concat, part: T, now: float) -> list[T] | None:
+        slot = (key, concat.reference, concat.total)
+        waiting = self._waiting.setdefault(slot, _Waiting(now, concat.total))
+        waiting.parts[concat.sequence] = part
+        if len(waiting.parts) < waiting.total:
+            return None
+        del self._waiting[slot]
+        return [waiting.parts[n] for n in sorted(waiting.parts)]
+
+    def expire(self, now: float) -> list[list[T]]:
+        old = [slot for slot, w in self._waiting.items() if now - w.since >= self.timeout]
+        return [
+            [waiting.parts[n] for n in sorted(waiting.parts)]
+            for waiting in (self._waiting.pop(slot) for slot in old)
+        ]
