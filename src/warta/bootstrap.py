@@ -11,13 +11,18 @@ import random
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 import httpx
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from warta.channels.base import Channel, ProviderEvents
-from warta.channels.capture import CaptureHandler, CaptureSmtpServer, Outbox, RecordingChannel
+from warta.channels.capture import CaptureHandler, CaptureSmtpServer, Outbox
 from warta.channels.email_smtp import SmtpChannel
+from warta.channels.providers import parse_provider, parse_providers
+from warta.channels.sms_http import HttpSmsChannel, callback_url
+from warta.channels.sms_router import SmsProvider, SmsRouter
+from warta.domain.failover import Balancer
 from warta.pipeline.queue import DatabaseOnlyQueue, EmbeddedQueue, WorkQueue
 from warta.security.crypto import Keyring, load_keyring
 from warta.services.cache import Caches
@@ -28,7 +33,13 @@ from warta.store.group_insert import GroupInsert
 from warta.store.models import NOTIFICATIONS
 from warta.store.uow import UnitOfWork, session_factory
 
+if TYPE_CHECKING:
+    from warta.channels.smsc import LocalSmsc
+
 log = logging.getLogger(__name__)
+
+#: The provider name of the development SMSC, in ``sms_parts`` and the dev outbox.
+LOCAL_SMSC = "local-smsc"
 
 
 def utc_now() -> datetime:
@@ -54,6 +65,8 @@ class Warta:
     events: ProviderEvents | None = None
     #: Every SMS provider by name, for its webhooks and for failover.
     sms_providers: Mapping[str, Channel] = field(default_factory=dict)
+    #: The development SMSC started when no SMS provider is configured.
+    local_smsc: LocalSmsc | None = None
     clock: Callable[[], datetime] = utc_now
     random: Callable[[], float] = random.random
     quotas: Quotas = field(default_factory=Quotas)
@@ -66,6 +79,8 @@ class Warta:
             await channel.aclose()
         if self.capture_smtp is not None:
             await self.capture_smtp.stop()
+        if self.local_smsc is not None:
+            await self.local_smsc.stop()
         await self.http.aclose()
         await self.engine.dispose()
 
@@ -79,7 +94,11 @@ async def bootstrap(
     http: httpx.AsyncClient | None = None,
     run_migrations: bool = True,
 ) -> Warta:
-    """Build a ready Warta. With no SMTP relay configured, start the capture server."""
+    """Build a ready Warta. With no SMTP relay configured, start the capture server; with
+    no SMS provider, the local SMSC."""
+    # Imported here: the pipeline's modules import this one for the ``Warta`` type.
+    from warta.pipeline.receipts import ProviderEventHandler
+
     url = settings.effective_database_url
     if run_migrations:
         migrate(url)
@@ -91,9 +110,15 @@ async def bootstrap(
     )
     # Captured messages stay in memory only: they hold personal data.
     outbox = Outbox()
+    events = ProviderEventHandler()
+    http = http or httpx.AsyncClient(timeout=settings.callback_timeout)
     capture: CaptureSmtpServer | None = None
+    smsc: LocalSmsc | None = None
+    sms_providers: dict[str, Channel] = {}
     if channels is None:
-        channels, capture = await _default_channels(settings, outbox)
+        email, capture = await _email_channel(settings, outbox)
+        sms, sms_providers, smsc = await _sms_channel(settings, outbox, events, http)
+        channels = {"email": email, "sms": sms}
     app = Warta(
         settings=settings,
         engine=engine,
@@ -101,19 +126,27 @@ async def bootstrap(
         keyring=keyring,
         channels=channels,
         queue=queue or (EmbeddedQueue() if settings.run_workers else DatabaseOnlyQueue()),
-        http=http or httpx.AsyncClient(timeout=settings.callback_timeout),
+        http=http,
         outbox=outbox,
         caches=Caches(settings.cache_seconds),
         new_notifications=GroupInsert(engine, NOTIFICATIONS),
         capture_smtp=capture,
         clock=clock,
+        events=events,
+        sms_providers=sms_providers,
+        local_smsc=smsc,
     )
+    events.attach(app)
+    for channel in channels.values():
+        start = getattr(channel, "start", None)
+        if start is not None:  # bind now, so receipts and replies flow before any send
+            await start()
     return app
 
 
-async def _default_channels(
+async def _email_channel(
     settings: Settings, outbox: Outbox
-) -> tuple[dict[str, Channel], CaptureSmtpServer | None]:
+) -> tuple[Channel, CaptureSmtpServer | None]:
     capture = None
     if settings.smtp_url:
         email = SmtpChannel.from_url(
@@ -132,4 +165,34 @@ async def _default_channels(
             start_tls=False,
             local_hostname="localhost",  # skip a getfqdn() DNS look-up per connection
         )
-    return {"email": email, "sms": RecordingChannel("sms", outbox)}, capture
+    return email, capture
+
+
+async def _sms_channel(
+    settings: Settings, outbox: Outbox, events: ProviderEvents, http: httpx.AsyncClient
+) -> tuple[Channel, dict[str, Channel], LocalSmsc | None]:
+    """Every configured provider behind one failover router; none: the local SMSC."""
+    # smpp34 starts a tokio runtime when loaded: only processes that send SMS load it.
+    from warta.channels.sms_smpp import SmppChannel
+    from warta.channels.smsc import LocalSmsc
+
+    configs = parse_providers(settings.smpp_url, settings.sms_http_url)
+    smsc = None
+    if not configs:
+        smsc = LocalSmsc(outbox, host="127.0.0.1", port=settings.local_smsc_port)
+        host, port = await smsc.start()
+        log.info("no SMS provider configured: local SMSC at smpp://%s:%s", host, port)
+        configs = [parse_provider(f"smpp://warta:warta@{host}:{port}?name={LOCAL_SMSC}")]
+    # Gateways need an address they can reach: set WARTA_PUBLIC_URL behind a proxy.
+    base = settings.public_url or f"http://{settings.host}:{settings.port}"
+    providers: dict[str, SmsProvider] = {}
+    for config in configs:
+        if config.kind == "smpp":
+            providers[config.name] = SmppChannel.from_config(config, events)
+        else:
+            providers[config.name] = HttpSmsChannel.from_config(
+                config, http, status_callback_url=callback_url(base, config.name)
+            )
+    balancer = Balancer({c.name: c.weight for c in configs})
+    router = SmsRouter(list(providers.values()), balancer)
+    return router, dict(providers), smsc

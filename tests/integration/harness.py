@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import socket
 import uuid
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import httpx
+import uvicorn
 from fastapi import FastAPI
 from notifications_python_client.authentication import create_jwt_token
 
@@ -98,14 +100,25 @@ class Harness:
     async def wait_status(
         self, notification_id: str, *wanted: str, timeout: float = 10.0
     ) -> Notification:
+        return await self.wait_until(
+            notification_id, lambda row: row.status in wanted, timeout, f"status in {wanted}"
+        )
+
+    async def wait_until(
+        self,
+        notification_id: str,
+        check: Callable[[Notification], bool],
+        timeout: float = 10.0,
+        wanted: str = "the condition",
+    ) -> Notification:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         while True:
             row = await self.row(notification_id)
-            if row.status in wanted:
+            if check(row):
                 return row
             if loop.time() > deadline:
-                raise AssertionError(f"status stayed {row.status!r}, wanted one of {wanted}")
+                raise AssertionError(f"status stayed {row.status!r}, wanted {wanted}")
             await asyncio.sleep(0.05)
 
 
@@ -142,3 +155,51 @@ async def running_warta(
                 sms_template=sms.id,
                 email_template=email.id,
             )
+
+
+class Receiver:
+    """A real HTTP server (uvicorn) that records callbacks and answers from a script."""
+
+    def __init__(self, answers: list[int]) -> None:
+        self.answers = answers
+        self.requests: list[tuple[dict[str, str], bytes]] = []
+        self.arrived = asyncio.Event()
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            return
+        body = b""
+        while True:
+            message = await receive()
+            body += message.get("body", b"")
+            if not message.get("more_body"):
+                break
+        headers = {k.decode(): v.decode() for k, v in scope["headers"]}
+        self.requests.append((headers, body))
+        status = self.answers.pop(0) if self.answers else 200
+        await send({"type": "http.response.start", "status": status, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
+        self.arrived.set()
+
+
+@contextlib.asynccontextmanager
+async def receiver_running(receiver: Receiver) -> AsyncIterator[str]:
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(receiver, log_level="warning", lifespan="off"))
+    task = asyncio.create_task(server.serve(sockets=[sock]))
+    while not server.started:
+        await asyncio.sleep(0.01)
+    try:
+        yield f"http://127.0.0.1:{port}/receipts"
+    finally:
+        server.should_exit = True
+        await task
+        sock.close()
+
+
+async def wait_requests(receiver: Receiver, count: int, timeout: float = 10.0) -> None:
+    async with asyncio.timeout(timeout):
+        while len(receiver.requests) < count:
+            await asyncio.sleep(0.02)

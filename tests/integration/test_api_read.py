@@ -159,3 +159,34 @@ async def test_dev_outbox_shows_captured_messages(sqlite_harness: Harness) -> No
     assert "+6281234567890" in page.text and "Halo Budi" in page.text
     as_json = (await sqlite_harness.client.get("/dev/outbox.json")).json()
     assert as_json[0]["notification_id"] == sent
+    assert as_json[0]["receipt"] == "DELIVRD"
+    assert (as_json[0]["parts"], as_json[0]["encoding"]) == (1, "GSM-7")
+
+
+async def test_dev_outbox_plays_a_citizen_reply_through_the_local_smsc(
+    sqlite_harness: Harness,
+) -> None:
+    page = await sqlite_harness.client.get("/dev/outbox")
+    assert 'action="/dev/sms/inbound"' in page.text
+    played = await sqlite_harness.client.post(
+        "/dev/sms/inbound", data={"sender": "0812-3456-7890", "text": "BERHENTI", "to": "WARTA"}
+    )
+    assert played.status_code == 303 and played.headers["location"] == "/dev/outbox"
+    # The keyword is answered by SMS to the citizen, and the text is kept for the agency.
+    reply = await sqlite_harness.app.outbox.wait_for(1)
+    assert reply[0].to == "+6281234567890"
+    assert "tidak akan lagi menerima SMS" in reply[0].body
+    texts = (await sqlite_harness.get("/v2/received-text-messages")).json()
+    assert [t["content"] for t in texts["received_text_messages"]] == ["BERHENTI"]
+    # The number opted out: the agency's next ordinary SMS to it is not sent.
+    sent = (await sqlite_harness.send_sms()).json()["id"]
+    await sqlite_harness.wait_status(sent, "cancelled")
+    assert len(sqlite_harness.app.outbox.list("sms")) == 1
+
+
+async def test_dev_inbound_refuses_a_bad_phone_number(sqlite_harness: Harness) -> None:
+    played = await sqlite_harness.client.post(
+        "/dev/sms/inbound", data={"sender": "not a phone", "text": "halo"}
+    )
+    assert played.status_code == 400
+    assert played.json()["errors"][0]["error"] in {"ValidationError", "BadRequestError"}

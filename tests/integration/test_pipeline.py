@@ -8,16 +8,21 @@ import contextlib
 import hashlib
 import hmac
 import json
-import socket
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
 
-from tests.integration.harness import Harness, make_settings, running_warta
+from tests.integration.harness import (
+    Harness,
+    Receiver,
+    make_settings,
+    receiver_running,
+    running_warta,
+    wait_requests,
+)
 from warta.bootstrap import bootstrap
 from warta.channels.base import Channel, OutboundMessage, SendResult
 from warta.channels.capture import CaptureHandler, CaptureSmtpServer, Outbox, RecordingChannel
@@ -208,54 +213,6 @@ async def test_rows_a_crashed_worker_held_are_taken_again_after_the_lease(
 
 
 # --- delivery-receipt callbacks -----------------------------------------------------------
-
-
-class Receiver:
-    """A real HTTP server (uvicorn) that records callbacks and answers from a script."""
-
-    def __init__(self, answers: list[int]) -> None:
-        self.answers = answers
-        self.requests: list[tuple[dict[str, str], bytes]] = []
-        self.arrived = asyncio.Event()
-
-    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        if scope["type"] != "http":
-            return
-        body = b""
-        while True:
-            message = await receive()
-            body += message.get("body", b"")
-            if not message.get("more_body"):
-                break
-        headers = {k.decode(): v.decode() for k, v in scope["headers"]}
-        self.requests.append((headers, body))
-        status = self.answers.pop(0) if self.answers else 200
-        await send({"type": "http.response.start", "status": status, "headers": []})
-        await send({"type": "http.response.body", "body": b""})
-        self.arrived.set()
-
-
-@contextlib.asynccontextmanager
-async def receiver_running(receiver: Receiver) -> AsyncIterator[str]:
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(receiver, log_level="warning", lifespan="off"))
-    task = asyncio.create_task(server.serve(sockets=[sock]))
-    while not server.started:
-        await asyncio.sleep(0.01)
-    try:
-        yield f"http://127.0.0.1:{port}/receipts"
-    finally:
-        server.should_exit = True
-        await task
-        sock.close()
-
-
-async def wait_requests(receiver: Receiver, count: int, timeout: float = 10.0) -> None:
-    async with asyncio.timeout(timeout):
-        while len(receiver.requests) < count:
-            await asyncio.sleep(0.02)
 
 
 TOKEN = "rahasia-callback-dinas-uji"

@@ -11,7 +11,7 @@ from fastapi.responses import RedirectResponse
 from fastapi_offline import FastAPIOffline
 
 from warta import __version__
-from warta.api import dev, errors, notifications, received, templates
+from warta.api import dev, errors, notifications, providers, received, templates
 from warta.api.responses import JsonResponse
 from warta.api.schemas import ErrorBody
 from warta.bootstrap import Warta, bootstrap
@@ -61,6 +61,7 @@ def create_app(
     api.include_router(notifications.router)
     api.include_router(templates.router)
     api.include_router(received.router)
+    api.include_router(providers.router)
     if settings.serve_dev_outbox:
         api.include_router(dev.router)
 

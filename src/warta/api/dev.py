@@ -2,20 +2,26 @@
 
 Mounted only when no real provider is configured (``WARTA_DEV_OUTBOX``): it shows personal
 data to anyone who can reach the port, which is fine on 127.0.0.1 and wrong elsewhere.
+It can also play a citizen: POST /dev/sms/inbound sends a text from a phone to Warta
+through the local SMSC, as a network would (try ``BERHENTI``).
 """
 
 from __future__ import annotations
 
+import uuid
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request
-from fastapi.responses import HTMLResponse
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from warta.api.auth import warta
 from warta.api.responses import JsonResponse
-from warta.bootstrap import Warta
+from warta.bootstrap import LOCAL_SMSC, Warta
+from warta.channels.capture import CapturedMessage
+from warta.domain.recipients import normalise_phone
+from warta.errors import BadRequest
 
 router = APIRouter(prefix="/dev", tags=["Development"], include_in_schema=False)
 _templates = Environment(
@@ -24,27 +30,60 @@ _templates = Environment(
 )
 
 
+async def _messages(app: Warta, channel: str | None = None) -> list[dict[str, Any]]:
+    """Captured messages, newest first; SMS that went through the local SMSC learn their
+    notification from the part references Warta stored."""
+    captured = app.outbox.list(channel)  # type: ignore[arg-type]
+    references = [r for m in captured if m.notification_id is None for r in m.reference]
+    owners: dict[str, uuid.UUID] = {}
+    if references:
+        async with app.uow() as uow:
+            owners = await uow.sms.notifications_of(LOCAL_SMSC, references)
+    return [_as_dict(m, owners) for m in captured]
+
+
+def _as_dict(m: CapturedMessage, owners: dict[str, uuid.UUID]) -> dict[str, Any]:
+    owner = next((owners[r] for r in m.reference if r in owners), None)
+    return {
+        "channel": m.channel,
+        "to": m.to,
+        "sender": m.sender,
+        "subject": m.subject,
+        "body": m.body,
+        "html": m.html,
+        "notification_id": m.notification_id or (str(owner) if owner else None),
+        "captured_at": m.captured_at.isoformat(),
+        "parts": len(m.reference) or None,
+        "encoding": {0: "GSM-7", 8: "UCS-2"}.get(m.data_coding)
+        if m.data_coding is not None
+        else None,
+        "receipt": m.receipt,
+    }
+
+
 @router.get("/outbox", response_class=HTMLResponse)
 async def outbox_page(app: Annotated[Warta, Depends(warta)]) -> HTMLResponse:
-    page = _templates.get_template("outbox.html").render(messages=app.outbox.list())
+    page = _templates.get_template("outbox.html").render(
+        messages=await _messages(app), can_reply=app.local_smsc is not None
+    )
     return HTMLResponse(page)
 
 
 @router.get("/outbox.json")
 async def outbox_json(request: Request, app: Annotated[Warta, Depends(warta)]) -> JsonResponse:
-    channel = request.query_params.get("channel")
-    return JsonResponse(
-        [
-            {
-                "channel": m.channel,
-                "to": m.to,
-                "sender": m.sender,
-                "subject": m.subject,
-                "body": m.body,
-                "html": m.html,
-                "notification_id": m.notification_id,
-                "captured_at": m.captured_at.isoformat(),
-            }
-            for m in app.outbox.list(channel)  # type: ignore[arg-type]
-        ]
-    )
+    return JsonResponse(await _messages(app, request.query_params.get("channel")))
+
+
+@router.post("/sms/inbound", response_model=None)
+async def play_inbound(
+    app: Annotated[Warta, Depends(warta)],
+    sender: Annotated[str, Form(min_length=1)],
+    text: Annotated[str, Form(min_length=1)],
+    to: Annotated[str, Form()] = "WARTA",
+) -> RedirectResponse:
+    """A citizen's text to an agency's sender id, delivered through the local SMSC."""
+    if app.local_smsc is None:
+        raise BadRequest("No local SMSC is running: an SMS provider is configured")
+    phone = normalise_phone(sender)  # a clear 400 for a number that is not one
+    await app.local_smsc.play_inbound(phone, text, recipient=to)
+    return RedirectResponse("/dev/outbox", status_code=303)

@@ -37,6 +37,7 @@ async def receive_text(
             raise NotFound(f"No agency with id {agency_id}")
         row = _stored(app, agency, sender, content)
         uow.received_texts.add(row)
+        await uow.session.flush()  # no ORM relationship orders the callback after it
         callback = _forward(app, agency, row)
         if callback:
             uow.callbacks.add(callback)
@@ -64,6 +65,7 @@ async def receive_sms(app: Warta, message: InboundSms) -> ReceivedText | None:
             return None
         row = _stored(app, agency, sender, message.text)
         uow.received_texts.add(row)
+        await uow.session.flush()  # no ORM relationship orders the callback after it
         callback = _forward(app, agency, row)
         if callback:
             uow.callbacks.add(callback)

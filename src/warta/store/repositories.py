@@ -310,9 +310,20 @@ class SmsRepository(_Repository):
                 parts.setdefault(row.notification_id, []).append((row.status, row.detail))
         return parts
 
-    async def opted_out(
-        self, pairs: Iterable[tuple[uuid.UUID, str]]
-    ) -> set[tuple[uuid.UUID, str]]:
+    async def notifications_of(
+        self, provider: str, references: Iterable[str]
+    ) -> dict[str, uuid.UUID]:
+        """Which notification each of a provider's part references belongs to."""
+        query = select(SmsPart.reference, SmsPart.notification_id).where(
+            SmsPart.provider == provider, SmsPart.reference.in_(list(references))
+        )
+        return {
+            row.reference: row.notification_id
+            for row in await self.session.execute(query)
+            if row.notification_id is not None
+        }
+
+    async def opted_out(self, pairs: Iterable[tuple[uuid.UUID, str]]) -> set[tuple[uuid.UUID, str]]:
         wanted = list(set(pairs))
         if not wanted:
             return set()
