@@ -161,6 +161,12 @@ async def test_dev_outbox_shows_captured_messages(sqlite_harness: Harness) -> No
     assert as_json[0]["notification_id"] == sent
     assert as_json[0]["receipt"] == "DELIVRD"
     assert (as_json[0]["parts"], as_json[0]["encoding"]) == (1, "GSM-7")
+    await sqlite_harness.send_sms("0812-3456-0000")
+    await sqlite_harness.app.outbox.wait_for(2)
+    one_phone = await sqlite_harness.client.get("/dev/outbox", params={"to": "+6281234567890"})
+    assert "+6281234560000" not in one_phone.text and "+6281234567890" in one_phone.text
+    only = await sqlite_harness.client.get("/dev/outbox.json", params={"to": "+6281234560000"})
+    assert [m["to"] for m in only.json()] == ["+6281234560000"]
 
 
 async def test_dev_outbox_plays_a_citizen_reply_through_the_local_smsc(

@@ -30,10 +30,13 @@ _templates = Environment(
 )
 
 
-async def _messages(app: Warta, channel: str | None = None) -> list[dict[str, Any]]:
-    """Captured messages, newest first; SMS that went through the local SMSC learn their
-    notification from the part references Warta stored."""
-    captured = app.outbox.list(channel)  # type: ignore[arg-type]
+async def _messages(
+    app: Warta, channel: str | None = None, to: str | None = None
+) -> list[dict[str, Any]]:
+    """Captured messages, newest first, optionally for one phone number or address; SMS
+    that went through the local SMSC learn their notification from the part references
+    Warta stored."""
+    captured = [m for m in app.outbox.list(channel) if to in (None, m.to)]  # type: ignore[arg-type]
     references = [r for m in captured if m.notification_id is None for r in m.reference]
     owners: dict[str, uuid.UUID] = {}
     if references:
@@ -62,16 +65,18 @@ def _as_dict(m: CapturedMessage, owners: dict[str, uuid.UUID]) -> dict[str, Any]
 
 
 @router.get("/outbox", response_class=HTMLResponse)
-async def outbox_page(app: Annotated[Warta, Depends(warta)]) -> HTMLResponse:
+async def outbox_page(request: Request, app: Annotated[Warta, Depends(warta)]) -> HTMLResponse:
+    to = request.query_params.get("to")
     page = _templates.get_template("outbox.html").render(
-        messages=await _messages(app), can_reply=app.local_smsc is not None
+        messages=await _messages(app, to=to), to=to, can_reply=app.local_smsc is not None
     )
     return HTMLResponse(page)
 
 
 @router.get("/outbox.json")
 async def outbox_json(request: Request, app: Annotated[Warta, Depends(warta)]) -> JsonResponse:
-    return JsonResponse(await _messages(app, request.query_params.get("channel")))
+    query = request.query_params
+    return JsonResponse(await _messages(app, query.get("channel"), query.get("to")))
 
 
 @router.post("/sms/inbound", response_model=None)
