@@ -77,7 +77,10 @@ class Settings(BaseSettings):
     )
     dev_outbox: bool | None = Field(
         None,
-        description="Serve /dev/outbox. Default: on when no SMTP relay is configured.",
+        description=(
+            "Serve /dev/outbox. Default: on when neither an SMTP relay nor an SMS provider "
+            "is configured."
+        ),
     )
 
     # Pipeline

@@ -294,6 +294,11 @@ async def test_from_config_reads_options_and_keeps_the_token_out_of_repr() -> No
             "SMS provider 'agg': option timeout='soon' is not a number",
             id="timeout-not-a-number",
         ),
+        pytest.param(
+            "https://AC1:tok@gw.example/?name=agg&frm=DINKES",
+            "SMS provider 'agg': unknown HTTP gateway option(s) frm; known: from, timeout",
+            id="typo",
+        ),
     ],
 )
 async def test_from_config_refuses(url: str, message: str) -> None:

@@ -51,6 +51,7 @@ from warta.errors import (
 WEBHOOK_PREFIX = "/providers/sms"
 SIGNATURE_HEADER = "X-Twilio-Signature"
 DEFAULT_TIMEOUT = 10.0
+_OPTIONS = frozenset({"from", "timeout"})
 
 #: API error codes that mean this number cannot get this text, whichever provider sends it.
 #: 21408 (region not enabled for the account) is not here on purpose: it is our account's
@@ -134,6 +135,12 @@ class HttpSmsChannel:
         """
         if config.kind != "http":
             raise ConfigurationError(f"SMS provider {config.name!r} is not an HTTP gateway")
+        unknown = sorted(set(config.options) - _OPTIONS)
+        if unknown:  # a typo must fail at start-up, not silently fall back to a default
+            raise ConfigurationError(
+                f"SMS provider {config.name!r}: unknown HTTP gateway option(s) "
+                f"{', '.join(unknown)}; known: {', '.join(sorted(_OPTIONS))}"
+            )
         host = f"[{config.host}]" if ":" in config.host else config.host  # IPv6 literal
         port = "" if config.port is None else f":{config.port}"
         return cls(
