@@ -51,6 +51,7 @@ e2e: install-dev
 
 bench: install-dev
 	$(BIN)/python bench/email_throughput.py
+	$(BIN)/python bench/sms_throughput.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

@@ -92,46 +92,49 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import base64
-import contextlib
 import json
 import os
-import shutil
 import signal
-import socket
-import statistics
 import subprocess
 import sys
-import tempfile
-import threading
 import time
 import uuid
-from collections import Counter
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import aiosmtplib
-import httpx
-from notifications_python_client.authentication import create_jwt_token
 
+from _common import (
+    SECRET_KEY,
+    WARTA,
+    WORKER_ENV,
+    CpuMeter,
+    Resources,
+    SinkProcess,
+    Worker,
+    cli,
+    free_port,
+    log,
+    median,
+    post_all,
+    run_loop,
+    stop_serve,
+    user_env,
+    wait_ready,
+)
 from warta.channels.base import OutboundMessage
 from warta.channels.email_smtp import build_email as warta_build_email
 from warta.domain.email import render_email
 from warta.domain.templates import render
 
-T = TypeVar("T")
-
 BENCH = Path(__file__).resolve().parent
 SINK = BENCH / "smtp_sink.py"
-WARTA = Path(sys.executable).parent / "warta"
 CONTENDERS = ("ceiling", "warta", "apprise")
 TARGET = 0.80
 
-# A fixed master key (base64 of 32 bytes), so every run encrypts the same way.
-SECRET_KEY = base64.b64encode(b"warta-bench-fixed-secret-key-32b").decode()
 SENDER = "dinas@bench.go.id"
 SUBJECT = "Dokumen ((jenis)) siap diambil"
 BODY = """\
@@ -159,10 +162,6 @@ PERSONALISATION = {"nama": "Budi Santoso", "jenis": "KTP elektronik", "nomor": "
 
 def recipient(i: int) -> str:
     return f"warga{i}@example.com"
-
-
-def log(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
 
 
 # --------------------------------------------------------------------------- results
@@ -201,120 +200,17 @@ class Run:
 # --------------------------------------------------------------------------- processes
 
 
-class Resources(contextlib.ExitStack):
-    """Everything a run starts; closing it (also on error or Ctrl-C) ends and removes it."""
-
-    def process(self, args: list[str], **kwargs: Any) -> subprocess.Popen[bytes]:
-        # Own session: Ctrl-C reaches only this script, which then stops children in order.
-        proc = subprocess.Popen(args, start_new_session=True, **kwargs)
-        self.callback(_stop, proc)
-        return proc
-
-    def temp_dir(self, prefix: str) -> Path:
-        path = Path(tempfile.mkdtemp(prefix=prefix))
-        self.callback(shutil.rmtree, path, ignore_errors=True)
-        return path
-
-
-def _stop(proc: subprocess.Popen[bytes], grace: float = 20.0) -> int | None:
-    """SIGTERM, wait up to ``grace``, then SIGKILL the whole session; the exit code."""
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=grace)
-        except subprocess.TimeoutExpired:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
-    for stream in (proc.stdout, proc.stderr):
-        if stream is not None:
-            stream.close()
-    return proc.returncode
-
-
-@dataclass
-class Sink:
+class Sink(SinkProcess):
     """A running ``smtp_sink.py`` and a blocking client for its control port."""
 
-    proc: subprocess.Popen[bytes]
-    smtp_port: int
-    control_port: int
+    @property
+    def smtp_port(self) -> int:
+        return self.port
 
     @classmethod
     def start(cls, res: Resources, key_header: str) -> Sink:
-        proc = res.process(
-            [sys.executable, str(SINK), "--key-header", key_header], stdout=subprocess.PIPE
-        )
-        assert proc.stdout is not None
-        line = _readline_with_timeout(proc, 30.0)
-        words = line.split()
-        if words[:1] != ["READY"]:
-            raise RuntimeError(f"SMTP sink did not start: {line!r}")
-        return cls(proc, int(words[1]), int(words[2]))
-
-    def ask(self, command: str, timeout: float = 10.0) -> dict[str, Any]:
-        with socket.create_connection(("127.0.0.1", self.control_port), timeout=timeout) as s:
-            s.sendall(command.encode() + b"\n")
-            with s.makefile("rb") as reply:
-                data: dict[str, Any] = json.loads(reply.readline())
-        return data
-
-    def wait(self, n: int, timeout: float) -> dict[str, Any]:
-        return self.ask(f"WAIT {n} {timeout}", timeout=timeout + 10.0)
-
-
-def _readline_with_timeout(proc: subprocess.Popen[bytes], timeout: float) -> str:
-    stream = proc.stdout
-    assert stream is not None
-    out: list[bytes] = []
-    reader = threading.Thread(target=lambda: out.append(stream.readline()), daemon=True)
-    reader.start()
-    reader.join(timeout)
-    return out[0].decode().strip() if out else ""
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def run_loop(main: Coroutine[Any, Any, T]) -> T:
-    """Run a coroutine on uvloop when installed (as uvicorn does), else on asyncio."""
-    try:
-        import uvloop
-    except ImportError:
-        return asyncio.run(main)
-    return uvloop.run(main)
-
-
-def _proc_cpu(pid: int) -> float | None:
-    """User + system CPU seconds of a process, from /proc (None where there is no /proc)."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    except (OSError, ValueError, IndexError):
-        return None
-
-
-class CpuMeter:
-    """CPU seconds used from now until ``stop()`` by this process ("bench", all threads)
-    and by the named child processes; shows who was busy, and that the sink was not."""
-
-    def __init__(self, pids: dict[str, int]) -> None:
-        self.pids = pids
-        self.begin = self._read()
-
-    def _read(self) -> dict[str, float | None]:
-        return {"bench": time.process_time()} | {n: _proc_cpu(p) for n, p in self.pids.items()}
-
-    def stop(self) -> dict[str, float]:
-        end = self._read()
-        return {
-            name: round(after - before, 3)
-            for name, before in self.begin.items()
-            if before is not None and (after := end[name]) is not None
-        }
+        command = [sys.executable, str(SINK), "--key-header", key_header]
+        return cls.launch(res, command, "SMTP sink")
 
 
 def finish(run: Run, sink: Sink, t0: float | None, timeout: float, cpu: CpuMeter | None) -> Run:
@@ -416,11 +312,6 @@ def run_ceiling(args: argparse.Namespace, content: Content, run: Run) -> None:
 # --------------------------------------------------------------------------- warta
 
 
-def user_env(args: argparse.Namespace) -> dict[str, str]:
-    """``--warta-env KEY=VALUE`` items; they win over everything this script sets."""
-    return dict(item.partition("=")[::2] for item in args.warta_env)
-
-
 def warta_env(args: argparse.Namespace, var_dir: Path, smtp_port: int, port: int) -> dict[str, str]:
     """The environment of every warta command of one run (CLI, serve, worker)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("WARTA_")}
@@ -438,89 +329,23 @@ def warta_env(args: argparse.Namespace, var_dir: Path, smtp_port: int, port: int
     return env | user_env(args)
 
 
-def cli(env: dict[str, str], *words: str) -> dict[str, Any]:
-    done = subprocess.run(
-        [str(WARTA), *words, "--json"], env=env, capture_output=True, timeout=120, check=False
-    )
-    if done.returncode:
-        raise RuntimeError(f"warta {' '.join(words[:2])} failed: {done.stderr.decode()[-2000:]}")
-    data: dict[str, Any] = json.loads(done.stdout)
-    return data
-
-
-def wait_ready(proc: subprocess.Popen[bytes], url: str, log_path: Path) -> None:
-    deadline = time.monotonic() + 60
-    while True:
-        if proc.poll() is not None:
-            raise RuntimeError(f"warta serve exited:\n{log_path.read_text()[-3000:]}")
-        with contextlib.suppress(httpx.HTTPError):
-            if httpx.get(url + "/_status", timeout=1).status_code == 200:
-                return
-        if time.monotonic() > deadline:
-            raise RuntimeError(f"warta serve did not start:\n{log_path.read_text()[-3000:]}")
-        time.sleep(0.1)
-
-
-class Tokens:
-    """Notify JWTs from the official client, each reused for 10 s (valid for 30)."""
-
-    def __init__(self, key: str) -> None:
-        self.secret, self.client_id = key[-36:], key[-73:-37]
-        self.made = -1e9
-        self.header: dict[str, str] = {}
-
-    def __call__(self) -> dict[str, str]:
-        now = time.monotonic()
-        if now - self.made > 10:
-            token = create_jwt_token(secret=self.secret, client_id=self.client_id)
-            self.header, self.made = {"Authorization": f"Bearer {token}"}, now
-        return self.header
-
-
-async def post_all(
+async def post_emails(
     url: str, key: str, template_id: str, n: int, concurrency: int, run: Run
 ) -> tuple[float, float]:
     """POST N emails with ``concurrency`` in flight; return (t0, time of the last answer)."""
-    tokens = Tokens(key)
-    statuses: Counter[str] = Counter()
-    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-    async with httpx.AsyncClient(base_url=url, limits=limits, timeout=120.0) as client:
-        await client.get("/_status")  # warm the client up outside the timed window
-        jobs = iter(range(n))
 
-        async def poster() -> None:
-            for i in jobs:
-                body = {
-                    "email_address": recipient(i),
-                    "template_id": template_id,
-                    "personalisation": PERSONALISATION,
-                    "reference": f"bench-{i}",
-                }
-                try:
-                    response = await client.post(
-                        "/v2/notifications/email", json=body, headers=tokens()
-                    )
-                except httpx.HTTPError as exc:
-                    statuses[type(exc).__name__] += 1
-                    continue
-                statuses[str(response.status_code)] += 1
-                if response.status_code != 201 and len(run.errors) < 5:
-                    run.errors.append(f"HTTP {response.status_code}: {response.text[:200]}")
+    def body(i: int) -> dict[str, Any]:
+        return {
+            "email_address": recipient(i),
+            "template_id": template_id,
+            "personalisation": PERSONALISATION,
+            "reference": f"bench-{i}",
+        }
 
-        t0 = time.monotonic()
-        await asyncio.gather(*(poster() for _ in range(concurrency)))
-        accepted = time.monotonic()
-    run.http_statuses = dict(statuses)
-    if statuses["201"] != n:
-        run.errors.append(f"only {statuses['201']} of {n} POSTs got 201: {dict(statuses)}")
-    return t0, accepted
+    return await post_all(url, key, "/v2/notifications/email", body, n, concurrency, run)
 
 
 KEY_HEADER = "X-Warta-Notification-Id"  # SmtpChannel stamps every message with it
-# ``warta worker``'s extra environment in phase B: sweep for accepted rows every 50 ms, and
-# log at INFO so that run_workers' "workers started" line reaches us.
-WORKER_ENV = {"WARTA_SWEEP_INTERVAL": "0.05", "WARTA_LOG_LEVEL": "INFO"}
-WORKER_READY = "workers started"
 READY_WINDOW = "worker ready -> N-th at sink"
 
 
@@ -571,131 +396,14 @@ class WartaApi:
 
     def post(self, args: argparse.Namespace, run: Run) -> tuple[float, float]:
         """POST N emails; (first POST sent, last answer), as monotonic times."""
-        coroutine = post_all(self.url, self.key, self.template_id, args.n, args.concurrency, run)
+        coroutine = post_emails(self.url, self.key, self.template_id, args.n, args.concurrency, run)
         return run_loop(coroutine)
 
     def stop(self, run: Run) -> None:
         """SIGTERM. Uvicorn shuts down gracefully, then re-raises the signal it caught, so
         a clean stop ends by SIGTERM (-15); a hang would end by SIGKILL. Shows anything it
         logged (WARNING and up)."""
-        code = run.exit_codes["warta serve"] = _stop(self.proc)
-        if code not in (0, -signal.SIGTERM):
-            run.errors.append(f"warta serve exited with {code} on SIGTERM")
-        logged = self.log_path.read_text(errors="replace").strip()
-        if logged:
-            log("warta serve logged:\n  " + "\n  ".join(logged.splitlines()[-10:]))
-
-
-def _child_pid(parent: int, timeout: float = 10.0) -> int:
-    """The pid of the one child ``parent`` (py-spy) started."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        with contextlib.suppress(OSError):
-            for task in Path(f"/proc/{parent}/task").iterdir():
-                children = (task / "children").read_text().split()
-                if children:
-                    return int(children[0])
-        time.sleep(0.02)
-    raise RuntimeError("py-spy did not start warta worker")
-
-
-class Worker:
-    """``warta worker`` (phase B), under py-spy with ``--profile`` in the first round.
-
-    A thread reads its stderr to the end (so it never blocks on a full pipe) and, the
-    moment the ready line appears, notes the time and starts the CPU meter, so that
-    neither includes the worker's start-up.
-    """
-
-    def __init__(
-        self,
-        args: argparse.Namespace,
-        res: Resources,
-        env: dict[str, str],
-        other_pids: dict[str, int],
-    ) -> None:
-        command = [str(WARTA), "worker"]
-        self.profile: str | None = None
-        if args.profile and not args.profiled:
-            args.profiled = True
-            self.profile = args.profile
-            command = [*py_spy_record(self.profile), "--", *command]
-        self.proc = res.process(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        try:
-            self.pid = _child_pid(self.proc.pid) if self.profile else self.proc.pid
-        except RuntimeError:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.proc.pid, signal.SIGTERM)  # py-spy's session, child and all
-            raise
-        self.pids = other_pids | {"warta": self.pid}
-        self.lines: list[str] = []
-        self.ready_at: float | None = None
-        self.cpu: CpuMeter | None = None
-        self._ready = threading.Event()
-        self._reader = threading.Thread(target=self._read, name="worker-stderr", daemon=True)
-        self._reader.start()
-        res.callback(self.stop)  # runs before the plain _stop above: SIGTERMs the worker
-
-    def _read(self) -> None:
-        stream = self.proc.stderr
-        assert stream is not None
-        with contextlib.suppress(ValueError, OSError):  # closed under us on an error path
-            for raw in stream:
-                line = raw.decode(errors="replace").rstrip()
-                if self.ready_at is None and WORKER_READY in line:
-                    self.ready_at = time.monotonic()
-                    self.cpu = CpuMeter(self.pids)
-                    self._ready.set()
-                self.lines.append(line)
-        self._ready.set()  # EOF: the worker is gone
-
-    def wait_ready(self, sink: Sink, timeout: float = 60.0) -> float | None:
-        """When the worker said it was ready; None if mail reached the sink before that
-        line did (it is missing, or late): the caller then times from the first arrival."""
-        deadline = time.monotonic() + timeout
-        while not self._ready.wait(0.25):
-            if sink.ask("STATS")["count"]:
-                return None
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"warta worker not ready after {timeout:.0f} s")
-        if self.ready_at is None:
-            tail = "\n".join(self.lines[-30:])
-            raise RuntimeError(f"warta worker exited before it was ready:\n{tail}")
-        return self.ready_at
-
-    def stop(self, run: Run | None = None) -> None:
-        """SIGTERM the worker (also under py-spy, which then writes the profile)."""
-        if self.proc.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(self.pid, signal.SIGTERM)
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                self.proc.wait(timeout=30)
-        self._reader.join(timeout=5)
-        code = _stop(self.proc)  # SIGKILLs the session if it is still there
-        if run is None:
-            return
-        name = "py-spy (warta worker)" if self.profile else "warta worker"
-        run.exit_codes[name] = code
-        if code != 0:
-            run.errors.append(f"{name} exited with {code} on SIGTERM")
-        noteworthy = [
-            line for line in self.lines if " INFO " not in line and not line.startswith("py-spy")
-        ]
-        if len(noteworthy) > 14:  # a traceback: its first lines say who logged it
-            noteworthy = [*noteworthy[:4], "...", *noteworthy[-10:]]
-        if noteworthy:
-            log("warta worker logged:\n  " + "\n  ".join(noteworthy))
-        if self.profile:
-            log(f"profile of warta worker (phase B) written to {self.profile}")
-
-
-def py_spy_record(out: str) -> list[str]:
-    spy = shutil.which("py-spy", path=str(WARTA.parent)) or shutil.which("py-spy")
-    if spy is None:
-        raise RuntimeError("--profile needs py-spy (pip install py-spy)")
-    fmt = "speedscope" if out.endswith(".json") else "raw"
-    record = ["record", "--rate", "250", "--threads", "--nonblocking"]
-    return [spy, *record, "--format", fmt, "--output", out]
+        stop_serve(self.proc, self.log_path, run)
 
 
 def run_warta_split(args: argparse.Namespace, content: Content, accept: Run, deliver: Run) -> None:
@@ -828,10 +536,6 @@ TARGET_RATIO = "deliver/ceiling"
 
 def ratio_name(a: str, b: str) -> str:
     return f"{a.removeprefix('warta_')}/{b}"
-
-
-def median(values: list[float]) -> float | None:
-    return statistics.median(values) if values else None
 
 
 def summarise(args: argparse.Namespace, runs: list[Run]) -> dict[str, Any]:

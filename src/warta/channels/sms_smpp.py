@@ -104,6 +104,8 @@ _LOSS_GRACE = 1.0
 # "disconnected" event could not be queued.
 _IDLE_CHECK = 5.0
 _UNBIND_TIMEOUT = 2.0
+# deliver_sm read ahead of the one being handed on; receipts among them go on together.
+_READ_AHEAD = 100
 
 
 @dataclass(frozen=True, slots=True)
@@ -414,8 +416,16 @@ class SmppChannel:
     async def _read(self, session: _Session) -> None:
         """Hand on every deliver_sm until smpp34 says the session ended. Reading on after
         the loss is noticed matters: receipts queued before it are already acknowledged
-        to the SMSC, which will not send them again."""
+        to the SMSC, which will not send them again.
+
+        Reading and handing on overlap: while one batch is being handed on (stored), up to
+        ``_READ_AHEAD`` more are read, and the receipts among them go on together, in one
+        call (one transaction) where the events handler offers ``receipt_batch``. Beyond
+        that, reading waits, so smpp34's own backpressure still applies."""
+        queue: asyncio.Queue[smpp34.DeliverSmEvent] = asyncio.Queue(maxsize=_READ_AHEAD)
+        handing_on = asyncio.ensure_future(self._hand_on(queue))
         pending: asyncio.Future[Any] | None = None
+        ended = False
         try:
             while True:
                 if pending is None:
@@ -423,37 +433,71 @@ class SmppChannel:
                 done, _ = await asyncio.wait({pending}, timeout=_IDLE_CHECK)
                 if not done:
                     if not await session.client.is_alive():
-                        return
+                        break
                     continue
                 event, pending = pending.result(), None
                 if isinstance(event, smpp34.Disconnected):
-                    return
-                await self._dispatch(event)
+                    break
+                await queue.put(event)
+            ended = True
         finally:
             if pending is not None:
                 pending.cancel()
+            try:
+                if ended:
+                    await queue.join()  # what was read is handed on before the reader ends
+            finally:
+                handing_on.cancel()
+                await asyncio.gather(handing_on, return_exceptions=True)
 
-    async def _dispatch(self, event: smpp34.DeliverSmEvent) -> None:
+    async def _hand_on(self, queue: asyncio.Queue[smpp34.DeliverSmEvent]) -> None:
+        """Take what the reader queued, everything queued at once, in order."""
+        while True:
+            batch = [await queue.get()]
+            while not queue.empty():
+                batch.append(queue.get_nowait())
+            try:
+                await self._dispatch(batch)
+            except Exception as exc:  # never seen: _dispatch logs what it cannot hand on
+                self._log_not_handed_on(exc)
+            finally:
+                for _ in batch:
+                    queue.task_done()
+
+    async def _dispatch(self, events: list[smpp34.DeliverSmEvent]) -> None:
+        receipts: list[Receipt] = []
+        for event in events:
+            try:
+                tlvs = {tlv.tag: tlv for tlv in event.tlvs}
+                kind = event.esm_class & _ESM_TYPE
+                if kind in _ESM_RECEIPTS or TLV_RECEIPTED_MESSAGE_ID in tlvs:
+                    receipt = self._receipt(event, tlvs)
+                    if receipt is not None:
+                        receipts.append(receipt)
+                elif kind == 0:
+                    await self._hand_on_receipts(receipts)  # in the order they came
+                    receipts = []
+                    await self._on_reply(event, tlvs)
+            except Exception as exc:
+                self._log_not_handed_on(exc)
+        await self._hand_on_receipts(receipts)
         try:
-            tlvs = {tlv.tag: tlv for tlv in event.tlvs}
-            kind = event.esm_class & _ESM_TYPE
-            if kind in _ESM_RECEIPTS or TLV_RECEIPTED_MESSAGE_ID in tlvs:
-                await self._on_receipt(event, tlvs)
-            elif kind == 0:
-                await self._on_reply(event, tlvs)
             for parts in self._replies.expire(self._clock()):
                 log.warning("SMPP provider %s: a long reply came incomplete", self.provider)
                 await self._hand_on_reply(parts)
         except Exception as exc:
-            # The SMSC has its deliver_sm_resp already (smpp34 answers before we see the
-            # PDU), so this cannot be refused for a resend: log without the content.
-            log.error(
-                "SMPP provider %s: could not hand on a deliver_sm (%s)",
-                self.provider,
-                type(exc).__name__,
-            )
+            self._log_not_handed_on(exc)
 
-    async def _on_receipt(self, event: smpp34.DeliverSmEvent, tlvs: dict[int, smpp34.Tlv]) -> None:
+    def _log_not_handed_on(self, exc: Exception) -> None:
+        # The SMSC has its deliver_sm_resp already (smpp34 answers before we see the
+        # PDU), so this cannot be refused for a resend: log without the content.
+        log.error(
+            "SMPP provider %s: could not hand on a deliver_sm (%s)",
+            self.provider,
+            type(exc).__name__,
+        )
+
+    def _receipt(self, event: smpp34.DeliverSmEvent, tlvs: dict[int, smpp34.Tlv]) -> Receipt | None:
         message_id = tlvs.get(TLV_RECEIPTED_MESSAGE_ID)
         state = tlvs.get(TLV_MESSAGE_STATE)
         report = parse_receipt(
@@ -462,10 +506,33 @@ class SmppChannel:
             message_state=None if state is None else state.as_int(),
         )
         if report.status is None:
-            return  # ENROUTE, ACCEPTD: a final receipt follows
-        await self.events.receipt(
-            Receipt(self.provider, report.message_id, report.status, report.detail)
-        )
+            return None  # ENROUTE, ACCEPTD: a final receipt follows
+        return Receipt(self.provider, report.message_id, report.status, report.detail)
+
+    async def _hand_on_receipts(self, receipts: list[Receipt]) -> None:
+        """Several receipts in one call where the handler can take them so (one
+        transaction instead of one each); one by one otherwise, or if that call fails,
+        so that one receipt the handler cannot take does not cost the others."""
+        if not receipts:
+            return
+        batch = getattr(self.events, "receipt_batch", None)
+        if batch is not None and len(receipts) > 1:
+            try:
+                await batch(receipts)
+                return
+            except Exception as exc:
+                log.warning(
+                    "SMPP provider %s: %d receipts could not be handed on together (%s); "
+                    "trying one by one",
+                    self.provider,
+                    len(receipts),
+                    type(exc).__name__,
+                )
+        for receipt in receipts:
+            try:
+                await self.events.receipt(receipt)
+            except Exception as exc:
+                self._log_not_handed_on(exc)
 
     async def _on_reply(self, event: smpp34.DeliverSmEvent, tlvs: dict[int, smpp34.Tlv]) -> None:
         payload = event.short_message

@@ -20,8 +20,7 @@ Pure: the clock and the random number come from the caller.
 
 from __future__ import annotations
 
-from collections import deque
-from collections.abc import Sequence
+from collections import Counter, deque
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -39,6 +38,9 @@ class Balancer:
     demoted_to: float = 0.1
     recovery: float = 900.0
     _seen: dict[str, deque[tuple[float, Observation]]] = field(default_factory=dict)
+    # How many of each observation ``_seen`` holds, kept as it changes: recounting the
+    # window on every send and receipt cost time in proportion to the traffic.
+    _counts: dict[str, Counter[Observation]] = field(default_factory=dict)
     _demoted_at: dict[str, float] = field(default_factory=dict)
 
     def weight(self, name: str, now: float) -> float:
@@ -80,19 +82,22 @@ class Balancer:
         if name not in self.resting:
             return
         seen = self._seen.setdefault(name, deque())
+        counts = self._counts.setdefault(name, Counter())
         seen.append((now, what))
+        counts[what] += 1
         while seen and seen[0][0] < now - self.window:
-            seen.popleft()
-        sends = [w for _, w in seen if w in ("ok", "error")]
-        receipts = [w for _, w in seen if w in ("prompt", "slow")]
-        failing = _rate(sends, "error", self.min_samples) >= self.max_error_rate
-        slow = _rate(receipts, "slow", self.min_samples) >= self.max_slow_rate
+            counts[seen.popleft()[1]] -= 1
+        sends = counts["ok"] + counts["error"]
+        receipts = counts["prompt"] + counts["slow"]
+        failing = _rate(counts["error"], sends, self.min_samples) >= self.max_error_rate
+        slow = _rate(counts["slow"], receipts, self.min_samples) >= self.max_slow_rate
         if failing or slow:
             self._demoted_at[name] = now
             seen.clear()  # demote again only on new evidence
+            counts.clear()
 
 
-def _rate(observations: Sequence[Observation], bad: Observation, min_samples: int) -> float:
-    if len(observations) < max(1, min_samples):
+def _rate(bad: int, total: int, min_samples: int) -> float:
+    if total < max(1, min_samples):
         return 0.0
-    return sum(1 for o in observations if o == bad) / len(observations)
+    return bad / total

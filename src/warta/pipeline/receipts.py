@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select, update
@@ -100,19 +100,29 @@ class ProviderEventHandler:
         return self._app
 
     async def receipt(self, receipt: Receipt) -> None:
+        await self.receipt_batch([receipt])
+
+    async def receipt_batch(self, receipts: Sequence[Receipt]) -> None:
+        """Store several receipts and settle what they finish, in one transaction: a
+        channel hands on together the receipts that queued up while it was storing."""
         app = self.app
         now = app.clock()
         async with app.uow() as uow:
-            notification_id, sent_at = await uow.sms.record_receipt(
-                receipt.provider, receipt.reference, receipt.status, receipt.detail, now
-            )
-            callbacks = await settle(app, uow, [notification_id]) if notification_id else []
+            found = [
+                await uow.sms.record_receipt(r.provider, r.reference, r.status, r.detail, now)
+                for r in receipts
+            ]
+            finished = [notification_id for notification_id, _ in found if notification_id]
+            callbacks = await settle(app, uow, finished) if finished else []
             await uow.commit()
         if callbacks:
             await app.queue.submit("callback", callbacks)
         observe = getattr(app.channels.get("sms"), "observe_receipt", None)
-        if sent_at is not None and observe is not None:
-            observe(receipt.provider, max(0.0, (now - sent_at).total_seconds()))
+        if observe is None:
+            return
+        for receipt, (_, sent_at) in zip(receipts, found, strict=True):
+            if sent_at is not None:
+                observe(receipt.provider, max(0.0, (now - sent_at).total_seconds()))
 
     async def inbound(self, message: InboundSms) -> None:
         from warta.services.inbound import receive_sms  # services build on the pipeline
