@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 import click
 
 from warta.bootstrap import Warta, bootstrap
-from warta.errors import WartaError
+from warta.errors import NotFound, WartaError
 from warta.settings import Settings
 
 T = TypeVar("T")
@@ -235,32 +235,130 @@ def key_revoke(key_id: uuid.UUID) -> None:
 
 
 @main.group()
+def citizen() -> None:
+    """The citizen registry."""
+
+
+@citizen.command("import")
+@click.option("--agency", "agency_id", type=click.UUID, required=True)
+@click.argument("csv_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--trust-contacts",
+    is_flag=True,
+    help="The agency verified these phones and emails itself: usable without a code.",
+)
+@click.option(
+    "--report",
+    type=click.Path(dir_okay=False, writable=True, path_type=Path),
+    help="Write every row's outcome to this CSV (line, outcome, message, citizen_id).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+def citizen_import(
+    agency_id: uuid.UUID, csv_file: Path, trust_contacts: bool, report: Path | None, as_json: bool
+) -> None:
+    """Register citizens from a CSV (nik, name, region_code; optional phone, email,
+    time_zone, language, channels as sms;email). Each row is checked on its own: bad rows
+    are reported by line and the rest are imported. Exits 1 if any row failed."""
+    import csv
+
+    from warta.services.citizens import ImportedRow, check_import_header, import_row
+    from warta.services.sending import Caller
+
+    with csv_file.open(encoding="utf-8-sig", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+        header = list(rows[0].keys()) if rows else None
+    if not rows:
+        click.echo("error: the CSV has no rows", err=True)
+        sys.exit(1)
+
+    async def work(app: Warta) -> list[ImportedRow]:
+        check_import_header(header)
+        async with app.uow() as uow:
+            found = await uow.agencies.get(agency_id)
+        if found is None:
+            raise NotFound(f"No agency with id {agency_id}")
+        caller = Caller(agency=found, key_id=None, key_type="normal")
+        results = []
+        with click.progressbar(
+            length=len(rows), label="Importing citizens", file=sys.stderr, show_pos=True
+        ) as bar:
+            for line, row in enumerate(rows, start=2):  # line 1 is the header
+                results.append(
+                    await import_row(app, caller, line, row, trust_contacts=trust_contacts)
+                )
+                bar.update(1)
+        return results
+
+    results = _run(work)
+    if report is not None:
+        with report.open("w", encoding="utf-8", newline="") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(["line", "outcome", "message", "citizen_id"])
+            for r in results:
+                writer.writerow([r.line, r.outcome, r.message, r.citizen_id or ""])
+    counts = {k: sum(1 for r in results if r.outcome == k) for k in ("created", "linked", "error")}
+    errors = [r for r in results if r.outcome == "error"]
+    if as_json:
+        summary = {**counts, "errors": [{"line": r.line, "message": r.message} for r in errors]}
+        click.echo(json.dumps(summary, indent=2))
+    else:
+        click.echo(
+            f"{counts['created']} created, {counts['linked']} linked, {counts['error']} refused"
+        )
+        for r in errors:
+            click.echo(f"line {r.line}: {r.message}")
+    if errors:
+        sys.exit(1)
+
+
+@main.group()
 def template() -> None:
     """Templates."""
 
 
 @template.command("create")
 @click.option("--agency", "agency_id", type=click.UUID, required=True)
-@click.option("--type", "kind", type=click.Choice(["email", "sms"]), required=True)
+@click.option(
+    "--type",
+    "kind",
+    type=click.Choice(["email", "sms", "multi"]),
+    required=True,
+    help="multi: an email part and an SMS part, for sends to citizens.",
+)
 @click.option("--name", required=True)
 @click.option("--subject", default=None, help="Email subject (may hold placeholders).")
 @click.option(
     "--body-file",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    required=True,
-    help="UTF-8 file with the body; ((placeholders)) allowed.",
+    default=None,
+    help="UTF-8 file with the body (multi: the email body); ((placeholders)) allowed.",
+)
+@click.option(
+    "--sms-body-file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="multi only: UTF-8 file with the SMS body.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def template_create(
-    agency_id: uuid.UUID, kind: str, name: str, subject: str | None, body_file: Path, as_json: bool
+    agency_id: uuid.UUID,
+    kind: str,
+    name: str,
+    subject: str | None,
+    body_file: Path | None,
+    sms_body_file: Path | None,
+    as_json: bool,
 ) -> None:
     """Create a template (version 1)."""
     from warta.services.admin import create_template
 
-    body = body_file.read_text(encoding="utf-8")
+    if body_file is None and kind != "multi":
+        raise click.UsageError("--body-file is required for email and SMS templates")
+    body = body_file.read_text(encoding="utf-8") if body_file else ""
+    sms_body = sms_body_file.read_text(encoding="utf-8") if sms_body_file else None
     made = _run(
         lambda app: create_template(
-            app, agency_id, kind=kind, name=name, subject=subject, body=body
+            app, agency_id, kind=kind, name=name, subject=subject, body=body, sms_body=sms_body
         )
     )
     _emit({"id": str(made.id), "version": made.version}, as_json, str(made.id))
@@ -272,6 +370,7 @@ def template_create(
 @click.option("--name", default=None)
 @click.option("--subject", default=None)
 @click.option("--body-file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--sms-body-file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def template_update(
     template_id: uuid.UUID,
@@ -279,15 +378,17 @@ def template_update(
     name: str | None,
     subject: str | None,
     body_file: Path | None,
+    sms_body_file: Path | None,
     as_json: bool,
 ) -> None:
     """Edit a template; every edit makes a new version."""
     from warta.services.admin import update_template
 
     body = body_file.read_text(encoding="utf-8") if body_file else None
+    sms_body = sms_body_file.read_text(encoding="utf-8") if sms_body_file else None
     made = _run(
         lambda app: update_template(
-            app, agency_id, template_id, name=name, subject=subject, body=body
+            app, agency_id, template_id, name=name, subject=subject, body=body, sms_body=sms_body
         )
     )
     _emit({"id": str(made.id), "version": made.version}, as_json, f"version {made.version}")

@@ -8,6 +8,7 @@ import socket
 import uuid
 from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -128,8 +129,11 @@ async def running_warta(
     *,
     channels: Mapping[str, Channel] | None = None,
     agency_name: str = "Dinas Uji",
+    clock: Callable[[], datetime] | None = None,
 ) -> AsyncIterator[Harness]:
     async def build(s: Settings) -> Warta:
+        if clock is not None:
+            return await bootstrap(s, channels=channels, clock=clock)
         return await bootstrap(s, channels=channels)
 
     api = create_app(settings, build=build)

@@ -10,8 +10,12 @@ from sqlalchemy import select
 from tests.integration.harness import make_settings, running_warta
 from warta.security.crypto import load_keyring
 from warta.services.admin import add_to_guest_list
+from warta.services.citizens import NewCitizen, register
 from warta.services.rotation import rotate
+from warta.services.sending import Caller
 from warta.store.models import Notification
+
+NIK = "3273014101900002"
 
 
 async def test_rotation_re_encrypts_everything_and_drops_the_old_key(
@@ -23,13 +27,21 @@ async def test_rotation_re_encrypts_everything_and_drops_the_old_key(
         sent = (await h.send_sms("081298765432")).json()["id"]
         await h.wait_status(sent, "delivered")
         await add_to_guest_list(h.app, h.agency_id, "081277778888")
+        async with h.app.uow() as uow:
+            agency = await uow.agencies.get(h.agency_id)
+        assert agency is not None
+        await register(
+            h.app,
+            Caller(agency=agency, key_id=None, key_type="normal"),
+            NewCitizen(NIK, "Sri Wahyuni", "32.73", phone_numbers=["081255556666"]),
+        )
         old_key = json.loads(key_file.read_text())["current"]
 
         count = await rotate(h.app, settings)
 
         stored = json.loads(key_file.read_text())
         assert stored["current"] != old_key and stored["previous"] == []
-        assert count >= 6  # 3 key secrets, a guest, a recipient and its content
+        assert count >= 9  # 3 key secrets, a guest, a recipient, its content, a citizen
     # A fresh process with only the new key reads everything and finds by hash.
     async with running_warta(settings, agency_name="Dinas Kedua") as h2:
         fresh = load_keyring(secret_key="", previous_keys="", key_file=key_file)
@@ -44,3 +56,10 @@ async def test_rotation_re_encrypts_everything_and_drops_the_old_key(
             assert await uow.agencies.on_guest_list(
                 rows[0].agency_id, fresh.lookup_hashes("+6281277778888")
             )
+        # The citizen is found by NIK and the contact by number, under the new hash key.
+        async with h2.app.uow() as uow:
+            citizen = await uow.citizens.by_nik_hash(fresh.lookup_hash(NIK))
+            assert citizen is not None
+            assert fresh.decrypt(citizen.name_enc, field="citizen.name") == "Sri Wahyuni"
+            [contact] = await uow.citizens.contacts([citizen.id])
+        assert contact.value_hash == fresh.lookup_hash("+6281255556666")

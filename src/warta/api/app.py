@@ -11,7 +11,16 @@ from fastapi.responses import RedirectResponse
 from fastapi_offline import FastAPIOffline
 
 from warta import __version__
-from warta.api import dev, errors, notifications, providers, received, templates
+from warta.api import (
+    broadcasts,
+    citizens,
+    dev,
+    errors,
+    notifications,
+    providers,
+    received,
+    templates,
+)
 from warta.api.responses import JsonResponse
 from warta.api.schemas import ErrorBody
 from warta.bootstrap import Warta, bootstrap
@@ -62,6 +71,8 @@ def create_app(
     api.include_router(templates.router)
     api.include_router(received.router)
     api.include_router(providers.router)
+    api.include_router(citizens.router)
+    api.include_router(broadcasts.router)
     if settings.serve_dev_outbox:
         api.include_router(dev.router)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from typing import Annotated, Any
 from urllib.parse import urlencode
@@ -17,12 +18,13 @@ from warta.api.schemas import (
     SendSms,
     SentNotification,
 )
+from warta.api.schemas import SendToCitizen as SendToCitizenBody
 from warta.api.urls import base_url
 from warta.bootstrap import Warta
 from warta.domain import statuses
 from warta.domain.timefmt import notify_time
 from warta.errors import BadRequest, NotFound, ValidationFailed
-from warta.services import content
+from warta.services import citizen_sending, content, routing
 from warta.services.sending import Caller, SendNotification, Sent, send
 from warta.store.models import Notification
 
@@ -109,14 +111,63 @@ async def send_email(
     return await _send(request, app, caller, command, "email_reply_to_id", body.email_reply_to_id)
 
 
+@router.post("", status_code=201, summary="Send to a citizen (Warta extension)")
+async def send_to_citizen(
+    body: SendToCitizenBody, request: Request, app: AppDep, caller: CallerDep
+) -> JsonResponse:
+    _check_rate(app, caller)
+    sent = await citizen_sending.send_to_citizen(
+        app,
+        caller,
+        citizen_sending.SendToCitizen(
+            template_id=body.template_id,
+            citizen_id=body.citizen_id,
+            nik=body.nik,
+            personalisation=body.personalisation or {},
+            priority=body.priority,
+            topic=body.topic,
+            reference=body.reference,
+            scheduled_for=body.scheduled_for,
+            expires_at=body.expires_at,
+        ),
+    )
+    row, decision = sent.row, sent.decision
+    base = base_url(request, app)
+    return JsonResponse(
+        {
+            "id": str(row["id"]),
+            "reference": row["reference"],
+            "citizen_id": str(row["citizen_id"]),
+            "channel": decision.channel,
+            "status": row["status"],
+            "content": sent.contents.get(decision.channel or "", {}),
+            "routing": json.loads(row["routing"]),
+            "uri": f"{base}/v2/notifications/{row['id']}",
+            "template": _template_ref(base, row["template_id"], row["template_version"]),
+            "scheduled_for": notify_time(decision.at) if decision.action != "send" else None,
+        },
+        status_code=201,
+    )
+
+
 @router.post("/letter", status_code=400, include_in_schema=False)
 async def send_letter(caller: CallerDep) -> None:
     raise BadRequest("Cannot send letters: Warta sends SMS, email, push and chat")
 
 
-def present(app: Warta, base: str, row: Notification) -> dict[str, Any]:
-    recipient = app.keyring.decrypt(row.recipient_enc, field="notification.recipient")
-    sealed = content.unseal(app.keyring, row.content_enc)
+def present(
+    app: Warta,
+    base: str,
+    row: Notification,
+    shared: dict[uuid.UUID, content.ChannelContents] | None = None,
+) -> dict[str, Any]:
+    """Notify's notification body; a send to a citizen adds Warta's routing fields.
+    ``shared`` holds the content of broadcasts whose rows carry none of their own."""
+    recipient = app.keyring.decrypt(row.recipient_enc, field="notification.recipient") or None
+    if row.content_enc is not None:
+        sealed = content.unseal(app.keyring, row.content_enc)
+    else:
+        sealed = (shared or {}).get(row.broadcast_id, {}).get(row.type) or {"body": None}  # type: ignore[arg-type]
     return {
         "id": str(row.id),
         "reference": row.reference,
@@ -145,6 +196,23 @@ def present(app: Warta, base: str, row: Notification) -> dict[str, Any]:
         "cost_in_pounds": 0.0,
         "is_cost_data_ready": row.status in statuses.FINAL,
         "cost_details": {"billable_sms_fragments": row.billable_units} if row.type == "sms" else {},
+        **_citizen_fields(row),
+    }
+
+
+def _citizen_fields(row: Notification) -> dict[str, Any]:
+    if row.citizen_id is None:
+        return {}
+    return {
+        "citizen_id": str(row.citizen_id),
+        "message_id": str(row.message_id),
+        "broadcast_id": str(row.broadcast_id) if row.broadcast_id else None,
+        "channel": row.type,
+        "priority": row.priority,
+        "topic": row.topic,
+        "expires_at": notify_time(row.expires_at),
+        "failure_reason": row.failure_reason,
+        "routing": json.loads(row.routing) if row.routing else None,
     }
 
 
@@ -164,9 +232,28 @@ async def get_notification(
     wanted = _uuid("notification_id", notification_id)
     async with app.uow() as uow:
         row = await uow.notifications.get(caller.agency.id, wanted)
-    if row is None:
-        raise NotFound()
-    return JsonResponse(present(app, base_url(request, app), row))
+        if row is None:
+            raise NotFound()
+        attempts = await uow.notifications.attempts(row.message_id) if row.message_id else []
+        shared = await routing.shared_contents(app, uow, [row, *attempts])
+    base = base_url(request, app)
+    shown = present(app, base, row, shared)
+    if row.message_id is not None:
+        shown["attempts"] = [_attempt(a) for a in attempts]
+    return JsonResponse(shown)
+
+
+def _attempt(row: Notification) -> dict[str, Any]:
+    return {
+        "id": str(row.id),
+        "channel": row.type,
+        "status": row.status,
+        "created_at": notify_time(row.created_at),
+        "sent_at": notify_time(row.sent_at),
+        "completed_at": notify_time(row.completed_at),
+        "failure_reason": row.failure_reason,
+        "routing": json.loads(row.routing) if row.routing else None,
+    }
 
 
 @router.get("", response_model=NotificationPage, summary="Get the status of multiple messages")
@@ -201,6 +288,7 @@ async def list_notifications(
             older_than=anchor,
             limit=PAGE_SIZE,
         )
+        shared = await routing.shared_contents(app, uow, rows)
     # As Notify: ``next`` whenever this page has rows, with ``older_than`` first, because
     # Notify's clients take the first UUID they find in that link.
     query = [(k, v) for k, v in request.query_params.multi_items() if k != "older_than"]
@@ -210,4 +298,6 @@ async def list_notifications(
     }
     if rows:
         links["next"] = path + urlencode([("older_than", str(rows[-1].id)), *query])
-    return JsonResponse({"notifications": [present(app, base, r) for r in rows], "links": links})
+    return JsonResponse(
+        {"notifications": [present(app, base, r, shared) for r in rows], "links": links}
+    )

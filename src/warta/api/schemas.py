@@ -4,16 +4,17 @@ and response shapes for the OpenAPI document."""
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 
-class _Strict(BaseModel):
+class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-class _Send(_Strict):
+class _Send(Strict):
     template_id: uuid.UUID
     personalisation: dict[str, Any] | None = None
     reference: str | None = Field(None, max_length=1000)
@@ -37,7 +38,25 @@ class SendEmail(_Send):
     one_click_unsubscribe_url: str | None = None
 
 
-class Preview(_Strict):
+class SendToCitizen(Strict):
+    """Warta extension: send to a citizen, on the channel their preferences pick."""
+
+    template_id: uuid.UUID
+    citizen_id: uuid.UUID | None = None
+    nik: str | None = Field(None, description="Instead of citizen_id.")
+    personalisation: dict[str, Any] | None = None
+    priority: Literal["urgent", "normal", "low"] = Field(
+        "normal",
+        description="urgent ignores quiet hours, caps and digests (and is audited); "
+        "low may wait for the citizen's daily digest.",
+    )
+    topic: str | None = Field(None, description="One of this agency's topic slugs.")
+    reference: str | None = Field(None, max_length=1000)
+    scheduled_for: datetime | None = Field(None, description="Not before this time.")
+    expires_at: datetime | None = Field(None, description="Cancelled, never sent late.")
+
+
+class Preview(Strict):
     personalisation: dict[str, Any] | None = None
 
 

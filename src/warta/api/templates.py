@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from typing import Annotated, Any
 
@@ -14,7 +15,7 @@ from warta.bootstrap import Warta
 from warta.domain.email import render_email
 from warta.domain.timefmt import notify_time
 from warta.errors import NotFound, ValidationFailed
-from warta.services.sending import Caller, render_content
+from warta.services.sending import MULTI, Caller, render_all, render_content
 from warta.store.models import Template, TemplateVersion
 
 router = APIRouter(prefix="/v2", tags=["Templates (Notify v2)"])
@@ -43,7 +44,21 @@ def present(template: Template, version: TemplateVersion | None = None) -> dict[
         "subject": source.subject,
         "letter_contact_block": None,
         "postage": None,
+        **_channels(source, template.type),
     }
+
+
+def _channels(source: Template | TemplateVersion, kind: str) -> dict[str, Any]:
+    """Warta extension: a multi-channel template shows each channel's part."""
+    if kind != MULTI:
+        return {}
+    sms_body = json.loads(source.channel_bodies or "{}").get("sms")
+    parts: dict[str, Any] = {}
+    if source.body:
+        parts["email"] = {"subject": source.subject, "body": source.body}
+    if sms_body:
+        parts["sms"] = {"body": sms_body}
+    return {"channels": parts}
 
 
 @router.get("/template/{template_id}", response_model=TemplateOut, summary="Get a template by ID")
@@ -74,7 +89,7 @@ async def get_template_version(
 async def list_templates(
     app: AppDep,
     caller: CallerDep,
-    type: Annotated[str | None, Query(pattern="^(sms|email|letter)$")] = None,
+    type: Annotated[str | None, Query(pattern="^(sms|email|letter|multi)$")] = None,
 ) -> JsonResponse:
     async with app.uow() as uow:
         templates = await uow.templates.for_agency(caller.agency.id, type)
@@ -93,6 +108,21 @@ async def preview_template(
         template = await uow.templates.get(caller.agency.id, _uuid(template_id))
     if template is None:
         raise NotFound()
+    if template.type == MULTI:
+        rendered = render_all(template, body.personalisation or {})
+        first = rendered.get("email") or rendered["sms"]
+        return JsonResponse(
+            {
+                "id": str(template.id),
+                "type": template.type,
+                "version": template.version,
+                "body": first["body"],
+                "subject": first.get("subject"),
+                "html": first.get("html"),
+                "postage": None,
+                "channels": rendered,
+            }
+        )
     subject, text = render_content(template, body.personalisation or {})
     html = render_email(subject or "", text).html if template.type == "email" else None
     return JsonResponse(

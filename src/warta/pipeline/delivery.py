@@ -21,9 +21,10 @@ from warta.channels.base import OutboundMessage, SendResult
 from warta.domain import statuses
 from warta.domain.limits import backoff_delay
 from warta.errors import DeliveryError, TechnicalFailure
+from warta.pipeline import escalation
 from warta.pipeline.callbacks import owe_callbacks
 from warta.pipeline.receipts import agencies_by_id, settle
-from warta.services import content
+from warta.services import content, routing
 from warta.store.repositories import ClaimedRow
 
 log = logging.getLogger(__name__)
@@ -35,6 +36,7 @@ class Outcome:
     changes: dict[str, Any]
     retry_at: datetime | None = None
     sent: SendResult | None = None  # what the provider said, when it took the message
+    reroute: bool = False  # routing moved this citizen's message to another channel
     final: bool = field(init=False)
 
     def __post_init__(self) -> None:
@@ -44,6 +46,7 @@ class Outcome:
 async def deliver(app: Warta, ids: Sequence[uuid.UUID]) -> None:
     now = app.clock()
     lease = now + timedelta(seconds=app.settings.lease_seconds)
+    held: list[Outcome] = []
     async with app.uow() as uow:
         rows = await uow.notifications.claim(ids, now=now, lease_until=lease)
         opted_out = await uow.sms.opted_out(
@@ -51,16 +54,39 @@ async def deliver(app: Warta, ids: Sequence[uuid.UUID]) -> None:
             for r in rows
             if r.type == "sms" and r.priority != "urgent" and not r.simulate
         )
+        # Sends to citizens get a last look: consent, quiet hours and caps as they are now.
+        to_citizens = [r for r in rows if r.citizen_id is not None and not r.simulate]
+        if to_citizens:
+            decisions = await escalation.recheck(app, uow, to_citizens, now)
+            for row in to_citizens:
+                decision = decisions.get(row.id)
+                if decision is None or (decision.action == "send" and decision.channel == row.type):
+                    continue
+                held.append(Outcome(row, escalation.hold(row, decision, now)))
+                if decision.action == "send":  # another channel now: a new attempt there
+                    held[-1].changes["failure_reason"] = f"rerouted to {decision.channel}"
+                    held[-1].reroute = True
+        shared = await routing.shared_contents(app, uow, rows)
         await uow.commit()
     if not rows:
         return
+    skip = {o.notification.id for o in held}
     outcomes = await asyncio.gather(
-        *(_attempt(app, row, (row.agency_id, row.recipient_hash) in opted_out) for row in rows)
+        *(
+            _attempt(app, row, (row.agency_id, row.recipient_hash) in opted_out, shared)
+            for row in rows
+            if row.id not in skip
+        )
     )
-    await _record(app, outcomes)
+    await _record(app, [*held, *outcomes])
 
 
-async def _attempt(app: Warta, row: ClaimedRow, opted_out: bool = False) -> Outcome:
+async def _attempt(
+    app: Warta,
+    row: ClaimedRow,
+    opted_out: bool = False,
+    shared: dict[uuid.UUID, content.ChannelContents] | None = None,
+) -> Outcome:
     if opted_out:
         outcome = _finished(app, row, statuses.CANCELLED)
         outcome.changes["failure_reason"] = "recipient replied BERHENTI/STOP to this agency"
@@ -68,7 +94,7 @@ async def _attempt(app: Warta, row: ClaimedRow, opted_out: bool = False) -> Outc
     try:
         if row.simulate:
             return _finished(app, row, row.simulate)
-        message = _message(app, row)
+        message = _message(app, row, shared or {})
         result = await app.channels[row.type].send(message)
     except DeliveryError as exc:
         return _failed(app, row, exc)
@@ -82,19 +108,27 @@ async def _attempt(app: Warta, row: ClaimedRow, opted_out: bool = False) -> Outc
         outcome.changes["provider"] = result.provider
         return outcome
     # Accepted; a delivery receipt will finish it. No lease: the sweeper must not resend.
+    now = app.clock()
     changes = {
         "id": row.id,
         "status": statuses.SENDING,
         "lease_until": None,
         "provider_reference": result.provider_reference,
         "provider": result.provider,
-        "updated_at": app.clock(),
+        "updated_at": now,
     }
+    if row.citizen_id is not None:  # no receipt in time: the next channel is tried
+        changes["escalate_at"] = now + escalation.window_for(row.priority)
     return Outcome(row, changes, sent=result)
 
 
-def _message(app: Warta, row: ClaimedRow) -> OutboundMessage:
-    sealed = content.unseal(app.keyring, row.content_enc)
+def _message(
+    app: Warta, row: ClaimedRow, shared: dict[uuid.UUID, content.ChannelContents]
+) -> OutboundMessage:
+    if row.content_enc is not None:
+        sealed = content.unseal(app.keyring, row.content_enc)
+    else:  # a broadcast's row: the content is the broadcast's, per channel
+        sealed = shared[row.broadcast_id][row.type]
     return OutboundMessage(
         notification_id=str(row.id),
         attempt=row.attempts,
@@ -153,9 +187,10 @@ def _failed(app: Warta, row: ClaimedRow, exc: DeliveryError) -> Outcome:
 
 async def _record(app: Warta, outcomes: Sequence[Outcome]) -> None:
     callback_ids: list[uuid.UUID] = []
+    due: list[uuid.UUID] = []
     async with app.uow() as uow:
         await uow.notifications.save_outcomes([o.changes for o in outcomes])
-        finals = [o.notification for o in outcomes if o.final]
+        finals = [o.notification for o in outcomes if o.final and not o.reroute]
         if finals:
             agencies = await agencies_by_id(uow, (n.agency_id for n in finals))
             callbacks = owe_callbacks(app, agencies, finals)
@@ -166,9 +201,23 @@ async def _record(app: Warta, outcomes: Sequence[Outcome]) -> None:
         if parts:
             await uow.sms.link_parts(parts)
             callback_ids += await settle(app, uow, {p["notification_id"] for p in parts})
+        ended = [
+            o.notification.id
+            for o in outcomes
+            if o.notification.citizen_id is not None
+            and (o.reroute or o.changes["status"] in escalation.FAILED)
+        ]
+        if ended:
+            now = app.clock()
+            made = await escalation.next_attempts(app, uow, ended, now)
+            due = [
+                r["id"] for r in made if r["lease_until"] is not None and r["lease_until"] <= now
+            ]
         await uow.commit()
     if callback_ids:
         await app.queue.submit("callback", callback_ids)
+    if due:
+        await app.queue.submit("deliver", due)
 
 
 def _parts(app: Warta, outcomes: Sequence[Outcome]) -> list[dict[str, Any]]:

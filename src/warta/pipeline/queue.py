@@ -1,4 +1,4 @@
-"""Where work waits. Only notification and callback ids cross it, never personal data.
+"""Where work waits. Only notification, callback and broadcast ids cross it, never personal data.
 
 ``WorkQueue`` is the seam for scale-out: the embedded queue below feeds the in-process
 worker pool; a Celery-over-RabbitMQ queue would implement the same ``submit`` by sending
@@ -12,8 +12,8 @@ import uuid
 from collections.abc import Sequence
 from typing import Literal, Protocol
 
-TaskName = Literal["deliver", "callback"]
-TASKS: tuple[TaskName, ...] = ("deliver", "callback")
+TaskName = Literal["deliver", "callback", "fan_out"]
+TASKS: tuple[TaskName, ...] = ("deliver", "callback", "fan_out")
 
 
 class WorkQueue(Protocol):

@@ -19,6 +19,7 @@ from sqlalchemy import select, update
 
 from warta.channels.base import InboundSms, Receipt
 from warta.domain import statuses
+from warta.pipeline import escalation
 from warta.pipeline.callbacks import owe_callbacks
 from warta.store.models import NOTIFICATIONS, Agency, Notification
 
@@ -40,7 +41,7 @@ async def settle(app: Warta, uow: UnitOfWork, ids: Iterable[uuid.UUID]) -> list[
         return []
     waiting = (
         await uow.session.execute(
-            select(Notification.id, Notification.agency_id)
+            select(Notification.id, Notification.agency_id, Notification.citizen_id)
             .where(
                 Notification.id.in_(wanted),
                 Notification.status == statuses.SENDING,
@@ -54,6 +55,7 @@ async def settle(app: Warta, uow: UnitOfWork, ids: Iterable[uuid.UUID]) -> list[
     parts = await uow.sms.parts_of(row.id for row in waiting)
     now = app.clock()
     finished = []
+    failed: list[uuid.UUID] = []
     for row in waiting:
         its_parts = parts.get(row.id, [])
         status = statuses.combine_parts([s for s, _ in its_parts])
@@ -71,8 +73,13 @@ async def settle(app: Warta, uow: UnitOfWork, ids: Iterable[uuid.UUID]) -> list[
             )
         )
         finished.append(row)
+        if row.citizen_id is not None and status != statuses.DELIVERED:
+            failed.append(row.id)
     if not finished:
         return []
+    # A citizen's message that failed on this channel moves to the next one; the new
+    # attempt is due now and the sweeper hands it to a worker.
+    await escalation.next_attempts(app, uow, failed, now)
     agencies = await agencies_by_id(uow, (row.agency_id for row in finished))
     callbacks = owe_callbacks(app, agencies, finished)
     uow.callbacks.add(*callbacks)

@@ -17,6 +17,8 @@ from collections.abc import Callable, Coroutine, Sequence
 from typing import Any
 
 from warta.bootstrap import Warta, bootstrap
+from warta.pipeline import escalation
+from warta.pipeline.broadcasts import fan_out
 from warta.pipeline.callbacks import send_callbacks
 from warta.pipeline.delivery import deliver
 from warta.pipeline.queue import EmbeddedQueue, TaskName
@@ -30,14 +32,18 @@ Task = Callable[[Warta, Sequence[uuid.UUID]], Coroutine[Any, Any, None]]
 async def sweep(app: Warta) -> int:
     """Queue what is due: stuck, crashed or waiting to retry. Returns how many ids."""
     now = app.clock()
+    await escalation.escalate_unanswered(app, now)  # new attempts are due now: found below
     async with app.uow() as uow:
         notifications = await uow.notifications.due_ids(now, limit=10_000)
         callbacks = await uow.callbacks.due_ids(now, limit=10_000)
+        broadcasts = await uow.broadcasts.due_ids(now)
+    if broadcasts:
+        await app.queue.submit("fan_out", broadcasts)
     if notifications:
         await app.queue.submit("deliver", notifications)
     if callbacks:
         await app.queue.submit("callback", callbacks)
-    return len(notifications) + len(callbacks)
+    return len(notifications) + len(callbacks) + len(broadcasts)
 
 
 class WorkerPool:
@@ -59,6 +65,7 @@ class WorkerPool:
             self._tasks.append(
                 asyncio.create_task(self._run("callback", send_callbacks), name=f"callback-{n}")
             )
+        self._tasks.append(asyncio.create_task(self._run("fan_out", fan_out), name="fan-out"))
         self._sweeper = asyncio.create_task(self._sweep_forever(), name="sweeper")
 
     async def _run(self, name: TaskName, task: Task) -> None:

@@ -5,6 +5,7 @@ Used by the CLI today and by the agency console later; each handler is one trans
 
 from __future__ import annotations
 
+import json
 import uuid
 from dataclasses import dataclass
 
@@ -12,6 +13,7 @@ from warta.bootstrap import Warta
 from warta.domain import recipients
 from warta.errors import BadRequest, InvalidInput, NotFound
 from warta.security.apikeys import KEY_TYPES, key_string, new_secret
+from warta.services.sending import MULTI
 from warta.store.models import Agency, ApiKey, GuestListEntry, Template, TemplateVersion
 from warta.store.uow import UnitOfWork
 
@@ -156,11 +158,21 @@ async def set_callback(
     app.caches.agencies.drop(agency_id)
 
 
-def _check_template(kind: str, name: str, subject: str | None, body: str) -> None:
-    if kind not in ("email", "sms"):
-        raise BadRequest("Template type must be email or sms")
+def _check_template(
+    kind: str, name: str, subject: str | None, body: str, sms_body: str | None = None
+) -> None:
+    if kind not in ("email", "sms", MULTI):
+        raise BadRequest("Template type must be email, sms or multi")
     if not name.strip():
         raise BadRequest("A template needs a name")
+    if kind == MULTI:
+        if not body.strip() and not (sms_body or "").strip():
+            raise BadRequest("A multi-channel template needs an email body, an SMS body or both")
+        if body.strip() and not (subject or "").strip():
+            raise BadRequest("A multi-channel template with an email body needs a subject")
+        return
+    if sms_body is not None:
+        raise BadRequest("Only a multi-channel template has a separate SMS body")
     if not body.strip():
         raise BadRequest("A template needs a body")
     if kind == "email" and not (subject or "").strip():
@@ -169,10 +181,25 @@ def _check_template(kind: str, name: str, subject: str | None, body: str) -> Non
         raise BadRequest("An SMS template has no subject")
 
 
+def _channel_bodies(kind: str, sms_body: str | None) -> str | None:
+    if kind != MULTI or not (sms_body or "").strip():
+        return None
+    return json.dumps({"sms": sms_body}, ensure_ascii=False)
+
+
 async def create_template(
-    app: Warta, agency_id: uuid.UUID, *, kind: str, name: str, subject: str | None, body: str
+    app: Warta,
+    agency_id: uuid.UUID,
+    *,
+    kind: str,
+    name: str,
+    subject: str | None,
+    body: str,
+    sms_body: str | None = None,
 ) -> Template:
-    _check_template(kind, name, subject, body)
+    """A template; ``multi`` holds an email part (subject, body) and an SMS part
+    (``sms_body``), either optional, for sends to citizens routed by preference."""
+    _check_template(kind, name, subject, body, sms_body)
     now = app.clock()
     template = Template(
         id=uuid.uuid4(),
@@ -181,6 +208,7 @@ async def create_template(
         type=kind,
         subject=subject,
         body=body,
+        channel_bodies=_channel_bodies(kind, sms_body),
         version=1,
         archived=False,
         created_at=now,
@@ -203,6 +231,7 @@ async def update_template(
     name: str | None = None,
     subject: str | None = None,
     body: str | None = None,
+    sms_body: str | None = None,
 ) -> Template:
     """An edit makes a new version; old versions stay readable and sent rows keep theirs."""
     async with app.uow() as uow:
@@ -212,8 +241,11 @@ async def update_template(
         new_name = template.name if name is None else name
         new_subject = template.subject if subject is None else subject
         new_body = template.body if body is None else body
-        _check_template(template.type, new_name, new_subject, new_body)
+        old_sms = json.loads(template.channel_bodies or "{}").get("sms")
+        new_sms = old_sms if sms_body is None else sms_body
+        _check_template(template.type, new_name, new_subject, new_body, new_sms)
         template.name, template.subject, template.body = new_name.strip(), new_subject, new_body
+        template.channel_bodies = _channel_bodies(template.type, new_sms)
         template.version += 1
         template.updated_at = app.clock()
         uow.templates.add(_version_of(template))
@@ -229,5 +261,6 @@ def _version_of(template: Template) -> TemplateVersion:
         name=template.name,
         subject=template.subject,
         body=template.body,
+        channel_bodies=template.channel_bodies,
         created_at=template.updated_at or template.created_at,
     )

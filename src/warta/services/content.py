@@ -26,3 +26,17 @@ def seal(keyring: Keyring, content: Content) -> bytes:
 
 def unseal(keyring: Keyring, blob: bytes) -> Content:
     return cast(Content, json.loads(zlib.decompress(keyring.decrypt_bytes(blob, field=FIELD))))
+
+
+#: Every channel's content of one message: a citizen send's other channels (kept for
+#: escalation) or a broadcast's shared content.
+ChannelContents = dict[str, Content]
+
+
+def seal_channels(keyring: Keyring, contents: ChannelContents, *, field: str) -> bytes:
+    return keyring.encrypt_bytes(zlib.compress(json.dumps(contents).encode()), field=field)
+
+
+def unseal_channels(keyring: Keyring, blob: bytes, *, field: str) -> ChannelContents:
+    data = zlib.decompress(keyring.decrypt_bytes(blob, field=field))
+    return cast(ChannelContents, json.loads(data))

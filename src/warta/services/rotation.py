@@ -17,11 +17,26 @@ from sqlalchemy import select, update
 from warta.bootstrap import Warta
 from warta.security.crypto import Keyring, decode_master_key, new_master_key, write_key_file
 from warta.settings import Settings
-from warta.store.models import Agency, ApiKey, GuestListEntry, Notification, ReceivedText
+from warta.store.models import (
+    Agency,
+    ApiKey,
+    Broadcast,
+    Citizen,
+    CitizenContact,
+    GuestListEntry,
+    Notification,
+    ReceivedText,
+)
 
 # (table, [(ciphertext column, field name used as associated data, hash column or None)])
 ENCRYPTED: list[tuple[Any, list[tuple[str, str, str | None]]]] = [
-    (Agency, [("callback_token_enc", "agency.callback_token", None)]),
+    (
+        Agency,
+        [
+            ("callback_token_enc", "agency.callback_token", None),
+            ("inbound_callback_token_enc", "agency.callback_token", None),
+        ],
+    ),
     (ApiKey, [("secret_enc", "api_key.secret", None)]),
     (GuestListEntry, [("recipient_enc", "guest_list.recipient", "recipient_hash")]),
     (
@@ -29,8 +44,15 @@ ENCRYPTED: list[tuple[Any, list[tuple[str, str, str | None]]]] = [
         [
             ("recipient_enc", "notification.recipient", "recipient_hash"),
             ("content_enc", "notification.content", None),
+            ("alternatives_enc", "notification.alternatives", None),
         ],
     ),
+    (
+        Citizen,
+        [("nik_enc", "citizen.nik", "nik_hash"), ("name_enc", "citizen.name", None)],
+    ),
+    (CitizenContact, [("value_enc", "contact.value", "value_hash")]),
+    (Broadcast, [("content_enc", "broadcast.content", None)]),
     (
         ReceivedText,
         [

@@ -7,6 +7,7 @@ the queue.
 
 from __future__ import annotations
 
+import json
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -27,6 +28,8 @@ from warta.services import content, lookups
 from warta.store.models import NOTIFICATIONS, Agency, Notification, Template
 
 Channel = Literal["sms", "email"]
+#: A template with a body per channel, for sends to citizens (POST /v2/notifications).
+MULTI = "multi"
 RECIPIENT_FIELD = {"sms": "phone_number", "email": "email_address"}
 
 
@@ -35,7 +38,7 @@ class Caller:
     """Who is calling, as established by the API key."""
 
     agency: Agency
-    key_id: uuid.UUID
+    key_id: uuid.UUID | None  # None: the CLI, acting for the agency without a key
     key_type: str
 
 
@@ -67,24 +70,59 @@ def normalise_recipient(channel: Channel, raw: str) -> str:
 
 
 def render_content(template: Template, personalisation: dict[str, Any]) -> tuple[str | None, str]:
+    return render_channel(template.type, template.subject, template.body, personalisation)  # type: ignore[arg-type]
+
+
+def render_channel(
+    channel: Channel, subject: str | None, body: str, personalisation: dict[str, Any]
+) -> tuple[str | None, str]:
     try:
-        body = render(template.body, personalisation, channel=template.type)  # type: ignore[arg-type]
-        subject = None
-        if template.type == "email":
-            subject = render(template.subject or "", personalisation, channel="sms")
+        text = render(body, personalisation, channel=channel)
+        rendered_subject = None
+        if channel == "email":
+            rendered_subject = render(subject or "", personalisation, channel="sms")
     except MissingPersonalisation as exc:
         raise BadRequest(str(exc)) from exc
-    if template.type == "sms":
-        body = sms.sanitise(body)
+    if channel == "sms":
+        text = sms.sanitise(text)
         try:
-            sms.check_length(body)
+            sms.check_length(text)
         except MessageTooLong as exc:
             raise BadRequest(str(exc)) from exc
-    return subject, body
+    return rendered_subject, text
+
+
+def channel_parts(template: Template) -> dict[Channel, tuple[str | None, str]]:
+    """Each channel a template can send on, as (subject, body) to render."""
+    if template.type != MULTI:
+        return {template.type: (template.subject, template.body)}  # type: ignore[dict-item]
+    parts: dict[Channel, tuple[str | None, str]] = {}
+    if template.body:
+        parts["email"] = (template.subject, template.body)
+    for channel, body in json.loads(template.channel_bodies or "{}").items():
+        parts[channel] = (None, body)
+    return parts
+
+
+def render_all(template: Template, personalisation: dict[str, Any]) -> content.ChannelContents:
+    """Every channel's content, rendered now: a missing field is a 400 whichever channel
+    needs it, not a failure later on the channel escalation reaches."""
+    rendered: content.ChannelContents = {}
+    for channel, (subject, body) in channel_parts(template).items():
+        rendered_subject, text = render_channel(channel, subject, body, personalisation)
+        rendered[channel] = rendered_content(channel, rendered_subject, text)
+    return rendered
 
 
 async def send(app: Warta, caller: Caller, command: SendNotification) -> Sent:
     template = await _usable_template(app, caller, command)
+    return await send_with_template(app, caller, command, template)
+
+
+async def send_with_template(
+    app: Warta, caller: Caller, command: SendNotification, template: Template
+) -> Sent:
+    """Send with a template already checked (or one of Warta's own, like one-time codes)."""
     recipient, simulate = await _recipient(app, caller, command)
     subject, body = render_content(template, command.personalisation)
     now = app.clock()
@@ -120,6 +158,8 @@ async def _usable_template(app: Warta, caller: Caller, command: SendNotification
         raise BadRequest("Template not found")
     if template.archived:
         raise BadRequest(f"Template {template.id} has been deleted")
+    if template.type == MULTI:
+        raise BadRequest("multi-channel templates are sent to citizens: POST /v2/notifications")
     if template.type != command.channel:
         raise BadRequest(
             f"{template.type} template is not suitable for {command.channel} notification"
@@ -146,7 +186,7 @@ async def _recipient(
     return recipient, simulate
 
 
-def _rendered(channel: Channel, subject: str | None, body: str) -> content.Content:
+def rendered_content(channel: Channel, subject: str | None, body: str) -> content.Content:
     if channel == "sms":
         return {"body": body}
     email = render_email(subject or "", body)
@@ -177,7 +217,7 @@ def _new_row(
         reference=command.reference,
         recipient_enc=encrypt(recipient, field="notification.recipient"),
         recipient_hash=app.keyring.lookup_hash(recipient),
-        content_enc=content.seal(app.keyring, _rendered(command.channel, subject, body)),
+        content_enc=content.seal(app.keyring, rendered_content(command.channel, subject, body)),
         sender=sender_of(app, caller.agency, command.channel),
         simulate=simulate,
         priority=command.priority,

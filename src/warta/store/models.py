@@ -112,6 +112,9 @@ class Template(Base):
     type: Mapped[str] = mapped_column(String(10))
     subject: Mapped[str | None] = mapped_column(Text)
     body: Mapped[str] = mapped_column(Text)
+    #: A multi-channel template's other bodies as JSON: {"sms": "..."}; ``subject`` and
+    #: ``body`` are its email. NULL for single-channel templates.
+    channel_bodies: Mapped[str | None] = mapped_column(Text)
     version: Mapped[int] = mapped_column(Integer)
     archived: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
@@ -126,6 +129,9 @@ class TemplateVersion(Base):
     name: Mapped[str] = mapped_column(String(255))
     subject: Mapped[str | None] = mapped_column(Text)
     body: Mapped[str] = mapped_column(Text)
+    #: A multi-channel template's other bodies as JSON: {"sms": "..."}; ``subject`` and
+    #: ``body`` are its email. NULL for single-channel templates.
+    channel_bodies: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
 
@@ -142,6 +148,10 @@ class Notification(Base):
         Index("ix_notifications_agency_created", "agency_id", "key_type", "created_at"),
         Index("ix_notifications_due", "status", "lease_until"),
         Index("ix_notifications_reference", "agency_id", "reference"),
+        Index("ix_notifications_citizen", "citizen_id", "created_at"),
+        Index("ix_notifications_message", "message_id"),
+        Index("ix_notifications_broadcast", "broadcast_id", "status"),
+        Index("ix_notifications_escalate", "escalate_at"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
@@ -157,7 +167,8 @@ class Notification(Base):
     recipient_hash: Mapped[str] = mapped_column(String(64))
     # Rendered subject and body, encrypted together. The personalisation itself is not kept
     # (data minimisation, UU PDP art. 16): the rendered text is all anyone needs later.
-    content_enc: Mapped[bytes] = mapped_column(LargeBinary)
+    # NULL for a broadcast's rows: they share the broadcast's ``content_enc``.
+    content_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
     sender: Mapped[str | None] = mapped_column(String(320))
     simulate: Mapped[str | None] = mapped_column(String(20))
     billable_units: Mapped[int] = mapped_column(Integer, default=0)
@@ -172,6 +183,18 @@ class Notification(Base):
     sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     completed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     updated_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    # Sent to a citizen (POST /v2/notifications, broadcasts) rather than to an address.
+    # ``message_id`` groups the attempts on successive channels (the first attempt's id);
+    # ``routing`` is the policy's decision and reasons as JSON (no personal data);
+    # ``alternatives_enc`` the other channels' rendered content, for escalation.
+    citizen_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("citizens.id"))
+    message_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    broadcast_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("broadcasts.id"))
+    topic: Mapped[str | None] = mapped_column(String(100))
+    expires_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    escalate_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    routing: Mapped[str | None] = mapped_column(Text)
+    alternatives_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
 
 
 class Callback(Base):
@@ -233,6 +256,148 @@ class SmsOptOut(Base):
     agency_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("agencies.id"), primary_key=True)
     phone_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class Citizen(Base):
+    """One person, shared by every agency. The NIK is found by its keyed hash only.
+
+    Preferences live on the row (one read per routing decision): ``channel_order`` is a
+    comma-separated list; quiet hours are local ``HH:MM`` in ``zone`` (WIB, WITA, WIT),
+    both NULL meaning none; caps count non-urgent notifications per local day and week.
+    """
+
+    __tablename__ = "citizens"
+    __table_args__ = (Index("ix_citizens_region", "region_code"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    nik_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    nik_enc: Mapped[bytes] = mapped_column(LargeBinary)
+    name_enc: Mapped[bytes] = mapped_column(LargeBinary)
+    region_code: Mapped[str] = mapped_column(String(13))
+    zone: Mapped[str] = mapped_column(String(4))
+    language: Mapped[str] = mapped_column(String(2))
+    channel_order: Mapped[str] = mapped_column(String(100))
+    quiet_start: Mapped[str | None] = mapped_column(String(5))
+    quiet_end: Mapped[str | None] = mapped_column(String(5))
+    max_per_day: Mapped[int | None] = mapped_column(Integer)
+    max_per_week: Mapped[int | None] = mapped_column(Integer)
+    digest: Mapped[bool] = mapped_column(Boolean, default=False)
+    digest_at: Mapped[str] = mapped_column(String(5), default="18:00")
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class CitizenContact(Base):
+    """A phone, address, push subscription or chat handle; usable once ``verified_at``.
+
+    The one-time code is kept as a keyed hash with its expiry and a count of wrong tries.
+    """
+
+    __tablename__ = "citizen_contacts"
+    __table_args__ = (
+        Index("ix_citizen_contacts_owner", "citizen_id", "kind", "value_hash", unique=True),
+        Index("ix_citizen_contacts_value", "value_hash"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    citizen_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("citizens.id"))
+    kind: Mapped[str] = mapped_column(String(10))
+    value_enc: Mapped[bytes] = mapped_column(LargeBinary)
+    value_hash: Mapped[str] = mapped_column(String(64))
+    verified_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    code_hash: Mapped[str | None] = mapped_column(String(64))
+    code_expires_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    code_attempts: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class AgencyCitizen(Base):
+    """An agency may see and address a citizen only through this relationship."""
+
+    __tablename__ = "agency_citizens"
+
+    agency_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("agencies.id"), primary_key=True)
+    citizen_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("citizens.id"), primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class Topic(Base):
+    __tablename__ = "topics"
+    __table_args__ = (Index("ix_topics_agency_slug", "agency_id", "slug", unique=True),)
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    agency_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("agencies.id"))
+    slug: Mapped[str] = mapped_column(String(100))
+    name: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class TopicSubscription(Base):
+    __tablename__ = "topic_subscriptions"
+    __table_args__ = (Index("ix_topic_subscriptions_citizen", "citizen_id"),)
+
+    topic_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("topics.id"), primary_key=True)
+    citizen_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("citizens.id"), primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class Consent(Base):
+    """The record of every choice: who agreed or withdrew, for which agency or topic, when,
+    how (``source``) and what they were shown. Append-only; ``opt_outs`` is its current
+    state, kept in the same transaction."""
+
+    __tablename__ = "consents"
+    __table_args__ = (Index("ix_consents_citizen", "citizen_id", "created_at"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    citizen_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("citizens.id"))
+    agency_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("agencies.id"))
+    topic: Mapped[str] = mapped_column(String(100))  # "" for the whole agency
+    granted: Mapped[bool] = mapped_column(Boolean)
+    source: Mapped[str] = mapped_column(String(20))
+    text_shown: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class OptOut(Base):
+    """A citizen's current withdrawal from an agency (``topic`` "") or one of its topics."""
+
+    __tablename__ = "opt_outs"
+
+    citizen_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("citizens.id"), primary_key=True)
+    agency_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("agencies.id"), primary_key=True)
+    topic: Mapped[str] = mapped_column(String(100), primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class Broadcast(Base):
+    """One template to a segment (topic subscribers, a region prefix, or both), fanned out
+    in batches of citizens by id; ``cursor`` is the last citizen done, so a restart
+    resumes where the crash stopped. ``content_enc`` is the rendered content per channel,
+    shared by every citizen."""
+
+    __tablename__ = "broadcasts"
+    __table_args__ = (Index("ix_broadcasts_due", "status", "lease_until"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    agency_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("agencies.id"))
+    api_key_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("api_keys.id"))
+    key_type: Mapped[str] = mapped_column(String(10))
+    template_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("templates.id"))
+    template_version: Mapped[int] = mapped_column(Integer)
+    topic: Mapped[str | None] = mapped_column(String(100))
+    region_prefix: Mapped[str | None] = mapped_column(String(13))
+    priority: Mapped[str] = mapped_column(String(10))
+    reference: Mapped[str | None] = mapped_column(String(1000))
+    content_enc: Mapped[bytes] = mapped_column(LargeBinary)
+    status: Mapped[str] = mapped_column(String(20))  # pending | fanning-out | done | cancelled
+    scheduled_for: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    expires_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    cursor: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    recipients: Mapped[int] = mapped_column(Integer, default=0)
+    lease_until: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    completed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
 
 # The Core table, for statements that skip the ORM on hot paths (typed as a Table).

@@ -14,15 +14,23 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from warta.store.models import (
     NOTIFICATIONS,
     Agency,
+    AgencyCitizen,
     ApiKey,
+    Broadcast,
     Callback,
+    Citizen,
+    CitizenContact,
+    Consent,
     GuestListEntry,
     Notification,
+    OptOut,
     ReceivedText,
     SmsOptOut,
     SmsPart,
     Template,
     TemplateVersion,
+    Topic,
+    TopicSubscription,
 )
 
 
@@ -32,6 +40,11 @@ class _Repository:
 
     def add(self, *rows: object) -> None:
         self.session.add_all(rows)
+
+    def _insert(self, table: Any) -> Any:
+        # Both dialects spell upsert the same way, from different modules.
+        dialect = self.session.get_bind().dialect.name
+        return (postgresql if dialect == "postgresql" else sqlite).insert(table)
 
 
 class AgencyRepository(_Repository):
@@ -82,6 +95,16 @@ class TemplateRepository(_Repository):
             query = query.where(Template.type == template_type)
         return (await self.session.scalars(query.order_by(Template.name))).all()
 
+    async def system(self, agency_id: uuid.UUID, name: str, kind: str) -> Template | None:
+        """One of Warta's own (archived) templates for this agency, by name and type."""
+        query = select(Template).where(
+            Template.agency_id == agency_id,
+            Template.name == name,
+            Template.type == kind,
+            Template.archived,
+        )
+        return await self.session.scalar(query.limit(1))
+
 
 # Notify's "failed" filter stands for every failure status.
 STATUS_ALIASES = {
@@ -103,10 +126,24 @@ CLAIMED = (
     Notification.content_enc,
     Notification.recipient_hash,
     Notification.priority,
+    Notification.citizen_id,
+    Notification.message_id,
+    Notification.broadcast_id,
+    Notification.topic,
+    Notification.expires_at,
 )
 
 
 class NotificationRepository(_Repository):
+    async def attempts(self, message_id: uuid.UUID) -> Sequence[Notification]:
+        """Every attempt of one message to a citizen, first first."""
+        query = (
+            select(Notification)
+            .where(Notification.message_id == message_id)
+            .order_by(Notification.created_at, Notification.id)
+        )
+        return (await self.session.scalars(query)).all()
+
     async def get(self, agency_id: uuid.UUID, notification_id: uuid.UUID) -> Notification | None:
         row = await self.session.get(Notification, notification_id)
         return row if row is not None and row.agency_id == agency_id else None
@@ -258,11 +295,6 @@ class ReceivedTextRepository(_Repository):
 class SmsRepository(_Repository):
     """SMS parts and their receipts, and numbers that opted out."""
 
-    def _insert(self, table: Any) -> Any:
-        # Both dialects spell upsert the same way, from different modules.
-        dialect = self.session.get_bind().dialect.name
-        return (postgresql if dialect == "postgresql" else sqlite).insert(table)
-
     async def link_parts(self, rows: list[dict[str, Any]]) -> None:
         """Record sent parts (provider, reference, notification_id, part, sent_at),
         keeping any receipt that arrived first."""
@@ -344,3 +376,169 @@ class SmsRepository(_Repository):
                 SmsOptOut.agency_id == agency_id, SmsOptOut.phone_hash == phone_hash
             )
         )
+
+
+class CitizenRepository(_Repository):
+    """Citizens, their contacts, relationships with agencies, consent and topics."""
+
+    async def get(self, citizen_id: uuid.UUID) -> Citizen | None:
+        return await self.session.get(Citizen, citizen_id)
+
+    async def by_nik_hash(self, nik_hash: str) -> Citizen | None:
+        return await self.session.scalar(select(Citizen).where(Citizen.nik_hash == nik_hash))
+
+    async def visible(self, agency_id: uuid.UUID, citizen_id: uuid.UUID) -> Citizen | None:
+        """The citizen, if this agency has a relationship with them."""
+        query = (
+            select(Citizen)
+            .join(AgencyCitizen, AgencyCitizen.citizen_id == Citizen.id)
+            .where(AgencyCitizen.agency_id == agency_id, Citizen.id == citizen_id)
+        )
+        return await self.session.scalar(query)
+
+    async def link(self, agency_id: uuid.UUID, citizen_id: uuid.UUID, now: datetime) -> None:
+        insert = self._insert(AgencyCitizen).values(
+            agency_id=agency_id, citizen_id=citizen_id, created_at=now
+        )
+        await self.session.execute(insert.on_conflict_do_nothing())
+
+    async def contacts(self, citizen_ids: Iterable[uuid.UUID]) -> Sequence[CitizenContact]:
+        query = (
+            select(CitizenContact)
+            .where(CitizenContact.citizen_id.in_(list(citizen_ids)))
+            .order_by(CitizenContact.created_at, CitizenContact.id)
+        )
+        return (await self.session.scalars(query)).all()
+
+    async def contact(self, citizen_id: uuid.UUID, contact_id: uuid.UUID) -> CitizenContact | None:
+        row = await self.session.get(CitizenContact, contact_id)
+        return row if row is not None and row.citizen_id == citizen_id else None
+
+    async def opt_outs(
+        self, citizen_ids: Iterable[uuid.UUID], agency_id: uuid.UUID
+    ) -> dict[uuid.UUID, set[str]]:
+        """Each citizen's withdrawals from this agency: "" (all of it) and topic slugs."""
+        query = select(OptOut.citizen_id, OptOut.topic).where(
+            OptOut.agency_id == agency_id, OptOut.citizen_id.in_(list(citizen_ids))
+        )
+        found: dict[uuid.UUID, set[str]] = {}
+        for row in await self.session.execute(query):
+            found.setdefault(row.citizen_id, set()).add(row.topic)
+        return found
+
+    async def record_consent(self, consent: Consent) -> None:
+        """Append the record and bring the current opt-out state in line with it."""
+        self.session.add(consent)
+        if consent.granted:
+            await self.session.execute(
+                delete(OptOut).where(
+                    OptOut.citizen_id == consent.citizen_id,
+                    OptOut.agency_id == consent.agency_id,
+                    OptOut.topic == consent.topic,
+                )
+            )
+            return
+        insert = self._insert(OptOut).values(
+            citizen_id=consent.citizen_id,
+            agency_id=consent.agency_id,
+            topic=consent.topic,
+            created_at=consent.created_at,
+        )
+        await self.session.execute(insert.on_conflict_do_nothing())
+
+    async def consents(self, citizen_id: uuid.UUID, agency_id: uuid.UUID) -> Sequence[Consent]:
+        query = (
+            select(Consent)
+            .where(Consent.citizen_id == citizen_id, Consent.agency_id == agency_id)
+            .order_by(Consent.created_at, Consent.id)
+        )
+        return (await self.session.scalars(query)).all()
+
+    async def sent_counts(
+        self,
+        citizen_ids: Iterable[uuid.UUID],
+        since: datetime,
+        excluding: Iterable[uuid.UUID] = (),
+    ) -> dict[uuid.UUID, list[datetime]]:
+        """When each citizen's non-urgent notifications were sent since ``since``, for
+        caps; one row per message, whichever channel or attempt carried it. Messages in
+        ``excluding`` (the ones being routed right now) do not count against themselves."""
+        query = (
+            select(Notification.citizen_id, func.min(Notification.sent_at))
+            .where(
+                Notification.citizen_id.in_(list(citizen_ids)),
+                Notification.sent_at >= since,
+                Notification.priority != "urgent",
+            )
+            .group_by(Notification.citizen_id, Notification.message_id)
+        )
+        skip = list(excluding)
+        if skip:
+            query = query.where(Notification.message_id.not_in(skip))
+        found: dict[uuid.UUID, list[datetime]] = {}
+        for citizen_id, sent_at in await self.session.execute(query):
+            if citizen_id is not None and sent_at is not None:
+                found.setdefault(citizen_id, []).append(sent_at)
+        return found
+
+    async def topic(self, agency_id: uuid.UUID, slug: str) -> Topic | None:
+        return await self.session.scalar(
+            select(Topic).where(Topic.agency_id == agency_id, Topic.slug == slug)
+        )
+
+    async def topics(self, agency_id: uuid.UUID) -> Sequence[Topic]:
+        query = select(Topic).where(Topic.agency_id == agency_id).order_by(Topic.slug)
+        return (await self.session.scalars(query)).all()
+
+    async def subscribe(self, topic_id: uuid.UUID, citizen_id: uuid.UUID, now: datetime) -> None:
+        insert = self._insert(TopicSubscription).values(
+            topic_id=topic_id, citizen_id=citizen_id, created_at=now
+        )
+        await self.session.execute(insert.on_conflict_do_nothing())
+
+    async def unsubscribe(self, topic_id: uuid.UUID, citizen_id: uuid.UUID) -> None:
+        await self.session.execute(
+            delete(TopicSubscription).where(
+                TopicSubscription.topic_id == topic_id,
+                TopicSubscription.citizen_id == citizen_id,
+            )
+        )
+
+    async def subscriptions(self, citizen_id: uuid.UUID, agency_id: uuid.UUID) -> list[str]:
+        query = (
+            select(Topic.slug)
+            .join(TopicSubscription, TopicSubscription.topic_id == Topic.id)
+            .where(TopicSubscription.citizen_id == citizen_id, Topic.agency_id == agency_id)
+            .order_by(Topic.slug)
+        )
+        return list((await self.session.scalars(query)).all())
+
+
+class BroadcastRepository(_Repository):
+    async def due_ids(self, now: datetime) -> list[uuid.UUID]:
+        """Broadcasts to fan out: new, scheduled and due, or whose worker's lease ran out."""
+        query = select(Broadcast.id).where(
+            Broadcast.status.in_(("pending", "fanning-out")),
+            Broadcast.lease_until.is_not(None),
+            Broadcast.lease_until <= now,
+        )
+        return list((await self.session.scalars(query.limit(100))).all())
+
+    async def contents(self, broadcast_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, bytes]:
+        wanted = list(broadcast_ids)
+        if not wanted:
+            return {}
+        query = select(Broadcast.id, Broadcast.content_enc).where(Broadcast.id.in_(wanted))
+        return {row.id: row.content_enc for row in await self.session.execute(query)}
+
+    async def get(self, agency_id: uuid.UUID, broadcast_id: uuid.UUID) -> Broadcast | None:
+        row = await self.session.get(Broadcast, broadcast_id)
+        return row if row is not None and row.agency_id == agency_id else None
+
+    async def counts(self, broadcast_id: uuid.UUID) -> dict[str, int]:
+        query = (
+            select(Notification.status, func.count())
+            .where(Notification.broadcast_id == broadcast_id)
+            .group_by(Notification.status)
+        )
+        return {status: count for status, count in await self.session.execute(query)}

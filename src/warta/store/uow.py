@@ -12,7 +12,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from warta.store.repositories import (
     AgencyRepository,
+    BroadcastRepository,
     CallbackRepository,
+    CitizenRepository,
     NotificationRepository,
     ReceivedTextRepository,
     SmsRepository,
@@ -32,6 +34,8 @@ class UnitOfWork:
         self.callbacks = CallbackRepository(self.session)
         self.received_texts = ReceivedTextRepository(self.session)
         self.sms = SmsRepository(self.session)
+        self.citizens = CitizenRepository(self.session)
+        self.broadcasts = BroadcastRepository(self.session)
         return self
 
     async def __aexit__(

@@ -1,0 +1,92 @@
+"""What a citizen record may hold: NIK, name, language, channel order, local times, caps.
+
+Pure checks with messages a person can act on; the service layer turns them into API
+errors. The NIK (Nomor Induk Kependudukan) is 16 digits: the region of registration
+(province, regency, district: 2 digits each), the birth date as DDMMYY with 40 added to
+the day for women, and a 4-digit serial. Only its shape is checked here; whether a person
+has it is Dukcapil's business, not Warta's.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import time
+from typing import Final, Literal, cast
+
+from warta.errors import InvalidInput
+
+ContactKind = Literal["sms", "email", "push", "chat"]
+CHANNELS: Final = ("sms", "email", "push", "chat")
+LANGUAGES: Final = ("id", "en")
+#: Channels a citizen can add by hand today; push and chat contacts are made by the app
+#: and the chat bot when those channels exist.
+CONTACT_KINDS: Final = ("sms", "email")
+
+_NIK = re.compile(r"[0-9]{16}")
+_HHMM = re.compile(r"([01][0-9]|2[0-3]):([0-5][0-9])")
+
+
+class InvalidCitizen(InvalidInput):
+    pass
+
+
+def normalise_nik(raw: str) -> str:
+    """``"3273 0141 0190 0002"`` -> ``"3273014101900002"``; refuses what cannot be a NIK."""
+    nik = re.sub(r"[\s.\-]", "", raw or "")
+    if not _NIK.fullmatch(nik):
+        raise InvalidCitizen("nik must be 16 digits")
+    if not 11 <= int(nik[:2]) <= 96:
+        raise InvalidCitizen("nik does not start with an Indonesian province code")
+    day, month = int(nik[6:8]), int(nik[8:10])
+    if not (1 <= day <= 31 or 41 <= day <= 71) or not 1 <= month <= 12:
+        raise InvalidCitizen("nik does not hold a valid birth date (digits 7 to 12)")
+    if nik[12:] == "0000":
+        raise InvalidCitizen("nik serial (the last 4 digits) cannot be 0000")
+    return nik
+
+
+def check_name(raw: str) -> str:
+    name = " ".join((raw or "").split())
+    if not name:
+        raise InvalidCitizen("name cannot be empty")
+    if len(name) > 200:
+        raise InvalidCitizen("name is longer than 200 characters")
+    return name
+
+
+def check_language(raw: str) -> str:
+    language = (raw or "").strip().lower()
+    if language not in LANGUAGES:
+        raise InvalidCitizen(f"language must be one of {', '.join(LANGUAGES)}")
+    return language
+
+
+def channel_order(raw: list[str] | tuple[str, ...]) -> tuple[ContactKind, ...]:
+    """An ordered, non-empty list of distinct channels."""
+    order = tuple(c.strip().lower() for c in raw)
+    if not order:
+        raise InvalidCitizen("channels must name at least one channel")
+    unknown = [c for c in order if c not in CHANNELS]
+    if unknown:
+        raise InvalidCitizen(
+            f"channels: {', '.join(unknown)} is not a channel (use {', '.join(CHANNELS)})"
+        )
+    if len(set(order)) != len(order):
+        raise InvalidCitizen("channels lists a channel twice")
+    return cast(tuple[ContactKind, ...], order)
+
+
+def local_time(raw: str, field: str) -> time:
+    """``"21:00"`` -> ``time(21, 0)``; a 24-hour local time."""
+    match = _HHMM.fullmatch((raw or "").strip())
+    if match is None:
+        raise InvalidCitizen(f"{field} must be a 24-hour time like 21:00")
+    return time(int(match[1]), int(match[2]))
+
+
+def cap(value: int | None, field: str) -> int | None:
+    if value is None:
+        return None
+    if not 1 <= value <= 1000:
+        raise InvalidCitizen(f"{field} must be between 1 and 1000, or null for no limit")
+    return value

@@ -1,0 +1,169 @@
+"""The fan-out task: turn a broadcast into one routed notification per citizen.
+
+Citizens are read in batches by id (keyset pagination), so memory stays flat however
+many there are. Each batch is one transaction: its rows, the broadcast's ``cursor`` (the
+last citizen done) and its count move together, and the batch commits only while the
+broadcast is still being fanned out by this worker, so a cancel stops it between batches
+and a crash resumes after the last committed batch (the lease runs out, the sweeper
+hands the broadcast to a worker again).
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, or_, select, update
+
+from warta.bootstrap import Warta
+from warta.services import broadcasts as service
+from warta.services import content, routing
+from warta.services.citizen_sending import DELIVERABLE
+from warta.services.sending import sender_of
+from warta.store.models import Broadcast, Citizen, Topic, TopicSubscription
+from warta.store.uow import UnitOfWork
+
+log = logging.getLogger(__name__)
+BATCH = 2000
+
+
+async def fan_out(app: Warta, ids: Sequence[uuid.UUID]) -> None:
+    for broadcast_id in ids:
+        await _fan_out_one(app, broadcast_id)
+
+
+async def _claim(app: Warta, broadcast_id: uuid.UUID, now: datetime) -> Broadcast | None:
+    """Take the broadcast if it is due and no live worker holds it."""
+    lease = now + timedelta(seconds=app.settings.lease_seconds)
+    async with app.uow() as uow:
+        taken = await uow.session.execute(
+            update(Broadcast)
+            .where(
+                Broadcast.id == broadcast_id,
+                Broadcast.status.in_((service.PENDING, service.FANNING_OUT)),
+                Broadcast.lease_until.is_not(None),
+                Broadcast.lease_until <= now,
+            )
+            .values(status=service.FANNING_OUT, lease_until=lease)
+            .execution_options(synchronize_session=False)
+        )
+        if taken.rowcount != 1:  # type: ignore[attr-defined]
+            return None
+        broadcast = await uow.session.get(Broadcast, broadcast_id)
+        await uow.commit()
+    return broadcast
+
+
+async def _fan_out_one(app: Warta, broadcast_id: uuid.UUID) -> None:
+    broadcast = await _claim(app, broadcast_id, app.clock())
+    if broadcast is None:
+        return
+    contents = content.unseal_channels(
+        app.keyring, broadcast.content_enc, field=routing.BROADCAST_FIELD
+    )
+    async with app.uow() as uow:
+        agency = await uow.agencies.get(broadcast.agency_id)
+    if agency is None:
+        return
+    message = routing.Message(
+        agency_id=broadcast.agency_id,
+        api_key_id=broadcast.api_key_id,
+        key_type=broadcast.key_type,
+        template_id=broadcast.template_id,
+        template_version=broadcast.template_version,
+        priority=broadcast.priority,
+        senders={c: sender_of(app, agency, c) for c in ("sms", "email")},
+        topic=broadcast.topic,
+        reference=broadcast.reference,
+        expires_at=broadcast.expires_at,
+        broadcast_id=broadcast.id,
+    )
+    ask = routing.Ask(
+        topic=broadcast.topic,
+        priority=broadcast.priority,
+        available=frozenset(contents) & DELIVERABLE,
+        expires_at=broadcast.expires_at,
+    )
+    cursor, total = broadcast.cursor, broadcast.recipients
+    while True:
+        now = app.clock()
+        async with app.uow() as uow:
+            batch = await _segment(uow, broadcast, cursor)
+            if not batch:
+                finished = await _advance(app, uow, broadcast, cursor, total, now, done=True)
+                await uow.commit()
+                if finished:
+                    log.info("broadcast %s fanned out to %d citizens", broadcast.id, total)
+                return
+            known = await routing.gather(uow, batch, broadcast.agency_id, now)
+            rows = [
+                routing.attempt(
+                    app,
+                    message,
+                    known[c.id],
+                    routing.decide(known[c.id], ask, now),
+                    message_id=None,
+                    contents=None,
+                    alternatives_enc=None,
+                    now=now,
+                )
+                for c in batch
+            ]
+            await routing.insert_attempts(uow, rows)
+            cursor, total = batch[-1].id, total + len(batch)
+            if not await _advance(app, uow, broadcast, cursor, total, now, done=False):
+                log.info("broadcast %s stopped: cancelled or taken over", broadcast.id)
+                return  # leaving without commit rolls this batch back
+            await uow.commit()
+        due = [r["id"] for r in rows if r["lease_until"] is not None and r["lease_until"] <= now]
+        if due:
+            await app.queue.submit("deliver", due)
+
+
+async def _segment(uow: UnitOfWork, broadcast: Broadcast, after: uuid.UUID | None) -> list[Citizen]:
+    query = select(Citizen)
+    if broadcast.topic:
+        query = query.join(TopicSubscription, TopicSubscription.citizen_id == Citizen.id).join(
+            Topic,
+            and_(
+                Topic.id == TopicSubscription.topic_id,
+                Topic.agency_id == broadcast.agency_id,
+                Topic.slug == broadcast.topic,
+            ),
+        )
+    if broadcast.region_prefix:
+        prefix = broadcast.region_prefix
+        query = query.where(
+            or_(Citizen.region_code == prefix, Citizen.region_code.like(f"{prefix}.%"))
+        )
+    if after is not None:
+        query = query.where(Citizen.id > after)
+    return list((await uow.session.scalars(query.order_by(Citizen.id).limit(BATCH))).all())
+
+
+async def _advance(
+    app: Warta,
+    uow: UnitOfWork,
+    broadcast: Broadcast,
+    cursor: uuid.UUID | None,
+    total: int,
+    now: datetime,
+    *,
+    done: bool,
+) -> bool:
+    """Move the cursor (and extend the lease) if the broadcast is still ours to fan out."""
+    values: dict[str, Any] = {"cursor": cursor, "recipients": total}
+    if done:
+        values.update(status=service.DONE, lease_until=None, completed_at=now)
+    else:
+        values["lease_until"] = now + timedelta(seconds=app.settings.lease_seconds)
+    moved = await uow.session.execute(
+        update(Broadcast)
+        .where(Broadcast.id == broadcast.id, Broadcast.status == service.FANNING_OUT)
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    return bool(moved.rowcount)  # type: ignore[attr-defined]

@@ -1,0 +1,127 @@
+"""Broadcasts: one template to a segment of citizens (a topic's subscribers, a region, or
+both), routed per citizen. Creating one stores it and queues its fan-out
+(``warta.pipeline.broadcasts``); progress is the count of its notifications by status.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import update
+
+from warta.bootstrap import Warta
+from warta.domain import statuses
+from warta.domain.regions import parse_region
+from warta.errors import BadRequest, InvalidInput, NotFound, ValidationFailed
+from warta.services import content, routing
+from warta.services.citizen_sending import DELIVERABLE, usable_template
+from warta.services.sending import Caller, render_all
+from warta.store.models import NOTIFICATIONS, Broadcast
+
+PENDING, FANNING_OUT, DONE, CANCELLED = "pending", "fanning-out", "done", "cancelled"
+
+
+@dataclass(frozen=True)
+class NewBroadcast:
+    template_id: uuid.UUID
+    topic: str | None = None
+    region: str | None = None
+    personalisation: dict[str, Any] = field(default_factory=dict)
+    priority: str = "normal"
+    reference: str | None = None
+    scheduled_for: datetime | None = None
+    expires_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Progress:
+    broadcast: Broadcast
+    counts: dict[str, int]
+
+
+async def create(app: Warta, caller: Caller, new: NewBroadcast) -> Broadcast:
+    if not new.topic and not new.region:
+        raise ValidationFailed("A broadcast needs a topic, a region or both")
+    region = None
+    if new.region:
+        try:
+            region = parse_region(new.region).code
+        except InvalidInput as exc:
+            raise ValidationFailed(f"region {exc}") from exc
+    now = app.clock()
+    if new.expires_at is not None and new.expires_at <= now:
+        raise BadRequest("expires_at is in the past: nothing would be sent")
+    template = await usable_template(app, caller, new.template_id)
+    # One personalisation for everyone: a broadcast's text is the same for each citizen.
+    contents = render_all(template, new.personalisation)
+    if not set(contents) & DELIVERABLE:
+        raise BadRequest("The template has no channel Warta can deliver")
+    async with app.uow() as uow:
+        if new.topic and await uow.citizens.topic(caller.agency.id, new.topic) is None:
+            raise BadRequest(f"Topic {new.topic!r} not found")
+        broadcast = Broadcast(
+            id=uuid.uuid4(),
+            agency_id=caller.agency.id,
+            api_key_id=caller.key_id,
+            key_type=caller.key_type,
+            template_id=template.id,
+            template_version=template.version,
+            topic=new.topic,
+            region_prefix=region,
+            priority=new.priority,
+            reference=new.reference,
+            content_enc=content.seal_channels(app.keyring, contents, field=routing.BROADCAST_FIELD),
+            status=PENDING,
+            scheduled_for=new.scheduled_for,
+            expires_at=new.expires_at,
+            recipients=0,
+            # Fanned out at once (or when scheduled), by the queue or else the sweeper.
+            lease_until=max(now, new.scheduled_for) if new.scheduled_for else now,
+            created_at=now,
+        )
+        uow.broadcasts.add(broadcast)
+        await uow.commit()
+    if broadcast.lease_until is not None and broadcast.lease_until <= now:
+        await app.queue.submit("fan_out", [broadcast.id])
+    return broadcast
+
+
+async def progress(app: Warta, caller: Caller, broadcast_id: uuid.UUID) -> Progress:
+    async with app.uow() as uow:
+        broadcast = await uow.broadcasts.get(caller.agency.id, broadcast_id)
+        if broadcast is None:
+            raise NotFound("Broadcast not found")
+        return Progress(broadcast, await uow.broadcasts.counts(broadcast.id))
+
+
+async def cancel(app: Warta, caller: Caller, broadcast_id: uuid.UUID) -> Progress:
+    """Stop the fan-out and cancel every notification of it not yet handed to a provider."""
+    now = app.clock()
+    async with app.uow() as uow:
+        broadcast = await uow.broadcasts.get(caller.agency.id, broadcast_id)
+        if broadcast is None:
+            raise NotFound("Broadcast not found")
+        if broadcast.status == CANCELLED:
+            raise BadRequest("The broadcast is already cancelled")
+        broadcast.status = CANCELLED
+        broadcast.completed_at = now
+        broadcast.lease_until = None
+        await uow.session.execute(
+            update(NOTIFICATIONS)
+            .where(
+                NOTIFICATIONS.c.broadcast_id == broadcast.id,
+                NOTIFICATIONS.c.status == statuses.CREATED,
+            )
+            .values(
+                status=statuses.CANCELLED,
+                lease_until=None,
+                completed_at=now,
+                updated_at=now,
+                failure_reason="broadcast cancelled",
+            )
+        )
+        await uow.commit()
+        return Progress(broadcast, await uow.broadcasts.counts(broadcast.id))

@@ -1,0 +1,140 @@
+"""Send to a citizen, not an address: the handler behind POST /v2/notifications.
+
+The template's every channel is rendered at once (a missing field is a 400 now, not a
+failure on the channel escalation reaches later); the routing policy picks the channel
+from the citizen's preferences, verified contacts, consent, quiet hours and caps; the
+first attempt is stored with the decision and its reasons, due now or when the policy
+said. The other channels' content is kept sealed beside it for escalation.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from warta.bootstrap import Warta
+from warta.domain import citizens as rules
+from warta.domain import routing as policy
+from warta.errors import BadRequest, InvalidInput, NotFound, ValidationFailed
+from warta.services import content, lookups, routing
+from warta.services.sending import MULTI, Caller, render_all, sender_of
+from warta.store.models import Citizen, Template
+
+#: Channels Warta can deliver today; push and chat join when their channels exist.
+DELIVERABLE = frozenset({"sms", "email"})
+
+
+@dataclass(frozen=True)
+class SendToCitizen:
+    template_id: uuid.UUID
+    citizen_id: uuid.UUID | None = None
+    nik: str | None = None
+    personalisation: dict[str, Any] = field(default_factory=dict)
+    priority: str = "normal"
+    topic: str | None = None
+    reference: str | None = None
+    scheduled_for: datetime | None = None
+    expires_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class CitizenSent:
+    row: dict[str, Any]
+    decision: policy.Decision
+    contents: content.ChannelContents
+
+
+async def send_to_citizen(app: Warta, caller: Caller, command: SendToCitizen) -> CitizenSent:
+    now = app.clock()
+    _check_times(command, now)
+    template = await usable_template(app, caller, command.template_id)
+    contents = render_all(template, command.personalisation)
+    available = frozenset(contents) & DELIVERABLE
+    message = routing.Message(
+        agency_id=caller.agency.id,
+        api_key_id=caller.key_id,
+        key_type=caller.key_type,
+        template_id=template.id,
+        template_version=template.version,
+        priority=command.priority,
+        senders={c: sender_of(app, caller.agency, c) for c in ("sms", "email")},
+        topic=command.topic,
+        reference=command.reference,
+        expires_at=command.expires_at,
+    )
+    ask = routing.Ask(
+        topic=command.topic,
+        priority=command.priority,
+        available=available,
+        expires_at=command.expires_at,
+        scheduled_for=command.scheduled_for,
+    )
+    async with app.uow() as uow:
+        citizen = await _citizen(app, uow, caller, command)
+        if command.topic and await uow.citizens.topic(caller.agency.id, command.topic) is None:
+            raise BadRequest(f"Topic {command.topic!r} not found")
+        known = (await routing.gather(uow, [citizen], caller.agency.id, now))[citizen.id]
+        decision = routing.decide(known, ask, now)
+        alternatives = content.seal_channels(
+            app.keyring, contents, field=routing.ALTERNATIVES_FIELD
+        )
+        row = routing.attempt(
+            app,
+            message,
+            known,
+            decision,
+            message_id=None,
+            contents=contents,
+            alternatives_enc=alternatives,
+            now=now,
+        )
+        await routing.insert_attempts(uow, [row])
+        await uow.commit()
+    if decision.action == "send":
+        await app.queue.submit("deliver", [row["id"]])
+    return CitizenSent(row, decision, contents)
+
+
+def _check_times(command: SendToCitizen, now: datetime) -> None:
+    for name in ("scheduled_for", "expires_at"):
+        value = getattr(command, name)
+        if value is not None and value.tzinfo is None:
+            raise ValidationFailed(f"{name} needs a time zone, like 2026-12-01T08:00:00+07:00")
+    if command.expires_at is not None and command.expires_at <= now:
+        raise BadRequest("expires_at is in the past: nothing would be sent")
+    if (
+        command.expires_at is not None
+        and command.scheduled_for is not None
+        and command.scheduled_for >= command.expires_at
+    ):
+        raise BadRequest("scheduled_for is not before expires_at: nothing would be sent")
+    if (command.citizen_id is None) == (command.nik is None):
+        raise ValidationFailed("Give exactly one of citizen_id and nik")
+
+
+async def usable_template(app: Warta, caller: Caller, template_id: uuid.UUID) -> Template:
+    template = await lookups.template(app, caller.agency.id, template_id)
+    if template is None or template.archived:
+        raise BadRequest("Template not found")
+    if template.type != MULTI and template.type not in DELIVERABLE:
+        raise BadRequest(f"{template.type} templates cannot be sent to citizens")
+    return template
+
+
+async def _citizen(app: Warta, uow: Any, caller: Caller, command: SendToCitizen) -> Citizen:
+    citizen: Citizen | None
+    if command.citizen_id is not None:
+        citizen = await uow.citizens.visible(caller.agency.id, command.citizen_id)
+    else:
+        try:
+            nik = rules.normalise_nik(command.nik or "")
+        except InvalidInput as exc:
+            raise ValidationFailed(str(exc)) from exc
+        citizen = await uow.citizens.by_nik_hash(app.keyring.lookup_hash(nik))
+        if citizen is not None:
+            citizen = await uow.citizens.visible(caller.agency.id, citizen.id)
+    if citizen is None:
+        raise NotFound("Citizen not found")
+    return citizen

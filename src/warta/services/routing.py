@@ -1,0 +1,246 @@
+"""Routing a notification to a citizen: gather what the store knows about them, ask the
+pure policy (``warta.domain.routing``) and turn its decision into an attempt row.
+
+Used when the API accepts a send, when a worker is about to deliver it (preferences and
+consent may have changed since; a withdrawal applies at once), when an attempt fails or
+goes unanswered (escalation), and by broadcast fan-out, many citizens at a time.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from warta.bootstrap import Warta
+from warta.domain import routing, sms, statuses
+from warta.domain.citizens import local_time
+from warta.domain.regions import ZONES
+from warta.services import content
+from warta.store.models import NOTIFICATIONS, Citizen
+from warta.store.uow import UnitOfWork
+
+ALTERNATIVES_FIELD = "notification.alternatives"
+BROADCAST_FIELD = "broadcast.content"
+#: How far back sends are counted for caps: a local week is at most 7 days and a bit.
+_CAP_LOOKBACK = timedelta(days=8)
+
+
+@dataclass
+class Known:
+    """What routing needs of one citizen, read in one go for a batch."""
+
+    citizen: Citizen
+    #: The first verified contact of each channel: (contact id, encrypted value, hash).
+    contacts: dict[str, tuple[uuid.UUID, bytes, str]] = field(default_factory=dict)
+    opt_outs: set[str] = field(default_factory=set)
+    sms_stopped: bool = False  # the phone replied BERHENTI/STOP to this agency
+    sent: list[datetime] = field(default_factory=list)
+
+
+async def gather(
+    uow: UnitOfWork,
+    citizens: Iterable[Citizen],
+    agency_id: uuid.UUID,
+    now: datetime,
+    routing_now: Iterable[uuid.UUID] = (),
+) -> dict[uuid.UUID, Known]:
+    """``routing_now``: message ids being decided, left out of the caps' counts."""
+    known = {c.id: Known(c) for c in citizens}
+    if not known:
+        return known
+    for contact in await uow.citizens.contacts(known):
+        if contact.verified_at is not None:
+            entry = known[contact.citizen_id].contacts
+            entry.setdefault(contact.kind, (contact.id, contact.value_enc, contact.value_hash))
+    for citizen_id, topics in (await uow.citizens.opt_outs(known, agency_id)).items():
+        known[citizen_id].opt_outs = topics
+    since = now - _CAP_LOOKBACK
+    for citizen_id, times in (await uow.citizens.sent_counts(known, since, routing_now)).items():
+        known[citizen_id].sent = times
+    phones = {k.contacts["sms"][2]: k for k in known.values() if "sms" in k.contacts}
+    for _, phone_hash in await uow.sms.opted_out((agency_id, h) for h in phones):
+        phones[phone_hash].sms_stopped = True
+    return known
+
+
+def preferences(citizen: Citizen) -> routing.Preferences:
+    quiet = None
+    if citizen.quiet_start and citizen.quiet_end:
+        quiet = routing.QuietHours(
+            local_time(citizen.quiet_start, "quiet_hours start"),
+            local_time(citizen.quiet_end, "quiet_hours end"),
+        )
+    return routing.Preferences(
+        channel_order=tuple(citizen.channel_order.split(",")),  # type: ignore[arg-type]
+        quiet_hours=quiet,
+        max_per_day=citizen.max_per_day,
+        max_per_week=citizen.max_per_week,
+        digest=citizen.digest,
+        digest_at=local_time(citizen.digest_at, "digest_at"),
+        zone=ZONES[citizen.zone],  # type: ignore[index]
+    )
+
+
+def _counts(sent: list[datetime], zone: str, now: datetime) -> tuple[int, int]:
+    """Non-urgent messages sent in the citizen's local day and local (ISO) week."""
+    tz = ZoneInfo(zone)
+    today = now.astimezone(tz).date()
+    days = [t.astimezone(tz).date() for t in sent]
+    week = today.isocalendar()[:2]
+    return (
+        sum(1 for d in days if d == today),
+        sum(1 for d in days if d.isocalendar()[:2] == week),
+    )
+
+
+@dataclass(frozen=True)
+class Ask:
+    """One message's side of a routing question."""
+
+    topic: str | None
+    priority: str
+    available: frozenset[str]
+    expires_at: datetime | None = None
+    scheduled_for: datetime | None = None
+    already_tried: tuple[str, ...] = ()
+
+
+def decide(known: Known, ask: Ask, now: datetime) -> routing.Decision:
+    prefs = preferences(known.citizen)
+    today, week = _counts(known.sent, prefs.zone, now)
+    situation = routing.Situation(
+        verified=frozenset(known.contacts),  # type: ignore[arg-type]
+        available=ask.available,  # type: ignore[arg-type]
+        opted_out_agency="" in known.opt_outs,
+        opted_out_topic=bool(ask.topic) and ask.topic in known.opt_outs,
+        blocked_channels=frozenset({"sms"} if known.sms_stopped else ()),
+        sent_today=today,
+        sent_this_week=week,
+        already_tried=ask.already_tried,  # type: ignore[arg-type]
+    )
+    return routing.route(
+        prefs,
+        situation,
+        priority=ask.priority,  # type: ignore[arg-type]
+        now=now,
+        expires_at=ask.expires_at,
+        scheduled_for=ask.scheduled_for,
+    )
+
+
+def routing_json(decision: routing.Decision, tried: Iterable[str] = ()) -> str:
+    return json.dumps(
+        {
+            "action": decision.action,
+            "channel": decision.channel,
+            "at": decision.at.isoformat(),
+            "fallbacks": list(decision.fallbacks),
+            "tried": list(tried),
+            "reasons": list(decision.reasons),
+        },
+        ensure_ascii=False,
+    )
+
+
+@dataclass(frozen=True)
+class Message:
+    """What every attempt of one message to one citizen shares."""
+
+    agency_id: uuid.UUID
+    api_key_id: uuid.UUID | None
+    key_type: str
+    template_id: uuid.UUID
+    template_version: int
+    priority: str
+    senders: Mapping[str, str]  # per channel: the agency's SMS sender id, email From
+    topic: str | None = None
+    reference: str | None = None
+    expires_at: datetime | None = None
+    broadcast_id: uuid.UUID | None = None
+
+
+def attempt(
+    app: Warta,
+    message: Message,
+    known: Known,
+    decision: routing.Decision,
+    *,
+    message_id: uuid.UUID | None,
+    contents: content.ChannelContents | None,
+    alternatives_enc: bytes | None,
+    now: datetime,
+    tried: Iterable[str] = (),
+) -> dict[str, Any]:
+    """A notification row (as a dict for a bulk insert) for one attempt. ``contents`` is
+    every channel's rendered content, or None for a broadcast (rows share its content)."""
+    row_id = uuid.uuid4()
+    channel = decision.channel or _first_choice(known)
+    cancelled = decision.action == "cancel"
+    contact = known.contacts.get(channel) if not cancelled else None
+    recipient = app.keyring.decrypt(contact[1], field="contact.value") if contact else ""
+    body_content = contents.get(channel) if contents is not None else None
+    body = (body_content or {}).get("body") or ""
+    due = decision.at if not cancelled else None
+    return {
+        "id": row_id,
+        "agency_id": message.agency_id,
+        "api_key_id": message.api_key_id,
+        "key_type": message.key_type,
+        "template_id": message.template_id,
+        "template_version": message.template_version,
+        "type": channel,
+        "status": statuses.CANCELLED if cancelled else statuses.CREATED,
+        "reference": message.reference,
+        "recipient_enc": app.keyring.encrypt(recipient, field="notification.recipient"),
+        "recipient_hash": contact[2] if contact else "",
+        "content_enc": (
+            content.seal(app.keyring, body_content) if body_content is not None else None
+        ),
+        "sender": message.senders.get(channel),
+        # Test keys send nothing: the attempt is marked delivered without a provider.
+        "simulate": statuses.DELIVERED if message.key_type == "test" else None,
+        "priority": message.priority,
+        "billable_units": sms.describe(body).fragments if channel == "sms" and body else 0,
+        "attempts": 0,
+        "lease_until": due,
+        "failure_reason": "; ".join(decision.reasons)[:255] if cancelled else None,
+        "provider_reference": None,
+        "provider": None,
+        "created_at": now,
+        "sent_at": None,
+        "completed_at": now if cancelled else None,
+        "updated_at": now,
+        "citizen_id": known.citizen.id,
+        "message_id": message_id or row_id,
+        "broadcast_id": message.broadcast_id,
+        "topic": message.topic,
+        "expires_at": message.expires_at,
+        "escalate_at": None,
+        "routing": routing_json(decision, tried),
+        "alternatives_enc": alternatives_enc,
+    }
+
+
+def _first_choice(known: Known) -> str:
+    return known.citizen.channel_order.split(",")[0]
+
+
+async def insert_attempts(uow: UnitOfWork, rows: list[dict[str, Any]]) -> None:
+    if rows:
+        await uow.session.execute(NOTIFICATIONS.insert(), rows)
+
+
+async def shared_contents(
+    app: Warta, uow: UnitOfWork, rows: Iterable[Any]
+) -> dict[uuid.UUID, content.ChannelContents]:
+    """The shared content of every broadcast these rows belong to, unsealed once each."""
+    wanted = {r.broadcast_id for r in rows if r.content_enc is None and r.broadcast_id}
+    found: dict[uuid.UUID, content.ChannelContents] = {}
+    for broadcast_id, sealed in (await uow.broadcasts.contents(wanted)).items():
+        found[broadcast_id] = content.unseal_channels(app.keyring, sealed, field=BROADCAST_FIELD)
+    return found
