@@ -141,3 +141,40 @@ def test_demo_is_idempotent_and_prints_working_keys(run) -> None:  # type: ignor
         "email_template_id",
         "sms_template_id",
     } <= set(first)
+
+
+def test_citizen_import_reports_bad_rows_by_line(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    agency = json.loads(run("agency", "create", "Dinsos Kota", "--json"))
+    csv_file = tmp_path / "warga.csv"
+    csv_file.write_text(
+        "nik,name,region_code,phone,email,channels\n"
+        "3273014101900002,Sri Wahyuni,32.73.01.1001,0812-3456-7890,,sms\n"
+        "12345,Budi,32.73,0812-1111-2222,,\n"
+        "3171020202850003,Agus,99.01,,agus@contoh.id,email;sms\n"
+        "3171020202850004,Dewi,31.71,0813-2222-3333,dewi@contoh.id,email;sms\n",
+        encoding="utf-8",
+    )
+    report = tmp_path / "laporan.csv"
+    output = run(
+        "citizen", "import", "--agency", agency["id"], str(csv_file),
+        "--trust-contacts", "--report", str(report), "--json",
+        ok=False,
+    )  # fmt: skip
+    summary = json.loads(output[output.index("{") :])
+    assert (summary["created"], summary["linked"], summary["error"]) == (2, 0, 2)
+    assert [e["line"] for e in summary["errors"]] == [3, 4]
+    assert "nik must be 16 digits" in summary["errors"][0]["message"]
+    assert "99 is not an Indonesian province" in summary["errors"][1]["message"]
+    lines = report.read_text(encoding="utf-8").splitlines()
+    assert lines[0] == "line,outcome,message,citizen_id" and len(lines) == 5
+    # Importing again links instead of duplicating.
+    again = run("citizen", "import", "--agency", agency["id"], str(csv_file), "--json", ok=False)
+    assert json.loads(again[again.index("{") :])["linked"] == 2
+
+
+def test_citizen_import_refuses_a_file_without_the_needed_columns(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    agency = json.loads(run("agency", "create", "Dinsos Kab", "--json"))
+    csv_file = tmp_path / "salah.csv"
+    csv_file.write_text("nama,telepon\nSri,0812\n", encoding="utf-8")
+    output = run("citizen", "import", "--agency", agency["id"], str(csv_file), ok=False)
+    assert "lacks the column(s) nik, name, region_code" in output

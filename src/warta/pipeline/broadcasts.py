@@ -123,8 +123,22 @@ async def _fan_out_one(app: Warta, broadcast_id: uuid.UUID) -> None:
             await app.queue.submit("deliver", due)
 
 
-async def _segment(uow: UnitOfWork, broadcast: Broadcast, after: uuid.UUID | None) -> list[Citizen]:
-    query = select(Citizen)
+#: What routing reads of a citizen; plain rows, not entities, for a million of them.
+_ROUTED = (
+    Citizen.id,
+    Citizen.zone,
+    Citizen.channel_order,
+    Citizen.quiet_start,
+    Citizen.quiet_end,
+    Citizen.max_per_day,
+    Citizen.max_per_week,
+    Citizen.digest,
+    Citizen.digest_at,
+)
+
+
+async def _segment(uow: UnitOfWork, broadcast: Broadcast, after: uuid.UUID | None) -> list[Any]:
+    query = select(*_ROUTED)
     if broadcast.topic:
         query = query.join(TopicSubscription, TopicSubscription.citizen_id == Citizen.id).join(
             Topic,
@@ -141,7 +155,7 @@ async def _segment(uow: UnitOfWork, broadcast: Broadcast, after: uuid.UUID | Non
         )
     if after is not None:
         query = query.where(Citizen.id > after)
-    return list((await uow.session.scalars(query.order_by(Citizen.id).limit(BATCH))).all())
+    return list((await uow.session.execute(query.order_by(Citizen.id).limit(BATCH))).all())
 
 
 async def _advance(

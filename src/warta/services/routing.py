@@ -8,6 +8,7 @@ goes unanswered (escalation), and by broadcast fan-out, many citizens at a time.
 
 from __future__ import annotations
 
+import functools
 import json
 import uuid
 from collections.abc import Iterable, Mapping
@@ -21,7 +22,7 @@ from warta.domain import routing, sms, statuses
 from warta.domain.citizens import local_time
 from warta.domain.regions import ZONES
 from warta.services import content
-from warta.store.models import NOTIFICATIONS, Citizen
+from warta.store.models import Citizen
 from warta.store.uow import UnitOfWork
 
 ALTERNATIVES_FIELD = "notification.alternatives"
@@ -53,36 +54,61 @@ async def gather(
     known = {c.id: Known(c) for c in citizens}
     if not known:
         return known
-    for contact in await uow.citizens.contacts(known):
-        if contact.verified_at is not None:
-            entry = known[contact.citizen_id].contacts
-            entry.setdefault(contact.kind, (contact.id, contact.value_enc, contact.value_hash))
+    for citizen_id, kind, contact_id, value_enc, value_hash in await uow.citizens.verified(known):
+        known[citizen_id].contacts.setdefault(kind, (contact_id, value_enc, value_hash))
     for citizen_id, topics in (await uow.citizens.opt_outs(known, agency_id)).items():
         known[citizen_id].opt_outs = topics
     since = now - _CAP_LOOKBACK
     for citizen_id, times in (await uow.citizens.sent_counts(known, since, routing_now)).items():
         known[citizen_id].sent = times
-    phones = {k.contacts["sms"][2]: k for k in known.values() if "sms" in k.contacts}
+    phones: dict[str, list[Known]] = {}  # a family often shares one phone
+    for entry in known.values():
+        if "sms" in entry.contacts:
+            phones.setdefault(entry.contacts["sms"][2], []).append(entry)
     for _, phone_hash in await uow.sms.opted_out((agency_id, h) for h in phones):
-        phones[phone_hash].sms_stopped = True
+        for entry in phones[phone_hash]:
+            entry.sms_stopped = True
     return known
 
 
 def preferences(citizen: Citizen) -> routing.Preferences:
+    return _preferences(
+        citizen.channel_order,
+        citizen.quiet_start,
+        citizen.quiet_end,
+        citizen.max_per_day,
+        citizen.max_per_week,
+        citizen.digest,
+        citizen.digest_at,
+        citizen.zone,
+    )
+
+
+# Cached: a fan-out meets the same few preference sets a million times.
+@functools.lru_cache(maxsize=4096)
+def _preferences(
+    channel_order: str,
+    quiet_start: str | None,
+    quiet_end: str | None,
+    max_per_day: int | None,
+    max_per_week: int | None,
+    digest: bool,
+    digest_at: str,
+    zone: str,
+) -> routing.Preferences:
     quiet = None
-    if citizen.quiet_start and citizen.quiet_end:
+    if quiet_start and quiet_end:
         quiet = routing.QuietHours(
-            local_time(citizen.quiet_start, "quiet_hours start"),
-            local_time(citizen.quiet_end, "quiet_hours end"),
+            local_time(quiet_start, "quiet_hours start"), local_time(quiet_end, "quiet_hours end")
         )
     return routing.Preferences(
-        channel_order=tuple(citizen.channel_order.split(",")),  # type: ignore[arg-type]
+        channel_order=tuple(channel_order.split(",")),  # type: ignore[arg-type]
         quiet_hours=quiet,
-        max_per_day=citizen.max_per_day,
-        max_per_week=citizen.max_per_week,
-        digest=citizen.digest,
-        digest_at=local_time(citizen.digest_at, "digest_at"),
-        zone=ZONES[citizen.zone],  # type: ignore[index]
+        max_per_day=max_per_day,
+        max_per_week=max_per_week,
+        digest=digest,
+        digest_at=local_time(digest_at, "digest_at"),
+        zone=ZONES[zone],  # type: ignore[index]
     )
 
 
@@ -123,17 +149,36 @@ def decide(known: Known, ask: Ask, now: datetime) -> routing.Decision:
         sent_this_week=week,
         already_tried=ask.already_tried,  # type: ignore[arg-type]
     )
+    return _route(prefs, situation, ask.priority, now, ask.expires_at, ask.scheduled_for)
+
+
+# The policy is pure and its inputs hashable, so equal questions share one answer: in a
+# fan-out most citizens ask the same question at the same moment.
+@functools.lru_cache(maxsize=4096)
+def _route(
+    prefs: routing.Preferences,
+    situation: routing.Situation,
+    priority: str,
+    now: datetime,
+    expires_at: datetime | None,
+    scheduled_for: datetime | None,
+) -> routing.Decision:
     return routing.route(
         prefs,
         situation,
-        priority=ask.priority,  # type: ignore[arg-type]
+        priority=priority,  # type: ignore[arg-type]
         now=now,
-        expires_at=ask.expires_at,
-        scheduled_for=ask.scheduled_for,
+        expires_at=expires_at,
+        scheduled_for=scheduled_for,
     )
 
 
 def routing_json(decision: routing.Decision, tried: Iterable[str] = ()) -> str:
+    return _routing_json(decision, tuple(tried))
+
+
+@functools.lru_cache(maxsize=4096)
+def _routing_json(decision: routing.Decision, tried: tuple[str, ...]) -> str:
     return json.dumps(
         {
             "action": decision.action,
@@ -231,8 +276,7 @@ def _first_choice(known: Known) -> str:
 
 
 async def insert_attempts(uow: UnitOfWork, rows: list[dict[str, Any]]) -> None:
-    if rows:
-        await uow.session.execute(NOTIFICATIONS.insert(), rows)
+    await uow.notifications.insert_many(rows)
 
 
 async def shared_contents(

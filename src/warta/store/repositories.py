@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Row, and_, bindparam, delete, func, or_, select, tuple_, update
@@ -113,6 +113,15 @@ STATUS_ALIASES = {
 }
 
 
+_COLUMNS = [c.key for c in NOTIFICATIONS.columns]
+_COLUMN_KINDS = [type(c.type).__name__ for c in NOTIFICATIONS.columns]
+# SQLite keeps UUIDs as 32 hex digits and times as naive UTC (see UtcDateTime).
+_SQLITE_CONVERTERS: dict[str, Any] = {
+    "Uuid": lambda v: v.hex,
+    "UtcDateTime": lambda v: v.astimezone(UTC).replace(tzinfo=None),
+}
+
+
 # What a worker needs of a row it claims.
 ClaimedRow = Row[*tuple[Any, ...]]
 CLAIMED = (
@@ -135,6 +144,33 @@ CLAIMED = (
 
 
 class NotificationRepository(_Repository):
+    async def insert_many(self, rows: list[dict[str, Any]]) -> None:
+        """Insert rows (dicts holding every column) through the driver's executemany.
+
+        The fan-out's hot path: at a million rows SQLAlchemy's per-value bind processing
+        cost more than the inserts, so its two conversions (UUIDs, aware UTC times) are
+        done here and the statement goes to the driver as is.
+        """
+        if not rows:
+            return
+        connection = await self.session.connection()
+        dialect = connection.dialect
+        sqlite_style = dialect.name == "sqlite"
+        marker = "?" if dialect.paramstyle == "qmark" else "%s"
+        sql = (
+            f"INSERT INTO {NOTIFICATIONS.name} ({', '.join(_COLUMNS)}) "
+            f"VALUES ({', '.join([marker] * len(_COLUMNS))})"
+        )
+        convert = [_SQLITE_CONVERTERS.get(kind) if sqlite_style else None for kind in _COLUMN_KINDS]
+        params = [
+            tuple(
+                value if fn is None or value is None else fn(value)
+                for value, fn in zip((row[c] for c in _COLUMNS), convert, strict=True)
+            )
+            for row in rows
+        ]
+        await connection.exec_driver_sql(sql, params)
+
     async def attempts(self, message_id: uuid.UUID) -> Sequence[Notification]:
         """Every attempt of one message to a citizen, first first."""
         query = (
@@ -409,6 +445,25 @@ class CitizenRepository(_Repository):
             .order_by(CitizenContact.created_at, CitizenContact.id)
         )
         return (await self.session.scalars(query)).all()
+
+    async def verified(self, citizen_ids: Iterable[uuid.UUID]) -> list[Any]:
+        """Verified contacts as plain rows (citizen_id, kind, id, value_enc, value_hash),
+        oldest first: routing reads many per batch and needs no entities."""
+        query = (
+            select(
+                CitizenContact.citizen_id,
+                CitizenContact.kind,
+                CitizenContact.id,
+                CitizenContact.value_enc,
+                CitizenContact.value_hash,
+            )
+            .where(
+                CitizenContact.citizen_id.in_(list(citizen_ids)),
+                CitizenContact.verified_at.is_not(None),
+            )
+            .order_by(CitizenContact.created_at)
+        )
+        return list((await self.session.execute(query)).all())
 
     async def contact(self, citizen_id: uuid.UUID, contact_id: uuid.UUID) -> CitizenContact | None:
         row = await self.session.get(CitizenContact, contact_id)
