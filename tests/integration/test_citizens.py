@@ -429,3 +429,44 @@ async def test_broadcast_input_is_checked(harness: Harness, multi_template: str)
 
 async def _sleep(seconds: float = 0.1) -> None:
     await asyncio.sleep(seconds)
+
+
+async def test_every_agency_follows_the_citizens_own_choices(
+    harness: Harness, outbox: Outbox, multi_template: str, clock: Clock
+) -> None:
+    citizen = await register(harness, preferences={"channels": ["email", "sms"]})
+    await verify_all(harness, citizen, outbox)
+    other = await create_agency(harness.app, "Samsat Kota", sms_sender="SAMSAT")
+    harness.keys["other"] = other.live_key
+    template = await create_template(
+        harness.app, other.id, kind="multi", name="stnk", subject="STNK ((nopol))",
+        body="STNK ((nopol)) Anda siap.", sms_body="STNK ((nopol)) siap. Samsat",
+    )  # fmt: skip
+    # The second agency registers the same NIK: it links, and inherits nothing to set up.
+    linked = await harness.post(
+        "/v2/citizens", {"nik": NIK, "name": "Sri", "region_code": "32.73"}, key="other"
+    )
+    assert linked.status_code == 200
+    body = {"template_id": str(template.id), "nik": NIK, "personalisation": PERSONAL}
+    by_email = await harness.post("/v2/notifications", body, key="other")
+    assert by_email.json()["channel"] == "email"  # the citizen's first choice
+    clock.set(wib(1, 22))
+    deferred = await harness.post("/v2/notifications", body, key="other")
+    assert deferred.json()["status"] == "created"
+    assert datetime.fromisoformat(deferred.json()["routing"]["at"]) == wib(2, 6)
+
+
+async def test_low_priority_waits_for_the_digest_time(
+    harness: Harness, outbox: Outbox, multi_template: str, clock: Clock
+) -> None:
+    citizen = await register(harness, preferences={"channels": ["sms"], "digest": True})
+    await verify_all(harness, citizen, outbox)
+    low = await send(harness, multi_template, citizen_id=citizen["id"], priority="low")
+    normal = await send(harness, multi_template, citizen_id=citizen["id"])
+    assert low["routing"]["action"] == "digest"
+    assert datetime.fromisoformat(low["routing"]["at"]) == wib(1, 18)
+    await harness.wait_status(normal["id"], "delivered")  # digests are for low only
+    assert len(outbox) == 1
+    clock.set(wib(1, 18, 0))
+    await harness.wait_status(low["id"], "delivered")
+    assert len(outbox) == 2

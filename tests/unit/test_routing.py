@@ -102,6 +102,12 @@ def reachable(*channels: str, **extra: object) -> Situation:
             id="low-waits-for-digest",
         ),
         pytest.param(
+            Preferences(digest=True, digest_at=time(18)), reachable("sms"), "low",
+            local(JAKARTA, 1, 18, 0) + timedelta(seconds=3),
+            ("send", "sms", local(JAKARTA, 1, 18, 0) + timedelta(seconds=3)),
+            id="digest-due-is-sent-not-deferred-a-day",
+        ),
+        pytest.param(
             Preferences(digest=True, digest_at=time(22)), reachable("sms"), "low",
             local(JAKARTA, 1, 10), ("digest", "sms", local(JAKARTA, 2, 6)),
             id="digest-time-in-quiet-hours",

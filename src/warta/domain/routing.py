@@ -11,7 +11,8 @@ hypothesis properties pin it down (tests/unit/test_routing.py).
 * Quiet hours (local time, default 21:00-06:00) defer ``normal`` and ``low`` to their end.
 * Caps: a ``normal``/``low`` message over the citizen's daily or weekly cap waits for the
   next local day or week (and quiet hours apply to that moment too).
-* Digest: ``low`` messages for a citizen who chose a digest wait for the daily digest time.
+* Digest: ``low`` messages for a citizen who chose a digest wait for the daily digest time
+  (and go out at once during the hour after it).
 * ``urgent`` (emergencies: disasters, outbreaks) ignores quiet hours, caps, digests and
   withdrawals of consent, as UU PDP allows processing to protect vital interests (art.
   20(2)(d)); it still needs a verified contact. Every urgent send is audited by the caller.
@@ -36,6 +37,7 @@ ESCALATION_WINDOWS: dict[Priority, timedelta] = {
     "normal": timedelta(minutes=30),
     "low": timedelta(minutes=30),
 }
+DIGEST_HOUR = timedelta(hours=1)
 _NOUNS = {"sms": "phone", "email": "address", "push": "app", "chat": "chat"}
 
 
@@ -167,7 +169,7 @@ def _when(
     reasons: list[str] = []
     digest = priority == "low" and prefs.digest
     if digest:
-        at = _next_time_of_day(at, prefs.digest_at, tz)
+        at = _next_digest(at, prefs.digest_at, tz)
         reasons.append(f"low priority: waits for the daily digest, {prefs.digest_at:%H:%M} {zone}")
     today, this_week = _local_day(now, tz), _week(_local_day(now, tz))
     for _ in range(8):  # each step moves later; a few steps always settle
@@ -191,6 +193,16 @@ def _when(
             continue
         break
     return at, digest, reasons
+
+
+def _next_digest(moment: datetime, digest_at: time, tz: ZoneInfo) -> datetime:
+    """The digest's time, or ``moment`` itself within the hour the digest goes out: a
+    message deferred to 18:00 and picked up at 18:00:03 is on time, not a day late."""
+    local = moment.astimezone(tz)
+    start = datetime.combine(local.date(), digest_at, tz)
+    if start <= local < start + DIGEST_HOUR:
+        return moment
+    return _next_time_of_day(moment, digest_at, tz)
 
 
 def _zone_name(zone: str) -> str:
