@@ -12,6 +12,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from warta.api.auth import authenticate, warta
 from warta.api.responses import JsonResponse
 from warta.api.schemas import (
+    Bulk,
     NotificationOut,
     NotificationPage,
     SendEmail,
@@ -24,7 +25,7 @@ from warta.bootstrap import Warta
 from warta.domain import statuses
 from warta.domain.timefmt import notify_time
 from warta.errors import BadRequest, NotFound, ValidationFailed
-from warta.services import citizen_sending, content, routing
+from warta.services import bulk, citizen_sending, content, routing
 from warta.services.sending import Caller, SendNotification, Sent, send
 from warta.store.models import Notification
 
@@ -148,6 +149,43 @@ async def send_to_citizen(
         },
         status_code=201,
     )
+
+
+@router.post("/bulk", status_code=201, summary="Send one template to many recipients (GC Notify)")
+async def send_bulk(body: Bulk, request: Request, app: AppDep, caller: CallerDep) -> JsonResponse:
+    _check_rate(app, caller)
+    if (body.rows is None) == (body.csv is None):
+        raise ValidationFailed("Give exactly one of rows and csv")
+    if body.reply_to_id is not None:
+        raise BadRequest(f"reply_to_id {body.reply_to_id} does not exist in database")
+    rows = body.rows if body.rows is not None else bulk.rows_from_csv(body.csv or "")
+    job = await bulk.create(
+        app,
+        caller,
+        bulk.NewJob(body.name, body.template_id, rows, body.reference, body.scheduled_for),
+    )
+    return JsonResponse({"data": _job(bulk.JobProgress(job, {}))}, status_code=201)
+
+
+@router.get("/bulk/{job_id}", summary="A bulk send and its progress")
+async def get_bulk(job_id: uuid.UUID, app: AppDep, caller: CallerDep) -> JsonResponse:
+    return JsonResponse({"data": _job(await bulk.progress(app, caller, job_id))})
+
+
+def _job(progress: bulk.JobProgress) -> dict[str, Any]:
+    job = progress.job
+    return {
+        "id": str(job.id),
+        "original_file_name": job.name,
+        "job_status": job.status,
+        "notification_count": job.total,
+        "template": str(job.template_id),
+        "template_version": job.template_version,
+        "service": str(job.agency_id),
+        "scheduled_for": notify_time(job.scheduled_for),
+        "created_at": notify_time(job.created_at),
+        "statistics": [{"status": s, "count": n} for s, n in sorted(progress.counts.items())],
+    }
 
 
 @router.post("/letter", status_code=400, include_in_schema=False)

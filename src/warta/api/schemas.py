@@ -56,6 +56,19 @@ class SendToCitizen(Strict):
     expires_at: datetime | None = Field(None, description="Cancelled, never sent late.")
 
 
+class Bulk(Strict):
+    """A bulk send, as GC Notify takes it: ``rows`` (a header row, then one row per
+    recipient) or ``csv`` text with the same shape."""
+
+    name: str = Field(max_length=255)
+    template_id: uuid.UUID
+    rows: list[list[str]] | None = None
+    csv: str | None = None
+    reference: str | None = Field(None, max_length=1000)
+    scheduled_for: datetime | None = None
+    reply_to_id: uuid.UUID | None = None
+
+
 class Preview(Strict):
     personalisation: dict[str, Any] | None = None
 

@@ -19,7 +19,7 @@ from warta.domain import citizens as rules
 from warta.domain import routing as policy
 from warta.errors import BadRequest, InvalidInput, NotFound, ValidationFailed
 from warta.services import content, lookups, routing
-from warta.services.sending import MULTI, Caller, render_all, sender_of
+from warta.services.sending import MULTI, Caller, count_toward_limit, render_all, sender_of
 from warta.store.models import Citizen, Template
 
 #: Channels Warta can deliver today; push and chat join when their channels exist.
@@ -90,8 +90,14 @@ async def send_to_citizen(app: Warta, caller: Caller, command: SendToCitizen) ->
             alternatives_enc=alternatives,
             now=now,
         )
-        await routing.insert_attempts(uow, [row])
-        await uow.commit()
+        counted = await count_toward_limit(app, caller, now)  # as Notify's sends do
+        try:
+            await routing.insert_attempts(uow, [row])
+            await uow.commit()
+        except Exception:
+            if counted:
+                app.quotas.uncount_message(caller.agency.id)
+            raise
     if decision.action == "send":
         await app.queue.submit("deliver", [row["id"]])
     return CitizenSent(row, decision, contents)

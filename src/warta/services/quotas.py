@@ -48,19 +48,20 @@ class Quotas:
         limit: int,
         now: datetime,
         count_from_store: Callable[[datetime], Awaitable[int]],
+        n: int = 1,
     ) -> None:
-        """Count one more message today, or refuse it with Notify's 429."""
+        """Count ``n`` more messages today, or refuse them all with Notify's 429."""
         today = now.astimezone(WIB).date()
         day, used = self._daily.get(agency_id, (None, 0))
         if day != today:
             used = await count_from_store(start_of_day_wib(now))
-        if used >= limit:
+        if used + n > limit:
             self._daily[agency_id] = (today, used)
             raise DailyLimitExceeded(f"Exceeded send limits ({limit}) for today")
-        self._daily[agency_id] = (today, used + 1)
+        self._daily[agency_id] = (today, used + n)
 
-    def uncount_message(self, agency_id: uuid.UUID) -> None:
-        """Give back a counted message whose request failed before it was stored."""
+    def uncount_message(self, agency_id: uuid.UUID, n: int = 1) -> None:
+        """Give back counted messages whose request failed before they were stored."""
         day, used = self._daily.get(agency_id, (None, 0))
         if day is not None and used > 0:
-            self._daily[agency_id] = (day, used - 1)
+            self._daily[agency_id] = (day, max(0, used - n))

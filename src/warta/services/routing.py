@@ -268,6 +268,7 @@ def attempt(
         "escalate_at": None,
         "routing": routing_json(decision, tried),
         "alternatives_enc": alternatives_enc,
+        "job_id": None,
     }
 
 

@@ -123,18 +123,11 @@ async def send_with_template(
     app: Warta, caller: Caller, command: SendNotification, template: Template
 ) -> Sent:
     """Send with a template already checked (or one of Warta's own, like one-time codes)."""
-    recipient, simulate = await _recipient(app, caller, command)
+    recipient, simulate = await recipient_of(app, caller, command)
     subject, body = render_content(template, command.personalisation)
     now = app.clock()
-    counted = caller.key_type != "test"  # test keys never count against the limit
-    if counted:
-        await app.quotas.count_message(
-            caller.agency.id,
-            caller.agency.message_limit,
-            now,
-            lambda since: _count_created_since(app, caller.agency.id, since),
-        )
-    row = _new_row(app, caller, command, template, recipient, simulate, (subject, body), now)
+    counted = await count_toward_limit(app, caller, now)
+    row = new_row(app, caller, command, template, recipient, simulate, (subject, body), now)
     try:
         await app.new_notifications.insert(
             {column.key: getattr(row, column.key) for column in NOTIFICATIONS.columns}
@@ -147,9 +140,20 @@ async def send_with_template(
     return Sent(row, template, subject, body)
 
 
-async def _count_created_since(app: Warta, agency_id: uuid.UUID, since: datetime) -> int:
-    async with app.uow() as uow:
-        return await uow.notifications.count_created_since(agency_id, since)
+async def count_toward_limit(app: Warta, caller: Caller, now: datetime, n: int = 1) -> bool:
+    """Count ``n`` messages toward the agency's daily limit (a 429 when over it); test
+    keys never count. Returns whether they were counted, to give back on failure."""
+    if caller.key_type == "test":
+        return False
+
+    async def created_since(since: datetime) -> int:
+        async with app.uow() as uow:
+            return await uow.notifications.count_created_since(caller.agency.id, since)
+
+    await app.quotas.count_message(
+        caller.agency.id, caller.agency.message_limit, now, created_since, n=n
+    )
+    return True
 
 
 async def _usable_template(app: Warta, caller: Caller, command: SendNotification) -> Template:
@@ -167,7 +171,7 @@ async def _usable_template(app: Warta, caller: Caller, command: SendNotification
     return template
 
 
-async def _recipient(
+async def recipient_of(
     app: Warta, caller: Caller, command: SendNotification
 ) -> tuple[str, str | None]:
     """The normalised recipient, and the status to simulate instead of sending (if any)."""
@@ -193,7 +197,7 @@ def rendered_content(channel: Channel, subject: str | None, body: str) -> conten
     return {"subject": email.subject, "body": body, "text": email.text, "html": email.html}
 
 
-def _new_row(
+def new_row(
     app: Warta,
     caller: Caller,
     command: SendNotification,

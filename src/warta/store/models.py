@@ -152,6 +152,7 @@ class Notification(Base):
         Index("ix_notifications_message", "message_id"),
         Index("ix_notifications_broadcast", "broadcast_id", "status"),
         Index("ix_notifications_escalate", "escalate_at"),
+        Index("ix_notifications_job", "job_id", "status"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
@@ -195,6 +196,7 @@ class Notification(Base):
     escalate_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     routing: Mapped[str | None] = mapped_column(Text)
     alternatives_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
+    job_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("jobs.id"))
 
 
 class Callback(Base):
@@ -398,6 +400,23 @@ class Broadcast(Base):
     lease_until: Mapped[datetime | None] = mapped_column(UtcDateTime)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     completed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+
+class Job(Base):
+    """A bulk send (POST /v2/notifications/bulk): one template, a row per recipient."""
+
+    __tablename__ = "jobs"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    agency_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("agencies.id"), index=True)
+    api_key_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("api_keys.id"))
+    template_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("templates.id"))
+    template_version: Mapped[int] = mapped_column(Integer)
+    name: Mapped[str] = mapped_column(String(255))
+    status: Mapped[str] = mapped_column(String(20))  # finished | cancelled
+    total: Mapped[int] = mapped_column(Integer)
+    scheduled_for: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
 
 # The Core table, for statements that skip the ORM on hot paths (typed as a Table).

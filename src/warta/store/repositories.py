@@ -144,6 +144,14 @@ CLAIMED = (
 
 
 class NotificationRepository(_Repository):
+    async def job_counts(self, job_id: uuid.UUID) -> dict[str, int]:
+        query = (
+            select(Notification.status, func.count())
+            .where(Notification.job_id == job_id)
+            .group_by(Notification.status)
+        )
+        return {status: count for status, count in await self.session.execute(query)}
+
     async def insert_many(self, rows: list[dict[str, Any]]) -> None:
         """Insert rows (dicts holding every column) through the driver's executemany.
 

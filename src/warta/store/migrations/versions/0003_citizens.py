@@ -178,7 +178,38 @@ def upgrade() -> None:
     with op.batch_alter_table("topic_subscriptions") as batch_op:
         batch_op.create_index("ix_topic_subscriptions_citizen", ["citizen_id"], unique=False)
 
+    op.create_table(
+        "jobs",
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.Column("agency_id", sa.Uuid(), nullable=False),
+        sa.Column("api_key_id", sa.Uuid(), nullable=True),
+        sa.Column("template_id", sa.Uuid(), nullable=False),
+        sa.Column("template_version", sa.Integer(), nullable=False),
+        sa.Column("name", sa.String(length=255), nullable=False),
+        sa.Column("status", sa.String(length=20), nullable=False),
+        sa.Column("total", sa.Integer(), nullable=False),
+        sa.Column("scheduled_for", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["agency_id"], ["agencies.id"], name=op.f("fk_jobs_agency_id_agencies")
+        ),
+        sa.ForeignKeyConstraint(
+            ["api_key_id"], ["api_keys.id"], name=op.f("fk_jobs_api_key_id_api_keys")
+        ),
+        sa.ForeignKeyConstraint(
+            ["template_id"], ["templates.id"], name=op.f("fk_jobs_template_id_templates")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_jobs")),
+    )
+    with op.batch_alter_table("jobs") as batch_op:
+        batch_op.create_index(batch_op.f("ix_jobs_agency_id"), ["agency_id"], unique=False)
+
     with op.batch_alter_table("notifications") as batch_op:
+        batch_op.add_column(sa.Column("job_id", sa.Uuid(), nullable=True))
+        batch_op.create_index("ix_notifications_job", ["job_id", "status"], unique=False)
+        batch_op.create_foreign_key(
+            batch_op.f("fk_notifications_job_id_jobs"), "jobs", ["job_id"], ["id"]
+        )
         batch_op.add_column(sa.Column("citizen_id", sa.Uuid(), nullable=True))
         batch_op.add_column(sa.Column("message_id", sa.Uuid(), nullable=True))
         batch_op.add_column(sa.Column("broadcast_id", sa.Uuid(), nullable=True))
@@ -222,6 +253,9 @@ def downgrade() -> None:
         batch_op.drop_column("channel_bodies")
 
     with op.batch_alter_table("notifications") as batch_op:
+        batch_op.drop_constraint(batch_op.f("fk_notifications_job_id_jobs"), type_="foreignkey")
+        batch_op.drop_index("ix_notifications_job")
+        batch_op.drop_column("job_id")
         batch_op.drop_constraint(
             batch_op.f("fk_notifications_citizen_id_citizens"), type_="foreignkey"
         )
@@ -242,6 +276,10 @@ def downgrade() -> None:
         batch_op.drop_column("message_id")
         batch_op.drop_column("citizen_id")
 
+    with op.batch_alter_table("jobs") as batch_op:
+        batch_op.drop_index(batch_op.f("ix_jobs_agency_id"))
+
+    op.drop_table("jobs")
     with op.batch_alter_table("topic_subscriptions") as batch_op:
         batch_op.drop_index("ix_topic_subscriptions_citizen")
 

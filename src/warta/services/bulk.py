@@ -1,0 +1,181 @@
+"""Bulk sends (POST /v2/notifications/bulk, as GC Notify has it): one template, a row of
+personalisation per recipient, given as rows or as CSV text.
+
+Every row is checked before anything is stored: one bad row refuses the whole job with
+each bad row named, so an agency never half-sends a list. Then the job and its
+notifications are written together (in chunks, one transaction) and handed to the queue,
+or left for the sweeper at ``scheduled_for``.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from warta.bootstrap import Warta
+from warta.domain import simulated
+from warta.errors import ApiError, BadRequest, InvalidInput, NotFound, ValidationFailed
+from warta.services import lookups
+from warta.services.sending import (
+    RECIPIENT_FIELD,
+    Caller,
+    SendNotification,
+    count_toward_limit,
+    new_row,
+    normalise_recipient,
+    render_content,
+)
+from warta.store.models import NOTIFICATIONS, Job, Template
+
+MAX_ROWS = 50_000
+CHUNK = 1000
+#: Column names a sheet may use for the recipient (compared without case, spaces or _).
+RECIPIENT_COLUMNS = {
+    "sms": ("phonenumber", "nomortelepon", "nohp"),
+    "email": ("emailaddress", "email"),
+}
+_SHOWN_ERRORS = 10
+
+
+@dataclass(frozen=True)
+class NewJob:
+    name: str
+    template_id: uuid.UUID
+    rows: list[list[str]]
+    reference: str | None = None
+    scheduled_for: datetime | None = None
+
+
+@dataclass(frozen=True)
+class JobProgress:
+    job: Job
+    counts: dict[str, int]
+
+
+def rows_from_csv(text: str) -> list[list[str]]:
+    return [row for row in csv.reader(io.StringIO(text)) if any(cell.strip() for cell in row)]
+
+
+def _key(name: str) -> str:
+    return "".join(name.lower().split()).replace("_", "").replace("-", "")
+
+
+async def create(app: Warta, caller: Caller, new: NewJob) -> Job:
+    now = app.clock()
+    template = await _template(app, caller, new.template_id)
+    channel = template.type
+    if len(new.rows) < 2:
+        raise ValidationFailed("rows must hold a header row and at least one recipient")
+    if len(new.rows) - 1 > MAX_ROWS:
+        raise ValidationFailed(f"Too many rows: at most {MAX_ROWS:,} recipients in one job")
+    header = [cell.strip() for cell in new.rows[0]]
+    column = next((i for i, h in enumerate(header) if _key(h) in RECIPIENT_COLUMNS[channel]), None)
+    if column is None:
+        wanted = RECIPIENT_FIELD[channel].replace("_", " ")
+        raise ValidationFailed(f"Missing column: {wanted!r} (the recipient of each row)")
+    if new.scheduled_for is not None and new.scheduled_for.tzinfo is None:
+        raise ValidationFailed("scheduled_for needs a time zone, like 2026-12-01T08:00:00+07:00")
+    due = max(now, new.scheduled_for) if new.scheduled_for else now
+    job = Job(
+        id=uuid.uuid4(),
+        agency_id=caller.agency.id,
+        api_key_id=caller.key_id,
+        template_id=template.id,
+        template_version=template.version,
+        name=new.name.strip()[:255] or "bulk",
+        status="finished",
+        total=len(new.rows) - 1,
+        scheduled_for=new.scheduled_for,
+        created_at=now,
+    )
+    rows, errors = [], []
+    for number, cells in enumerate(new.rows[1:], start=1):
+        try:
+            rows.append(await _row(app, caller, job, template, header, column, cells, due, new))
+        except (InvalidInput, ApiError) as exc:
+            errors.append(f"Row {number} - {exc}")
+    if errors:
+        more = f" ({len(errors) - _SHOWN_ERRORS} more)" if len(errors) > _SHOWN_ERRORS else ""
+        raise ValidationFailed("Some rows have errors. " + ". ".join(errors[:_SHOWN_ERRORS]) + more)
+    counted = await count_toward_limit(app, caller, now, len(rows))
+    try:
+        async with app.uow() as uow:
+            uow.agencies.add(job)
+            await uow.session.flush()
+            for start in range(0, len(rows), CHUNK):
+                await uow.notifications.insert_many(rows[start : start + CHUNK])
+            await uow.commit()
+    except Exception:
+        if counted:
+            app.quotas.uncount_message(caller.agency.id, len(rows))
+        raise
+    if due <= now:
+        for start in range(0, len(rows), CHUNK):
+            await app.queue.submit("deliver", [r["id"] for r in rows[start : start + CHUNK]])
+    return job
+
+
+async def _template(app: Warta, caller: Caller, template_id: uuid.UUID) -> Template:
+    template = await lookups.template(app, caller.agency.id, template_id)
+    if template is None or template.archived:
+        raise BadRequest("Template not found")
+    if template.type not in ("sms", "email"):
+        raise BadRequest(
+            "A bulk send needs an email or SMS template; multi-channel templates go to "
+            "citizens (POST /v2/notifications, POST /v2/broadcasts)"
+        )
+    return template
+
+
+async def _row(
+    app: Warta,
+    caller: Caller,
+    job: Job,
+    template: Template,
+    header: list[str],
+    column: int,
+    cells: list[str],
+    due: datetime,
+    new: NewJob,
+) -> dict[str, Any]:
+    channel = template.type
+    raw = cells[column].strip() if column < len(cells) else ""
+    if not raw:
+        raise ValidationFailed(f"`{header[column]}`: Missing")
+    # An empty cell is a missing value, as in GC Notify's sheets: a blank is never sent.
+    personalisation = {h: cells[i] for i, h in enumerate(header) if i < len(cells) and cells[i]}
+    test_key = caller.key_type == "test"
+    simulate = simulated.simulated_status(channel, raw, test_key=test_key)
+    if simulated.is_simulated(channel, raw):
+        recipient = raw
+    else:
+        try:
+            recipient = normalise_recipient(channel, raw)  # type: ignore[arg-type]
+        except ValidationFailed as exc:
+            raise ValidationFailed(f"`{header[column]}`: {str(exc).split(' ', 1)[1]}") from exc
+        if caller.key_type == "team":
+            async with app.uow() as uow:
+                allowed = await uow.agencies.on_guest_list(
+                    caller.agency.id, app.keyring.lookup_hashes(recipient)
+                )
+            if not allowed:
+                raise BadRequest("Can’t send to this recipient using a team-only API key")
+    rendered = render_content(template, personalisation)
+    command = SendNotification(channel, raw, template.id, personalisation, new.reference)  # type: ignore[arg-type]
+    row = new_row(app, caller, command, template, recipient, simulate, rendered, job.created_at)
+    values = {c.key: getattr(row, c.key) for c in NOTIFICATIONS.columns}
+    values["job_id"] = job.id
+    values["lease_until"] = due if due > job.created_at else values["lease_until"]
+    return values
+
+
+async def progress(app: Warta, caller: Caller, job_id: uuid.UUID) -> JobProgress:
+    async with app.uow() as uow:
+        job = await uow.session.get(Job, job_id)
+        if job is None or job.agency_id != caller.agency.id:
+            raise NotFound("Job not found")
+        return JobProgress(job, await uow.notifications.job_counts(job.id))
