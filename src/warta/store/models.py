@@ -21,6 +21,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     Uuid,
+    text,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -151,8 +152,21 @@ class Notification(Base):
         Index("ix_notifications_citizen", "citizen_id", "created_at"),
         Index("ix_notifications_message", "message_id"),
         Index("ix_notifications_broadcast", "broadcast_id", "status"),
-        Index("ix_notifications_escalate", "escalate_at"),
-        Index("ix_notifications_job", "job_id", "status"),
+        # Partial: most rows never escalate and are in no job, and a million-row fan-out
+        # should not pay to index their NULLs.
+        Index(
+            "ix_notifications_escalate",
+            "escalate_at",
+            sqlite_where=text("escalate_at IS NOT NULL"),
+            postgresql_where=text("escalate_at IS NOT NULL"),
+        ),
+        Index(
+            "ix_notifications_job",
+            "job_id",
+            "status",
+            sqlite_where=text("job_id IS NOT NULL"),
+            postgresql_where=text("job_id IS NOT NULL"),
+        ),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)

@@ -206,7 +206,13 @@ def upgrade() -> None:
 
     with op.batch_alter_table("notifications") as batch_op:
         batch_op.add_column(sa.Column("job_id", sa.Uuid(), nullable=True))
-        batch_op.create_index("ix_notifications_job", ["job_id", "status"], unique=False)
+        batch_op.create_index(
+            "ix_notifications_job",
+            ["job_id", "status"],
+            unique=False,
+            sqlite_where=sa.text("job_id IS NOT NULL"),
+            postgresql_where=sa.text("job_id IS NOT NULL"),
+        )
         batch_op.create_foreign_key(
             batch_op.f("fk_notifications_job_id_jobs"), "jobs", ["job_id"], ["id"]
         )
@@ -225,7 +231,13 @@ def upgrade() -> None:
         batch_op.create_index(
             "ix_notifications_citizen", ["citizen_id", "created_at"], unique=False
         )
-        batch_op.create_index("ix_notifications_escalate", ["escalate_at"], unique=False)
+        batch_op.create_index(
+            "ix_notifications_escalate",
+            ["escalate_at"],
+            unique=False,
+            sqlite_where=sa.text("escalate_at IS NOT NULL"),
+            postgresql_where=sa.text("escalate_at IS NOT NULL"),
+        )
         batch_op.create_index("ix_notifications_message", ["message_id"], unique=False)
         batch_op.create_foreign_key(
             batch_op.f("fk_notifications_broadcast_id_broadcasts"),
