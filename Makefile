@@ -52,6 +52,7 @@ e2e: install-dev
 bench: install-dev
 	$(BIN)/python bench/email_throughput.py
 	$(BIN)/python bench/sms_throughput.py
+	$(BIN)/python bench/broadcast_fanout.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
