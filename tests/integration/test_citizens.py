@@ -470,3 +470,19 @@ async def test_low_priority_waits_for_the_digest_time(
     clock.set(wib(1, 18, 0))
     await harness.wait_status(low["id"], "delivered")
     assert len(outbox) == 2
+
+
+async def test_an_emergency_can_go_on_every_channel_at_once(
+    harness: Harness, outbox: Outbox, multi_template: str, clock: Clock
+) -> None:
+    citizen = await register(harness, preferences={"channels": ["email", "sms"]})
+    await verify_all(harness, citizen, outbox)
+    clock.set(wib(1, 23))  # quiet hours do not hold back an emergency
+    sent = await send(
+        harness, multi_template, citizen_id=citizen["id"], priority="urgent", all_channels=True
+    )
+    got = (await harness.get(f"/v2/notifications/{sent['id']}")).json()
+    assert sorted(a["channel"] for a in got["attempts"]) == ["email", "sms"]
+    for attempt in got["attempts"]:
+        await harness.wait_status(attempt["id"], "delivered")
+    assert sorted(m.channel for m in await outbox.wait_for(2)) == ["email", "sms"]

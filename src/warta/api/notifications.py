@@ -130,6 +130,7 @@ async def send_to_citizen(
             reference=body.reference,
             scheduled_for=body.scheduled_for,
             expires_at=body.expires_at,
+            all_channels=body.all_channels,
         ),
     )
     row, decision = sent.row, sent.decision

@@ -54,6 +54,11 @@ class SendToCitizen(Strict):
     reference: str | None = Field(None, max_length=1000)
     scheduled_for: datetime | None = Field(None, description="Not before this time.")
     expires_at: datetime | None = Field(None, description="Cancelled, never sent late.")
+    all_channels: bool = Field(
+        False,
+        description="Send on every usable channel at once rather than one, with "
+        "escalation (emergencies).",
+    )
 
 
 class Bulk(Strict):

@@ -10,7 +10,7 @@ said. The other channels' content is kept sealed beside it for escalation.
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -37,6 +37,8 @@ class SendToCitizen:
     reference: str | None = None
     scheduled_for: datetime | None = None
     expires_at: datetime | None = None
+    #: Every usable channel at once instead of one with escalation (emergencies).
+    all_channels: bool = False
 
 
 @dataclass(frozen=True)
@@ -90,16 +92,33 @@ async def send_to_citizen(app: Warta, caller: Caller, command: SendToCitizen) ->
             alternatives_enc=alternatives,
             now=now,
         )
+        rows = [row]
+        if command.all_channels and decision.channel is not None:
+            # Emergencies: every usable channel at once, as attempts of one message.
+            for channel in decision.fallbacks:
+                rows.append(
+                    routing.attempt(
+                        app,
+                        message,
+                        known,
+                        replace(decision, channel=channel, fallbacks=()),
+                        message_id=row["id"],
+                        contents=contents,
+                        alternatives_enc=alternatives,
+                        now=now,
+                        tried=[decision.channel],
+                    )
+                )
         counted = await count_toward_limit(app, caller, now)  # as Notify's sends do
         try:
-            await routing.insert_attempts(uow, [row])
+            await routing.insert_attempts(uow, rows)
             await uow.commit()
         except Exception:
             if counted:
                 app.quotas.uncount_message(caller.agency.id)
             raise
     if decision.action == "send":
-        await app.queue.submit("deliver", [row["id"]])
+        await app.queue.submit("deliver", [r["id"] for r in rows])
     return CitizenSent(row, decision, contents)
 
 
