@@ -195,6 +195,9 @@ async def test_a_contact_is_verified_only_with_its_code(harness: Harness, outbox
     code = next(w.strip(".") for w in sms.body.split() if w.strip(".").isdigit())
     right = await harness.post(path, {"code": code})
     assert right.status_code == 200
+    # The agency sees that a code was sent, never the code.
+    notice = await harness.get(f"/v2/notifications/{added.json()['code_notification_id']}")
+    assert code not in notice.text and notice.json()["body"].startswith("(a one-time code")
     verified = {c["type"]: c["verified"] for c in right.json()["contacts"]}
     assert verified == {"sms": True, "email": False}
     again = await harness.post(path, {"code": code})  # a code works once

@@ -31,6 +31,7 @@ from warta.store.models import Notification
 
 router = APIRouter(prefix="/v2/notifications", tags=["Notifications (Notify v2)"])
 PAGE_SIZE = 250
+SECRET_BODY = "(a one-time code: shown only to the recipient)"
 
 AppDep = Annotated[Warta, Depends(warta)]
 CallerDep = Annotated[Caller, Depends(authenticate)]
@@ -205,6 +206,8 @@ def present(
     recipient = app.keyring.decrypt(row.recipient_enc, field="notification.recipient") or None
     if row.content_enc is not None:
         sealed = content.unseal(app.keyring, row.content_enc)
+        if sealed.get("secret"):  # a one-time code: for the citizen's eyes only
+            sealed = {"body": SECRET_BODY, "subject": sealed.get("subject")}
     else:
         sealed = (shared or {}).get(row.broadcast_id, {}).get(row.type) or {"body": None}  # type: ignore[arg-type]
     return {

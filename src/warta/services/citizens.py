@@ -327,6 +327,7 @@ async def add_contact(
             {"kode": code, "instansi": caller.agency.name},
         ),
         template,
+        secret=True,  # verification means the agency must not see the code
     )
     return CodeSent(
         contact, value, sent.notification.id, code if caller.key_type == "test" else None

@@ -120,14 +120,26 @@ async def send(app: Warta, caller: Caller, command: SendNotification) -> Sent:
 
 
 async def send_with_template(
-    app: Warta, caller: Caller, command: SendNotification, template: Template
+    app: Warta,
+    caller: Caller,
+    command: SendNotification,
+    template: Template,
+    *,
+    secret: bool = False,
 ) -> Sent:
-    """Send with a template already checked (or one of Warta's own, like one-time codes)."""
+    """Send with a template already checked (or one of Warta's own, like one-time codes).
+
+    ``secret``: the text is for the recipient only (a one-time code); the API shows the
+    agency that it was sent, never what it said.
+    """
     recipient, simulate = await recipient_of(app, caller, command)
     subject, body = render_content(template, command.personalisation)
     now = app.clock()
     counted = await count_toward_limit(app, caller, now)
     row = new_row(app, caller, command, template, recipient, simulate, (subject, body), now)
+    if secret:
+        sealed = rendered_content(command.channel, subject, body) | {"secret": "1"}
+        row.content_enc = content.seal(app.keyring, sealed)
     try:
         await app.new_notifications.insert(
             {column.key: getattr(row, column.key) for column in NOTIFICATIONS.columns}
