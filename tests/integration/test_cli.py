@@ -30,7 +30,7 @@ def run(database_url: str, tmp_path: Path):  # type: ignore[no-untyped-def]
 
 def test_help_lists_every_command() -> None:
     output = CliRunner().invoke(main, ["--help"]).output
-    for command in ("serve", "migrate", "demo", "agency", "key", "template", "keys"):
+    for command in ("serve", "migrate", "demo", "agency", "key", "template", "keys", "citizen"):
         assert f"  {command} " in output or f"  {command}\n" in output
 
 
