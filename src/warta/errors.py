@@ -10,6 +10,7 @@ are translated at the edge that meets them, with ``raise ... from exc``. The API
     │   ├── InvalidTemplate             template text cannot be used
     │   ├── MissingPersonalisation      fields the template needs were not given
     │   ├── InvalidPhoneNumber          not a mobile number we can reach
+    │   ├── InvalidRegion               not a Kemendagri region code (kode wilayah)
     │   ├── InvalidEmailAddress
     │   └── MessageTooLong              SMS over the 918-character cap
     ├── ApiError                      carries Notify's status_code and error name
@@ -45,6 +46,10 @@ class MissingPersonalisation(InvalidInput):
 
 
 class InvalidPhoneNumber(InvalidInput):
+    pass
+
+
+class InvalidRegion(InvalidInput):
     pass
 
 

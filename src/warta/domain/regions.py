@@ -1,122 +1,200 @@
 """Kemendagri region codes (kode wilayah) and the time zone each province keeps.
 
-A code names a province (``32``), a regency or city (``32.73``), a district (``32.73.01``)
-or a village (``32.73.01.1001``): 2, 2, 2 and 4 digits. Indonesia has three zones and no
-daylight saving: WIB (UTC+7), WITA (UTC+8), WIT (UTC+9).
+A code names a province (``32`` Jawa Barat), a regency or city (``32.73`` Kota Bandung), a
+district (``32.73.01``) or a village (``32.73.01.1001``): 2, 2, 2 and 4 digits, the form
+of Kepmendagri 100.1.1-6117/2022. People copy codes from forms and spreadsheets, so the
+dots may be missing (``3273011001``) and spaces anywhere (``" 32.73 "``); both are
+accepted and stored dotted, which is the form broadcasts match prefixes on.
+
+Indonesia has three zones and no daylight saving: WIB (UTC+7), WITA (UTC+8) and WIT
+(UTC+9). The zone follows the province; a citizen may still choose another one (a
+Kalimantan Timur worker who lives by Jakarta time), hence ``parse_zone``.
+
+Pure: the standard library only.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Final, Literal
+from typing import Final, Literal, NamedTuple
 
-from warta.errors import InvalidInput
+from warta.errors import InvalidInput, InvalidRegion
+
+__all__ = [
+    "PROVINCES",
+    "ZONES",
+    "InvalidRegion",
+    "Level",
+    "Province",
+    "Region",
+    "Zone",
+    "parse_region",
+    "parse_zone",
+    "zone_of",
+]
 
 Zone = Literal["WIB", "WITA", "WIT"]
 Level = Literal["province", "regency", "district", "village"]
+
+#: The IANA name of each zone, for ``zoneinfo``.
 ZONES: Final[dict[Zone, str]] = {
     "WIB": "Asia/Jakarta",
     "WITA": "Asia/Makassar",
     "WIT": "Asia/Jayapura",
 }
 
-#: Province code -> (name, zone), after the 2022 split of Papua.
-PROVINCES: Final[dict[str, tuple[str, Zone]]] = {
-    "11": ("Aceh", "WIB"),
-    "12": ("Sumatera Utara", "WIB"),
-    "13": ("Sumatera Barat", "WIB"),
-    "14": ("Riau", "WIB"),
-    "15": ("Jambi", "WIB"),
-    "16": ("Sumatera Selatan", "WIB"),
-    "17": ("Bengkulu", "WIB"),
-    "18": ("Lampung", "WIB"),
-    "19": ("Kepulauan Bangka Belitung", "WIB"),
-    "21": ("Kepulauan Riau", "WIB"),
-    "31": ("DKI Jakarta", "WIB"),
-    "32": ("Jawa Barat", "WIB"),
-    "33": ("Jawa Tengah", "WIB"),
-    "34": ("DI Yogyakarta", "WIB"),
-    "35": ("Jawa Timur", "WIB"),
-    "36": ("Banten", "WIB"),
-    "51": ("Bali", "WITA"),
-    "52": ("Nusa Tenggara Barat", "WITA"),
-    "53": ("Nusa Tenggara Timur", "WITA"),
-    "61": ("Kalimantan Barat", "WIB"),
-    "62": ("Kalimantan Tengah", "WIB"),
-    "63": ("Kalimantan Selatan", "WITA"),
-    "64": ("Kalimantan Timur", "WITA"),
-    "65": ("Kalimantan Utara", "WITA"),
-    "71": ("Sulawesi Utara", "WITA"),
-    "72": ("Sulawesi Tengah", "WITA"),
-    "73": ("Sulawesi Selatan", "WITA"),
-    "74": ("Sulawesi Tenggara", "WITA"),
-    "75": ("Gorontalo", "WITA"),
-    "76": ("Sulawesi Barat", "WITA"),
-    "81": ("Maluku", "WIT"),
-    "82": ("Maluku Utara", "WIT"),
-    "91": ("Papua", "WIT"),
-    "92": ("Papua Barat", "WIT"),
-    "93": ("Papua Selatan", "WIT"),
-    "94": ("Papua Tengah", "WIT"),
-    "95": ("Papua Pegunungan", "WIT"),
-    "96": ("Papua Barat Daya", "WIT"),
+
+class Province(NamedTuple):
+    name: str
+    zone: Zone
+
+
+#: Province code -> name and zone, after the 2022 split of Papua into six provinces.
+PROVINCES: Final[dict[str, Province]] = {
+    "11": Province("Aceh", "WIB"),
+    "12": Province("Sumatera Utara", "WIB"),
+    "13": Province("Sumatera Barat", "WIB"),
+    "14": Province("Riau", "WIB"),
+    "15": Province("Jambi", "WIB"),
+    "16": Province("Sumatera Selatan", "WIB"),
+    "17": Province("Bengkulu", "WIB"),
+    "18": Province("Lampung", "WIB"),
+    "19": Province("Kepulauan Bangka Belitung", "WIB"),
+    "21": Province("Kepulauan Riau", "WIB"),
+    "31": Province("DKI Jakarta", "WIB"),
+    "32": Province("Jawa Barat", "WIB"),
+    "33": Province("Jawa Tengah", "WIB"),
+    "34": Province("DI Yogyakarta", "WIB"),
+    "35": Province("Jawa Timur", "WIB"),
+    "36": Province("Banten", "WIB"),
+    "51": Province("Bali", "WITA"),
+    "52": Province("Nusa Tenggara Barat", "WITA"),
+    "53": Province("Nusa Tenggara Timur", "WITA"),
+    "61": Province("Kalimantan Barat", "WIB"),
+    "62": Province("Kalimantan Tengah", "WIB"),
+    "63": Province("Kalimantan Selatan", "WITA"),
+    "64": Province("Kalimantan Timur", "WITA"),
+    "65": Province("Kalimantan Utara", "WITA"),
+    "71": Province("Sulawesi Utara", "WITA"),
+    "72": Province("Sulawesi Tengah", "WITA"),
+    "73": Province("Sulawesi Selatan", "WITA"),
+    "74": Province("Sulawesi Tenggara", "WITA"),
+    "75": Province("Gorontalo", "WITA"),
+    "76": Province("Sulawesi Barat", "WITA"),
+    "81": Province("Maluku", "WIT"),
+    "82": Province("Maluku Utara", "WIT"),
+    "91": Province("Papua", "WIT"),
+    "92": Province("Papua Barat", "WIT"),
+    "93": Province("Papua Selatan", "WIT"),
+    "94": Province("Papua Tengah", "WIT"),
+    "95": Province("Papua Pegunungan", "WIT"),
+    "96": Province("Papua Barat Daya", "WIT"),
 }
 
-_WIDTHS = (2, 2, 2, 4)
-_LEVELS: tuple[Level, ...] = ("province", "regency", "district", "village")
-_DOTTED = re.compile(r"[0-9]{2}(\.[0-9]{2}(\.[0-9]{2}(\.[0-9]{4})?)?)?")
-_PLAIN = re.compile(r"[0-9]{2}|[0-9]{4}|[0-9]{6}|[0-9]{10}")
-
-
-class InvalidRegion(InvalidInput):
-    pass
+_LEVELS: Final[tuple[Level, ...]] = ("province", "regency", "district", "village")
+_WIDTHS: Final = (2, 2, 2, 4)
+#: Digits without dots: a code of each level, by length.
+_PLAIN_LENGTHS: Final = (2, 4, 6, 10)
+_NOT_CODE = re.compile(r"[^0-9.]")  # ASCII digits only: "٣٢" is no code
+_EXAMPLES = "32, 32.73, 32.73.01 or 32.73.01.1001"
 
 
 @dataclass(frozen=True, slots=True)
 class Region:
-    code: str  # canonical, dotted: 32.73.01.1001
+    """A province, regency, district or village, by its canonical dotted code.
+
+    Build one with ``parse_region``; ``Region("3273")`` is refused, so a Region always
+    holds a code that ``parse_region`` would give back unchanged.
+    """
+
+    code: str
+
+    def __post_init__(self) -> None:
+        if _canonical(self.code) != self.code:
+            raise InvalidRegion(f"region code {self.code!r} is not dotted: use parse_region")
 
     @property
     def province(self) -> str:
+        """The province's 2-digit code: ``"32"`` for ``32.73.01.1001``."""
         return self.code[:2]
+
+    @property
+    def province_name(self) -> str:
+        return PROVINCES[self.province].name
 
     @property
     def level(self) -> Level:
         return _LEVELS[self.code.count(".")]
 
-    def is_within(self, area: Region) -> bool:
-        """``32.73.01.1001`` is within ``32.73`` and ``32``; ``32.7`` is no area."""
-        return self.code == area.code or self.code.startswith(area.code + ".")
+    def is_within(self, prefix: Region) -> bool:
+        """Whether this region lies in ``prefix`` (or is it): what a broadcast to
+        ``prefix`` reaches. ``32.73.01.1001`` is within ``32.73`` and ``32``; ``32.73`` is
+        not within ``32.7`` (which is no region) nor ``32.73.01`` (which is smaller)."""
+        return self.code == prefix.code or self.code.startswith(prefix.code + ".")
 
 
 def parse_region(raw: str) -> Region:
-    """``"32.73.01.1001"``, ``"3273011001"`` or ``" 32.73 "`` -> a Region."""
-    text = re.sub(r"\s", "", raw or "")
-    if _PLAIN.fullmatch(text):
+    """``"32.73.01.1001"``, ``"3273011001"`` or ``" 32.73 "`` -> a Region.
+
+    Refused, with a message naming the part at fault: an empty code, anything but digits
+    and dots, a part of the wrong width (``32.7``), a part that is all zeros (``32.00``:
+    Kemendagri numbers from 01), more than four parts, a dotless code of a length no level
+    has (``32730``), and a province that does not exist (``99``).
+    """
+    return Region(_canonical(raw))
+
+
+def _canonical(raw: str) -> str:
+    text = "".join((raw or "").split())
+    if not text:
+        raise InvalidRegion(f"region code is empty: use a Kemendagri code such as {_EXAMPLES}")
+    stray = _NOT_CODE.search(text)
+    if stray is not None:
+        raise InvalidRegion(
+            f"region code {text!r}: only digits and dots are allowed, not {stray.group()!r}"
+        )
+    if "." in text:
+        parts = text.split(".")
+        if len(parts) > len(_LEVELS):
+            raise InvalidRegion(
+                f"region code {text!r} has {len(parts)} parts: at most 4 "
+                "(province.regency.district.village)"
+            )
+    elif len(text) in _PLAIN_LENGTHS:
         parts, start = [], 0
-        for width in _WIDTHS:
-            if start >= len(text):
-                break
+        for width in _WIDTHS[: _PLAIN_LENGTHS.index(len(text)) + 1]:
             parts.append(text[start : start + width])
             start += width
-        text = ".".join(parts)
-    if not _DOTTED.fullmatch(text):
+    else:
         raise InvalidRegion(
-            "region_code must be a Kemendagri code: province, regency, district, village "
-            "as 32, 32.73, 32.73.01 or 32.73.01.1001"
+            f"region code {text!r} has {len(text)} digits: without dots a code has 2, 4, 6 "
+            "or 10 (32, 3273, 327301, 3273011001)"
         )
-    if text[:2] not in PROVINCES:
-        raise InvalidRegion(f"region_code {text}: {text[:2]} is not an Indonesian province")
-    return Region(text)
+    for level, width, part in zip(_LEVELS, _WIDTHS, parts, strict=False):
+        if not part:
+            raise InvalidRegion(f"region code {text!r}: the {level} part is empty")
+        if len(part) != width:
+            raise InvalidRegion(
+                f"region code {text!r}: the {level} must be {width} digits, not {part!r}"
+            )
+        if level != "province" and int(part) == 0:
+            raise InvalidRegion(f"region code {text!r}: the {level} cannot be {part}")
+    if parts[0] not in PROVINCES:
+        raise InvalidRegion(f"region code {text!r}: {parts[0]} is not an Indonesian province")
+    return ".".join(parts)
 
 
 def zone_of(region: Region) -> Zone:
-    return PROVINCES[region.province][1]
+    """The zone a region's province keeps: Kalimantan Barat (61) is WIB, Bali (51) WITA."""
+    return PROVINCES[region.province].zone
 
 
 def parse_zone(raw: str) -> Zone:
+    """``"wita"`` or ``" WIT "`` -> the zone; offsets and IANA names are refused, so a
+    citizen's zone is always one of the three Indonesia keeps."""
     zone = (raw or "").strip().upper()
-    if zone not in ZONES:
-        raise InvalidRegion("time_zone must be WIB, WITA or WIT")
-    return zone
+    for known in ZONES:
+        if zone == known:
+            return known
+    raise InvalidInput(f"time zone {raw!r}: must be WIB, WITA or WIT")

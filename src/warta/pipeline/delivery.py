@@ -101,8 +101,13 @@ async def _attempt(
     except Exception as exc:  # a bug must not strand the row: record it, keep the trace
         log.exception("delivery crashed for notification %s", row.id)
         return _failed(app, row, TechnicalFailure(type(exc).__name__))
-    if row.type == "sms" and row.priority == "urgent":
-        log.info("urgent SMS %s sent for agency %s (opt-outs bypassed)", row.id, row.agency_id)
+    if row.priority == "urgent":  # the audit trail of every send that bypassed a choice
+        log.info(
+            "urgent %s %s sent for agency %s (quiet hours, caps and opt-outs bypassed)",
+            row.type,
+            row.id,
+            row.agency_id,
+        )
     if result.status == statuses.DELIVERED:
         outcome = _finished(app, row, statuses.DELIVERED, result.provider_reference)
         outcome.changes["provider"] = result.provider

@@ -50,7 +50,7 @@ async def create(app: Warta, caller: Caller, new: NewBroadcast) -> Broadcast:
         try:
             region = parse_region(new.region).code
         except InvalidInput as exc:
-            raise ValidationFailed(f"region {exc}") from exc
+            raise ValidationFailed(str(exc)) from exc
     now = app.clock()
     if new.expires_at is not None and new.expires_at <= now:
         raise BadRequest("expires_at is in the past: nothing would be sent")
