@@ -21,7 +21,7 @@ from warta.channels.base import InboundSms, Receipt
 from warta.domain import statuses
 from warta.pipeline import escalation
 from warta.pipeline.callbacks import owe_callbacks
-from warta.store.models import NOTIFICATIONS, Agency, Notification
+from warta.store.models import NOTIFICATIONS, Agency
 
 if TYPE_CHECKING:
     from warta.bootstrap import Warta
@@ -39,13 +39,14 @@ async def settle(app: Warta, uow: UnitOfWork, ids: Iterable[uuid.UUID]) -> list[
     wanted = list(set(ids))
     if not wanted:
         return []
+    table = NOTIFICATIONS
     waiting = (
         await uow.session.execute(
-            select(Notification.id, Notification.agency_id, Notification.citizen_id)
+            select(table.c.id, table.c.agency_id, table.c.citizen_id)
             .where(
-                Notification.id.in_(wanted),
-                Notification.status == statuses.SENDING,
-                Notification.lease_until.is_(None),
+                table.c.id.in_(wanted),
+                table.c.status == statuses.SENDING,
+                table.c.lease_until.is_(None),
             )
             .with_for_update()
         )
@@ -56,27 +57,29 @@ async def settle(app: Warta, uow: UnitOfWork, ids: Iterable[uuid.UUID]) -> list[
     now = app.clock()
     finished = []
     failed: list[uuid.UUID] = []
+    # One UPDATE per (status, failure_reason): usually one for the whole batch.
+    outcomes: dict[tuple[str, str | None], list[uuid.UUID]] = {}
     for row in waiting:
         its_parts = parts.get(row.id, [])
         status = statuses.combine_parts([s for s, _ in its_parts])
         if status is None:
             continue
-        reason = next((d for s, d in its_parts if s != statuses.DELIVERED), None)
-        await uow.session.execute(
-            update(NOTIFICATIONS)
-            .where(NOTIFICATIONS.c.id == row.id, NOTIFICATIONS.c.status == statuses.SENDING)
-            .values(
-                status=status,
-                completed_at=now,
-                updated_at=now,
-                failure_reason=(reason or status)[:255] if status != statuses.DELIVERED else None,
-            )
-        )
+        reason = None
+        if status != statuses.DELIVERED:
+            detail = next((d for s, d in its_parts if s != statuses.DELIVERED), None)
+            reason = (detail or status)[:255]
+        outcomes.setdefault((status, reason), []).append(row.id)
         finished.append(row)
         if row.citizen_id is not None and status != statuses.DELIVERED:
             failed.append(row.id)
     if not finished:
         return []
+    for (status, reason), ids in outcomes.items():
+        await uow.session.execute(
+            update(table)
+            .where(table.c.id.in_(ids), table.c.status == statuses.SENDING)
+            .values(status=status, completed_at=now, updated_at=now, failure_reason=reason)
+        )
     # A citizen's message that failed on this channel moves to the next one; the new
     # attempt is due now and the sweeper hands it to a worker.
     await escalation.next_attempts(app, uow, failed, now)
@@ -115,11 +118,10 @@ class ProviderEventHandler:
         app = self.app
         now = app.clock()
         async with app.uow() as uow:
-            found = [
-                await uow.sms.record_receipt(r.provider, r.reference, r.status, r.detail, now)
-                for r in receipts
-            ]
-            finished = [notification_id for notification_id, _ in found if notification_id]
+            found = await uow.sms.record_receipts(
+                ((r.provider, r.reference, r.status, r.detail) for r in receipts), now
+            )
+            finished = [notification_id for notification_id, _ in found.values() if notification_id]
             callbacks = await settle(app, uow, finished) if finished else []
             await uow.commit()
         if callbacks:
@@ -127,7 +129,8 @@ class ProviderEventHandler:
         observe = getattr(app.channels.get("sms"), "observe_receipt", None)
         if observe is None:
             return
-        for receipt, (_, sent_at) in zip(receipts, found, strict=True):
+        for receipt in receipts:
+            _, sent_at = found.get((receipt.provider, receipt.reference), (None, None))
             if sent_at is not None:
                 observe(receipt.provider, max(0.0, (now - sent_at).total_seconds()))
 
