@@ -21,6 +21,8 @@ are translated at the edge that meets them, with ``raise ... from exc``. The API
         ├── TemporaryFailure            recipient side, try again later (SMTP 4xx)
         ├── ProviderUnavailable         cannot reach the provider; retry, never lose it
         ├── PermanentFailure            will never succeed (SMTP 5xx, bad mailbox)
+        │   └── ContactGone               the address itself is dead (push 404/410, FCM
+        │                                 UNREGISTERED, a bot blocked): forget the contact
         └── TechnicalFailure            our side broke; do not retry blindly
 """
 
@@ -132,6 +134,12 @@ class ProviderUnavailable(DeliveryError):
 
 class PermanentFailure(DeliveryError):
     final_status = "permanent-failure"
+
+
+class ContactGone(PermanentFailure):
+    """The contact will never work again (a push subscription expired, an app token was
+    unregistered, the citizen blocked the bot): the pipeline marks it unusable, so routing
+    stops choosing it, and escalation moves on."""
 
 
 class TechnicalFailure(DeliveryError):

@@ -13,7 +13,7 @@ from typing import Literal, Protocol, runtime_checkable
 
 ReceiptStatus = Literal["delivered", "temporary-failure", "permanent-failure"]
 
-ChannelName = Literal["email", "sms"]
+ChannelName = Literal["email", "sms", "push", "chat"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,12 +23,20 @@ class OutboundMessage:
     notification_id: str
     attempt: int
     channel: ChannelName
-    to: str  # E.164 phone number or email address
-    sender: str  # email From address, or SMS sender id
-    body: str  # plain text (SMS text, or the email's text/plain part)
-    subject: str | None = None  # email only
+    #: email: the address; sms: E.164 number; push: a Web Push subscription as JSON
+    #: (``{"endpoint", "keys": {"p256dh", "auth"}}``) or ``fcm:<registration token>``;
+    #: chat: ``telegram:<chat id>`` or ``whatsapp:<E.164 number>``.
+    to: str
+    sender: str  # email From address, SMS sender id, or the agency's name (push, chat)
+    body: str  # plain text (SMS text, the email's text/plain part, push and chat text)
+    subject: str | None = None  # email subject; push title
     html: str | None = None  # email only: the text/html part
     reply_to: str | None = None  # email only
+    #: push and chat: where a tap leads (the citizen's inbox entry for this message).
+    url: str | None = None
+    urgent: bool = False  # push: Urgency high and Android priority HIGH
+    #: push: seconds the push service may hold the message for an offline device.
+    ttl: int = 86_400
 
 
 @dataclass(frozen=True, slots=True)
