@@ -161,6 +161,13 @@ class Notification(Base):
             postgresql_where=text("escalate_at IS NOT NULL"),
         ),
         Index(
+            "ix_notifications_provider_reference",
+            "provider",
+            "provider_reference",
+            sqlite_where=text("provider_reference IS NOT NULL"),
+            postgresql_where=text("provider_reference IS NOT NULL"),
+        ),
+        Index(
             "ix_notifications_job",
             "job_id",
             "status",
@@ -211,6 +218,11 @@ class Notification(Base):
     routing: Mapped[str | None] = mapped_column(Text)
     alternatives_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
     job_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("jobs.id"))
+    # The citizen's inbox: a message (its first attempt's row) was listed to them
+    # (``seen_at``) or opened (``read_at``); every attempt of a read message gets
+    # ``read_at``, which ends escalation for push and chat (they report no delivery).
+    seen_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    read_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
 
 class Callback(Base):
@@ -325,6 +337,11 @@ class CitizenContact(Base):
     code_expires_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     code_attempts: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    #: The provider said this contact is dead (subscription expired, token unregistered,
+    #: bot blocked): routing no longer chooses it.
+    gone_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    #: The citizen last wrote to us on it (WhatsApp: free text only within 24 hours).
+    last_inbound_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
 
 class AgencyCitizen(Base):
@@ -430,6 +447,30 @@ class Job(Base):
     status: Mapped[str] = mapped_column(String(20))  # finished | cancelled
     total: Mapped[int] = mapped_column(Integer)
     scheduled_for: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class PlatformSecret(Base):
+    """Warta's own keys and provider credentials (VAPID key pair, bot tokens), sealed with
+    the same keyring as personal data so a database dump does not give them away."""
+
+    __tablename__ = "platform_secrets"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value_enc: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class ChatLink(Base):
+    """A one-time code a citizen carries to the Telegram bot (``/start <code>``) to link
+    their chat: a bot cannot write first. Kept as a keyed hash until used or expired."""
+
+    __tablename__ = "chat_links"
+
+    code_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    citizen_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("citizens.id"))
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
 

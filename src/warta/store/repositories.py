@@ -175,7 +175,8 @@ class NotificationRepository(_Repository):
         params = [
             tuple(
                 value if fn is None or value is None else fn(value)
-                for value, fn in zip((row[c] for c in _COLUMNS), convert, strict=True)
+                # A column a row leaves out is NULL, as an ORM insert would make it.
+                for value, fn in zip((row.get(c) for c in _COLUMNS), convert, strict=True)
             )
             for row in rows
         ]
