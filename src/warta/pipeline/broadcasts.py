@@ -21,7 +21,6 @@ from sqlalchemy import and_, or_, select, update
 from warta.bootstrap import Warta
 from warta.services import broadcasts as service
 from warta.services import content, routing
-from warta.services.citizen_sending import DELIVERABLE
 from warta.services.sending import sender_of
 from warta.store.models import Broadcast, Citizen, Topic, TopicSubscription
 from warta.store.uow import UnitOfWork
@@ -75,7 +74,7 @@ async def _fan_out_one(app: Warta, broadcast_id: uuid.UUID) -> None:
         template_id=broadcast.template_id,
         template_version=broadcast.template_version,
         priority=broadcast.priority,
-        senders={c: sender_of(app, agency, c) for c in ("sms", "email")},
+        senders={c: sender_of(app, agency, c) for c in routing.deliverable(app)},
         topic=broadcast.topic,
         reference=broadcast.reference,
         expires_at=broadcast.expires_at,
@@ -84,7 +83,7 @@ async def _fan_out_one(app: Warta, broadcast_id: uuid.UUID) -> None:
     ask = routing.Ask(
         topic=broadcast.topic,
         priority=broadcast.priority,
-        available=frozenset(contents) & DELIVERABLE,
+        available=frozenset(contents) & routing.deliverable(app),
         expires_at=broadcast.expires_at,
     )
     cursor, total = broadcast.cursor, broadcast.recipients

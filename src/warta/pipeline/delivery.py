@@ -20,7 +20,7 @@ from warta.bootstrap import Warta
 from warta.channels.base import OutboundMessage, SendResult
 from warta.domain import statuses
 from warta.domain.limits import backoff_delay
-from warta.errors import DeliveryError, TechnicalFailure
+from warta.errors import ContactGone, DeliveryError, TechnicalFailure
 from warta.pipeline import escalation
 from warta.pipeline.callbacks import owe_callbacks
 from warta.pipeline.receipts import agencies_by_id, settle
@@ -37,6 +37,7 @@ class Outcome:
     retry_at: datetime | None = None
     sent: SendResult | None = None  # what the provider said, when it took the message
     reroute: bool = False  # routing moved this citizen's message to another channel
+    gone: bool = False  # the provider said the contact is dead (ContactGone)
     final: bool = field(init=False)
 
     def __post_init__(self) -> None:
@@ -111,6 +112,10 @@ async def _attempt(
     if result.status == statuses.DELIVERED:
         outcome = _finished(app, row, statuses.DELIVERED, result.provider_reference)
         outcome.changes["provider"] = result.provider
+        if row.citizen_id is not None and row.type in escalation.READ_CHANNELS:
+            # Push and chat report no more than "accepted": unread in the window, the
+            # next channel is tried (see escalation.escalate_unanswered).
+            outcome.changes["escalate_at"] = app.clock() + escalation.window_for(row.priority)
         return outcome
     # Accepted; a delivery receipt will finish it. No lease: the sweeper must not resend.
     now = app.clock()
@@ -143,7 +148,26 @@ def _message(
         body=sealed.get("text") or sealed["body"] or "",  # email: the rendered text part
         subject=sealed.get("subject"),
         html=sealed.get("html"),
+        url=_inbox_url(app, row) if row.type in escalation.READ_CHANNELS else None,
+        urgent=row.priority == "urgent",
+        ttl=_ttl(app, row),
     )
+
+
+def _inbox_url(app: Warta, row: ClaimedRow) -> str | None:
+    if row.message_id is None:
+        return None
+    settings = app.settings
+    base = settings.public_url.rstrip("/") or f"http://{settings.host}:{settings.port}"
+    return f"{base}/portal/inbox/{row.message_id}"
+
+
+def _ttl(app: Warta, row: ClaimedRow) -> int:
+    """How long a push service may hold it for an offline phone: until it expires, else a
+    day (after that the inbox and escalation have it)."""
+    if row.expires_at is None:
+        return 86_400
+    return max(0, min(86_400, int((row.expires_at - app.clock()).total_seconds())))
 
 
 def _finished(app: Warta, row: ClaimedRow, status: str, reference: str | None = None) -> Outcome:
@@ -187,6 +211,7 @@ def _failed(app: Warta, row: ClaimedRow, exc: DeliveryError) -> Outcome:
         return Outcome(row, changes, retry_at=retry_at)
     outcome = _finished(app, row, exc.final_status)
     outcome.changes["failure_reason"] = reason
+    outcome.gone = isinstance(exc, ContactGone) and row.citizen_id is not None
     return outcome
 
 
@@ -206,6 +231,13 @@ async def _record(app: Warta, outcomes: Sequence[Outcome]) -> None:
         if parts:
             await uow.sms.link_parts(parts)
             callback_ids += await settle(app, uow, {p["notification_id"] for p in parts})
+        gone = [
+            (o.notification.citizen_id, o.notification.type, o.notification.recipient_hash)
+            for o in outcomes
+            if o.gone and o.notification.citizen_id is not None
+        ]
+        if gone:  # routing stops choosing them; escalation below moves to the next channel
+            await uow.citizens.mark_gone(gone, app.clock())
         ended = [
             o.notification.id
             for o in outcomes

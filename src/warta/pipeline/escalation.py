@@ -16,7 +16,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import and_, or_, select, update
 
 from warta.bootstrap import Warta
 from warta.domain import statuses
@@ -32,7 +32,9 @@ log = logging.getLogger(__name__)
 FAILED = frozenset(
     {statuses.PERMANENT_FAILURE, statuses.TEMPORARY_FAILURE, statuses.TECHNICAL_FAILURE}
 )
-DELIVERABLE = frozenset({"sms", "email"})
+#: Channels whose "delivered" is not enough: the citizen must read (the inbox, a push
+#: tap, a WhatsApp read receipt) within the escalation window, or the next channel goes.
+READ_CHANNELS = frozenset({"push", "chat"})
 
 
 async def _citizens(uow: UnitOfWork, ids: Iterable[uuid.UUID]) -> list[Citizen]:
@@ -61,10 +63,6 @@ async def _tried(uow: UnitOfWork, message_ids: Iterable[uuid.UUID]) -> dict[uuid
     return found
 
 
-def _available(row: Any) -> frozenset[str]:
-    return DELIVERABLE
-
-
 async def recheck(
     app: Warta, uow: UnitOfWork, rows: Sequence[ClaimedRow], now: datetime
 ) -> dict[uuid.UUID, Decision]:
@@ -91,7 +89,7 @@ async def recheck(
             ask = routing.Ask(
                 topic=row.topic,
                 priority=row.priority,
-                available=_available(row),
+                available=routing.deliverable(app),
                 expires_at=row.expires_at,
                 already_tried=earlier,
             )
@@ -151,7 +149,7 @@ async def next_attempts(
         ask = routing.Ask(
             topic=row.topic,
             priority=row.priority,
-            available=frozenset(contents) & DELIVERABLE,
+            available=frozenset(contents) & routing.deliverable(app),
             expires_at=row.expires_at,
             already_tried=tuple(tried.get(row.message_id, [])),
         )
@@ -208,13 +206,20 @@ async def _senders(app: Warta, uow: UnitOfWork, row: Notification) -> dict[str, 
     agency = await uow.agencies.get(row.agency_id)
     if agency is None:
         return {}
-    return {channel: sender_of(app, agency, channel) for channel in DELIVERABLE}  # type: ignore[arg-type]
+    return {channel: sender_of(app, agency, channel) for channel in routing.deliverable(app)}
 
 
 async def _delivered(uow: UnitOfWork, message_ids: Iterable[uuid.UUID]) -> set[uuid.UUID]:
+    """Messages that reached the citizen: delivered by SMS or email, or read."""
     query = select(Notification.message_id).where(
         Notification.message_id.in_(list(message_ids)),
-        Notification.status == statuses.DELIVERED,
+        or_(
+            and_(
+                Notification.status == statuses.DELIVERED,
+                Notification.type.not_in(READ_CHANNELS),
+            ),
+            Notification.read_at.is_not(None),
+        ),
     )
     return {m for m in (await uow.session.scalars(query)).all() if m is not None}
 
@@ -224,7 +229,8 @@ def window_for(priority: str) -> timedelta:
 
 
 async def escalate_unanswered(app: Warta, now: datetime) -> list[uuid.UUID]:
-    """Attempts still not delivered when their window ran out: try the next channel.
+    """Attempts still not delivered (push and chat: not read) when their window ran out:
+    try the next channel.
     Returns the new attempts' ids (due now)."""
     async with app.uow() as uow:
         ids = list(
@@ -234,7 +240,14 @@ async def escalate_unanswered(app: Warta, now: datetime) -> list[uuid.UUID]:
                     .where(
                         Notification.escalate_at.is_not(None),
                         Notification.escalate_at <= now,
-                        Notification.status == statuses.SENDING,
+                        Notification.read_at.is_(None),
+                        or_(
+                            Notification.status == statuses.SENDING,
+                            and_(
+                                Notification.status == statuses.DELIVERED,
+                                Notification.type.in_(READ_CHANNELS),
+                            ),
+                        ),
                     )
                     .limit(1000)
                     .with_for_update(skip_locked=True)

@@ -17,8 +17,8 @@ from warta.domain import statuses
 from warta.domain.regions import parse_region
 from warta.errors import BadRequest, InvalidInput, NotFound, ValidationFailed
 from warta.services import content, routing
-from warta.services.citizen_sending import DELIVERABLE, usable_template
-from warta.services.sending import Caller, render_all
+from warta.services.citizen_sending import usable_template
+from warta.services.sending import Caller, render_all, with_app_channels
 from warta.store.models import NOTIFICATIONS, Broadcast
 
 PENDING, FANNING_OUT, DONE, CANCELLED = "pending", "fanning-out", "done", "cancelled"
@@ -56,8 +56,8 @@ async def create(app: Warta, caller: Caller, new: NewBroadcast) -> Broadcast:
         raise BadRequest("expires_at is in the past: nothing would be sent")
     template = await usable_template(app, caller, new.template_id)
     # One personalisation for everyone: a broadcast's text is the same for each citizen.
-    contents = render_all(template, new.personalisation)
-    if not set(contents) & DELIVERABLE:
+    contents = with_app_channels(render_all(template, new.personalisation))
+    if not set(contents) & routing.deliverable(app):
         raise BadRequest("The template has no channel Warta can deliver")
     async with app.uow() as uow:
         if new.topic and await uow.citizens.topic(caller.agency.id, new.topic) is None:

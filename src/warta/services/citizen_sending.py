@@ -19,11 +19,18 @@ from warta.domain import citizens as rules
 from warta.domain import routing as policy
 from warta.errors import BadRequest, InvalidInput, NotFound, ValidationFailed
 from warta.services import content, lookups, routing
-from warta.services.sending import MULTI, Caller, count_toward_limit, render_all, sender_of
+from warta.services.sending import (
+    MULTI,
+    Caller,
+    count_toward_limit,
+    render_all,
+    sender_of,
+    with_app_channels,
+)
 from warta.store.models import Citizen, Template
 
-#: Channels Warta can deliver today; push and chat join when their channels exist.
-DELIVERABLE = frozenset({"sms", "email"})
+#: Template types a citizen can be sent (push and chat reuse their bodies).
+TEMPLATE_TYPES = frozenset({"sms", "email"})
 
 
 @dataclass(frozen=True)
@@ -52,8 +59,8 @@ async def send_to_citizen(app: Warta, caller: Caller, command: SendToCitizen) ->
     now = app.clock()
     _check_times(command, now)
     template = await usable_template(app, caller, command.template_id)
-    contents = render_all(template, command.personalisation)
-    available = frozenset(contents) & DELIVERABLE
+    contents = with_app_channels(render_all(template, command.personalisation))
+    available = frozenset(contents) & routing.deliverable(app)
     message = routing.Message(
         agency_id=caller.agency.id,
         api_key_id=caller.key_id,
@@ -61,7 +68,7 @@ async def send_to_citizen(app: Warta, caller: Caller, command: SendToCitizen) ->
         template_id=template.id,
         template_version=template.version,
         priority=command.priority,
-        senders={c: sender_of(app, caller.agency, c) for c in ("sms", "email")},
+        senders={c: sender_of(app, caller.agency, c) for c in routing.deliverable(app)},
         topic=command.topic,
         reference=command.reference,
         expires_at=command.expires_at,
@@ -143,7 +150,7 @@ async def usable_template(app: Warta, caller: Caller, template_id: uuid.UUID) ->
     template = await lookups.template(app, caller.agency.id, template_id)
     if template is None or template.archived:
         raise BadRequest("Template not found")
-    if template.type != MULTI and template.type not in DELIVERABLE:
+    if template.type != MULTI and template.type not in TEMPLATE_TYPES:
         raise BadRequest(f"{template.type} templates cannot be sent to citizens")
     return template
 

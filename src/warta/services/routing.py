@@ -43,6 +43,11 @@ class Known:
     sent: list[datetime] = field(default_factory=list)
 
 
+def deliverable(app: Warta) -> frozenset[str]:
+    """Channels this Warta can send on: SMS and email always, push and chat once set up."""
+    return frozenset(app.channels)
+
+
 async def gather(
     uow: UnitOfWork,
     citizens: Iterable[Citizen],

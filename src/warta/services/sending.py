@@ -114,6 +114,25 @@ def render_all(template: Template, personalisation: dict[str, Any]) -> content.C
     return rendered
 
 
+def with_app_channels(rendered: content.ChannelContents) -> content.ChannelContents:
+    """Add push and chat content to a citizen message's rendered channels.
+
+    A template has no body of its own for them: agencies write SMS and email, and a
+    second copy per app channel would drift. Push shows a title and a short text, so it
+    takes the email subject and the SMS text (the email text when there is no SMS body);
+    chat has room, so it takes the email text (the SMS text without one).
+    """
+    email, text = rendered.get("email"), rendered.get("sms")
+    short = (text or {}).get("body") or (email or {}).get("text") or ""
+    long = (email or {}).get("text") or (text or {}).get("body") or ""
+    subject = (email or {}).get("subject")
+    derived: content.ChannelContents = {}
+    if short:
+        derived["push"] = {"subject": subject, "body": short} if subject else {"body": short}
+        derived["chat"] = {"subject": subject, "body": long} if subject else {"body": long}
+    return derived | rendered
+
+
 async def send(app: Warta, caller: Caller, command: SendNotification) -> Sent:
     template = await _usable_template(app, caller, command)
     return await send_with_template(app, caller, command, template)
@@ -248,9 +267,11 @@ def new_row(
     )
 
 
-def sender_of(app: Warta, agency: Agency, channel: Channel) -> str:
+def sender_of(app: Warta, agency: Agency, channel: str) -> str:
     if channel == "sms":
         return agency.sms_sender or "WARTA"
+    if channel in ("push", "chat"):  # shown as the title when a message has no subject
+        return agency.name
     return agency.email_from or f"{slug(agency.name)}@{app.settings.email_from_domain}"
 
 

@@ -488,10 +488,27 @@ class CitizenRepository(_Repository):
             .where(
                 CitizenContact.citizen_id.in_(list(citizen_ids)),
                 CitizenContact.verified_at.is_not(None),
+                CitizenContact.gone_at.is_(None),
             )
             .order_by(CitizenContact.created_at)
         )
         return list((await self.session.execute(query)).all())
+
+    async def mark_gone(
+        self, contacts: Iterable[tuple[uuid.UUID, str, str]], now: datetime
+    ) -> None:
+        """Contacts (citizen_id, kind, value_hash) a provider called dead."""
+        for citizen_id, kind, value_hash in set(contacts):
+            await self.session.execute(
+                update(CitizenContact)
+                .where(
+                    CitizenContact.citizen_id == citizen_id,
+                    CitizenContact.kind == kind,
+                    CitizenContact.value_hash == value_hash,
+                    CitizenContact.gone_at.is_(None),
+                )
+                .values(gone_at=now)
+            )
 
     async def contact(self, citizen_id: uuid.UUID, contact_id: uuid.UUID) -> CitizenContact | None:
         row = await self.session.get(CitizenContact, contact_id)
