@@ -15,7 +15,7 @@ import uuid
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select, update
+from sqlalchemy import select, tuple_, update
 
 from warta.channels.base import InboundSms, Receipt
 from warta.domain import statuses
@@ -54,11 +54,7 @@ async def settle(app: Warta, uow: UnitOfWork, ids: Iterable[uuid.UUID]) -> list[
     if not waiting:
         return []
     parts = await uow.sms.parts_of(row.id for row in waiting)
-    now = app.clock()
-    finished = []
-    failed: list[uuid.UUID] = []
-    # One UPDATE per (status, failure_reason): usually one for the whole batch.
-    outcomes: dict[tuple[str, str | None], list[uuid.UUID]] = {}
+    outcomes: dict[tuple[str, str | None], list[Any]] = {}
     for row in waiting:
         its_parts = parts.get(row.id, [])
         status = statuses.combine_parts([s for s, _ in its_parts])
@@ -68,18 +64,69 @@ async def settle(app: Warta, uow: UnitOfWork, ids: Iterable[uuid.UUID]) -> list[
         if status != statuses.DELIVERED:
             detail = next((d for s, d in its_parts if s != statuses.DELIVERED), None)
             reason = (detail or status)[:255]
-        outcomes.setdefault((status, reason), []).append(row.id)
-        finished.append(row)
-        if row.citizen_id is not None and status != statuses.DELIVERED:
-            failed.append(row.id)
+        outcomes.setdefault((status, reason), []).append(row)
+    return await _finish(app, uow, outcomes)
+
+
+async def settle_references(
+    app: Warta, uow: UnitOfWork, receipts: Iterable[Receipt]
+) -> list[uuid.UUID]:
+    """Finish notifications a provider names by its own message id (``provider`` and
+    ``provider_reference``), for channels without parts: WhatsApp's status webhooks.
+    Returns the ids of the callbacks owed, to queue after commit."""
+    latest = {(r.provider, r.reference): r for r in receipts}
+    if not latest:
+        return []
+    table = NOTIFICATIONS
+    waiting = (
+        await uow.session.execute(
+            select(
+                table.c.id,
+                table.c.agency_id,
+                table.c.citizen_id,
+                table.c.provider,
+                table.c.provider_reference,
+            )
+            .where(
+                tuple_(table.c.provider, table.c.provider_reference).in_(list(latest)),
+                table.c.status == statuses.SENDING,
+            )
+            .with_for_update()
+        )
+    ).all()
+    outcomes: dict[tuple[str, str | None], list[Any]] = {}
+    for row in waiting:
+        receipt = latest[(row.provider, row.provider_reference)]
+        reason = None
+        if receipt.status != statuses.DELIVERED:
+            reason = (receipt.detail or receipt.status)[:255]
+        outcomes.setdefault((receipt.status, reason), []).append(row)
+    return await _finish(app, uow, outcomes)
+
+
+async def _finish(
+    app: Warta, uow: UnitOfWork, outcomes: dict[tuple[str, str | None], list[Any]]
+) -> list[uuid.UUID]:
+    """Write each (status, failure_reason) to its rows in one UPDATE, move failed citizen
+    messages to their next channel, and owe the agencies their callbacks."""
+    finished = [row for rows in outcomes.values() for row in rows]
     if not finished:
         return []
-    for (status, reason), ids in outcomes.items():
+    now = app.clock()
+    table = NOTIFICATIONS
+    for (status, reason), rows in outcomes.items():
         await uow.session.execute(
             update(table)
-            .where(table.c.id.in_(ids), table.c.status == statuses.SENDING)
+            .where(table.c.id.in_([r.id for r in rows]), table.c.status == statuses.SENDING)
             .values(status=status, completed_at=now, updated_at=now, failure_reason=reason)
         )
+    failed = [
+        row.id
+        for (status, _), rows in outcomes.items()
+        if status != statuses.DELIVERED
+        for row in rows
+        if row.citizen_id is not None
+    ]
     # A citizen's message that failed on this channel moves to the next one; the new
     # attempt is due now and the sweeper hands it to a worker.
     await escalation.next_attempts(app, uow, failed, now)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import inspect, select, update
 
 from warta.bootstrap import Warta
 from warta.security.crypto import Keyring, decode_master_key, new_master_key, write_key_file
@@ -25,6 +25,7 @@ from warta.store.models import (
     CitizenContact,
     GuestListEntry,
     Notification,
+    PlatformSecret,
     ReceivedText,
 )
 
@@ -60,6 +61,7 @@ ENCRYPTED: list[tuple[Any, list[tuple[str, str, str | None]]]] = [
             ("content_enc", "received.content", None),
         ],
     ),
+    (PlatformSecret, [("value_enc", "platform.secret", None)]),
 ]
 BATCH = 500
 
@@ -88,17 +90,18 @@ async def _reencrypt(
 ) -> int:
     count = 0
     last = None
+    key = inspect(table).primary_key[0]  # ``id`` everywhere but platform secrets (``name``)
     while True:
         async with app.uow() as uow:
-            query = select(table.id, *(getattr(table, c) for c, _, _ in columns)).order_by(table.id)
+            query = select(key, *(getattr(table, c) for c, _, _ in columns)).order_by(key)
             if last is not None:
-                query = query.where(table.id > last)
+                query = query.where(key > last)
             rows = (await uow.session.execute(query.limit(BATCH))).all()
             if not rows:
                 return count
             changes = []
             for row in rows:
-                change: dict[str, Any] = {"id": row[0]}
+                change: dict[str, Any] = {"key": row[0]}
                 for (column, field, hash_column), blob in zip(columns, row[1:], strict=True):
                     if blob is None or keyring.is_current(blob):
                         continue
@@ -111,7 +114,7 @@ async def _reencrypt(
                     changes.append(change)
             for change in changes:
                 await uow.session.execute(
-                    update(table).where(table.id == change.pop("id")).values(**change)
+                    update(table).where(key == change.pop("key")).values(**change)
                 )
             await uow.commit()
             last = rows[-1][0]
