@@ -75,6 +75,21 @@ class Settings(BaseSettings):
     local_smsc_port: int = Field(
         0, description="Port of the local SMSC started when no SMS provider is set (0: any)."
     )
+    # Push and chat: credentials are set with `warta channel set` (sealed in the store).
+    vapid_subject: str = Field(
+        "mailto:warta@localhost",
+        description="Contact push services see in Web Push (VAPID `sub`): mailto: or https:.",
+    )
+    fcm_url: str = Field("https://fcm.googleapis.com", description="FCM HTTP v1 base URL.")
+    telegram_url: str = Field("https://api.telegram.org", description="Telegram Bot API base URL.")
+    whatsapp_url: str = Field(
+        "https://graph.facebook.com", description="WhatsApp Cloud API (Graph API) base URL."
+    )
+    local_app_peers: bool | None = Field(
+        None,
+        description="Start local FCM, Telegram and WhatsApp servers (shown at /dev/outbox) for "
+        "each of them without credentials. Default: on when /dev/outbox is.",
+    )
     dev_outbox: bool | None = Field(
         None,
         description=(
@@ -137,6 +152,12 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite+aiosqlite:///{(self.var_dir / 'warta.db').as_posix()}"
+
+    @property
+    def start_local_app_peers(self) -> bool:
+        if self.local_app_peers is not None:
+            return self.local_app_peers
+        return self.serve_dev_outbox
 
     @property
     def serve_dev_outbox(self) -> bool:

@@ -182,6 +182,26 @@ class NotificationRepository(_Repository):
         ]
         await connection.exec_driver_sql(sql, params)
 
+    async def mark_read(self, message_ids: Iterable[uuid.UUID], now: datetime) -> int:
+        """Every attempt of these messages is read: escalation stops. Returns rows changed."""
+        wanted = list(set(message_ids))
+        if not wanted:
+            return 0
+        result = await self.session.execute(
+            update(NOTIFICATIONS)
+            .where(NOTIFICATIONS.c.message_id.in_(wanted), NOTIFICATIONS.c.read_at.is_(None))
+            .values(read_at=now, escalate_at=None)
+        )
+        return int(getattr(result, "rowcount", 0) or 0)
+
+    async def messages_of(self, provider: str, references: Iterable[str]) -> set[uuid.UUID]:
+        """The citizen messages whose attempts a provider knows by these message ids."""
+        query = select(Notification.message_id).where(
+            Notification.provider == provider,
+            Notification.provider_reference.in_(list(set(references))),
+        )
+        return {m for m in (await self.session.scalars(query)).all() if m is not None}
+
     async def attempts(self, message_id: uuid.UUID) -> Sequence[Notification]:
         """Every attempt of one message to a citizen, first first."""
         query = (
