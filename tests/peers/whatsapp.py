@@ -1,0 +1,320 @@
+"""A local WhatsApp Cloud API (Meta Graph API), for testing ``WhatsAppChannel``.
+
+    POST /{version}/{phone_number_id}/messages     Authorization: Bearer <access token>
+
+It checks what Graph checks (the token, the phone number id, ``messaging_product``, the
+shape of a text or template message: the template exists, in that language, with as many
+body parameters as it was approved with, none holding a newline or over 1024 characters),
+records each accepted message and answers as Graph does. Errors carry Graph's real body,
+whose ``error_data.details`` quotes the number, so a leak on Warta's side shows in tests.
+
+``status_webhook`` and ``inbound_webhook`` build the webhooks Meta would POST to Warta,
+signed with X-Hub-Signature-256. The signing and payload shapes are written out here on
+purpose instead of importing ``warta.channels.whatsapp``, so a mistake on Warta's side
+cannot be mirrored by the peer it is tested against.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import hmac
+import json
+import re
+import secrets
+import time
+from collections import deque
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from tests.peers.loopback import serve_asgi
+
+ACCESS_TOKEN = "EAAG" + "x7Qk" * 40
+PHONE_NUMBER_ID = "106540352242922"
+WABA_ID = "102290129340398"
+DISPLAY_NUMBER = "15550783881"
+APP_SECRET = "6f1c" * 8
+VERIFY_TOKEN = "warta-verify-7d2e"
+DIGITS = re.compile(r"[1-9][0-9]{6,14}")
+#: Graph refuses these in a template parameter (error 132018).
+BAD_PARAMETER = re.compile(r"[\n\t]| {5,}")
+
+#: Error titles as Graph gives them, with the HTTP status it answers with.
+ERRORS: dict[int, tuple[int, str]] = {
+    100: (400, "Invalid parameter"),
+    190: (401, "Error validating access token: Session has expired"),
+    130429: (400, "Rate limit hit"),
+    131026: (400, "Message undeliverable"),
+    131047: (400, "Re-engagement message"),
+    131000: (500, "Something went wrong"),
+    132000: (400, "Number of parameters does not match the expected number of params"),
+    132001: (400, "Template name does not exist in the translation"),
+    132005: (400, "Translated text too long"),
+    132018: (400, "There was an issue with the parameters in your template."),
+}
+
+
+def hub_signature(app_secret: str, body: bytes) -> str:
+    return "sha256=" + hmac.new(app_secret.encode("utf-8"), body, hashlib.sha256).hexdigest()
+
+
+def envelope(value: dict[str, Any]) -> dict[str, Any]:
+    """The wrapping every WhatsApp webhook has: one entry, one change of field messages."""
+    return {
+        "object": "whatsapp_business_account",
+        "entry": [
+            {
+                "id": WABA_ID,
+                "changes": [
+                    {
+                        "value": {
+                            "messaging_product": "whatsapp",
+                            "metadata": {
+                                "display_phone_number": DISPLAY_NUMBER,
+                                "phone_number_id": PHONE_NUMBER_ID,
+                            },
+                        }
+                        | value,
+                        "field": "messages",
+                    }
+                ],
+            }
+        ],
+    }
+
+
+def status_value(
+    wamid: str, status: str, recipient: str, error_code: int | None = None
+) -> dict[str, Any]:
+    item: dict[str, Any] = {
+        "id": wamid,
+        "status": status,
+        "timestamp": str(int(time.time())),
+        "recipient_id": recipient,
+    }
+    if status in ("sent", "delivered"):
+        item["conversation"] = {
+            "id": secrets.token_hex(16),
+            "origin": {"type": "utility"},
+        }
+        item["pricing"] = {"billable": True, "pricing_model": "CBP", "category": "utility"}
+    if error_code is not None:
+        title = ERRORS.get(error_code, (400, "Error"))[1]
+        item["errors"] = [
+            {
+                "code": error_code,
+                "title": title,
+                "message": title,
+                "error_data": {"details": f"Message to {recipient} failed: {title}"},
+                "href": "https://developers.facebook.com/docs/whatsapp/cloud-api/support/error-codes/",
+            }
+        ]
+    return {"statuses": [item]}
+
+
+def text_value(number: str, text: str, *, wamid: str | None = None) -> dict[str, Any]:
+    return {
+        "contacts": [{"profile": {"name": "Siti Rahayu"}, "wa_id": number}],
+        "messages": [
+            {
+                "from": number,
+                "id": wamid or _wamid(),
+                "timestamp": str(int(time.time())),
+                "text": {"body": text},
+                "type": "text",
+            }
+        ],
+    }
+
+
+def _wamid() -> str:
+    return "wamid.HBgN" + secrets.token_urlsafe(24)
+
+
+@dataclass(frozen=True)
+class Accepted:
+    wamid: str
+    to: str  # digits, as Graph got them
+    type: str  # "text" or "template"
+    text: str  # the text body, or the template's one parameter
+    template: str | None = None
+    language: str | None = None
+    parameters: tuple[str, ...] = ()
+
+
+@dataclass
+class GraphLike:
+    access_token: str = ACCESS_TOKEN
+    phone_number_id: str = PHONE_NUMBER_ID
+    app_secret: str = APP_SECRET
+    #: Approved templates: name -> (languages, number of body parameters).
+    templates: Mapping[str, tuple[frozenset[str], int]] = field(
+        default_factory=lambda: {"warta_notifikasi": (frozenset({"id", "en"}), 1)}
+    )
+    #: Numbers (digits) that have no WhatsApp account: 131026.
+    not_on_whatsapp: set[str] = field(default_factory=set)
+    #: Numbers whose 24-hour window is closed: free text gets 131047.
+    closed_windows: set[str] = field(default_factory=set)
+    accepted: list[Accepted] = field(default_factory=list)
+    requests: int = 0
+    url: str = ""
+    _failures: deque[tuple[int, int | None]] = field(default_factory=deque)
+
+    def fail_next(self, count: int = 1, *, status: int, code: int | None = None) -> None:
+        """Answer the next ``count`` requests with ``status`` (and Graph error ``code``)."""
+        self._failures.extend([(status, code)] * count)
+
+    @contextlib.asynccontextmanager
+    async def running(self) -> AsyncIterator[GraphLike]:
+        app = Starlette(
+            routes=[Route("/{version}/{phone_id}/messages", self._messages, methods=["POST"])]
+        )
+        async with serve_asgi(app) as url:
+            self.url = url
+            yield self
+
+    def status_webhook(
+        self, wamid: str, status: str, error_code: int | None = None
+    ) -> tuple[bytes, str]:
+        """The signed body and X-Hub-Signature-256 Meta would POST for this status."""
+        to = next((a.to for a in self.accepted if a.wamid == wamid), "6281234567890")
+        return self._signed(envelope(status_value(wamid, status, to, error_code)))
+
+    def inbound_webhook(self, number: str, text: str) -> tuple[bytes, str]:
+        """A citizen's text to us; ``number`` in E.164, sent on as Meta does (no "+")."""
+        return self._signed(envelope(text_value(number.removeprefix("+"), text)))
+
+    def _signed(self, payload: dict[str, Any]) -> tuple[bytes, str]:
+        # Meta escapes non-ASCII in its JSON; the signature covers these exact bytes.
+        body = json.dumps(payload, separators=(",", ":")).encode()
+        return body, hub_signature(self.app_secret, body)
+
+    async def _messages(self, request: Request) -> Response:
+        self.requests += 1
+        if self._failures:
+            status, code = self._failures.popleft()
+            if code is None:  # as a load balancer in front of Graph answers
+                return Response("Internal Server Error", status_code=status)
+            return _error(code, "injected failure", status=status)
+        scheme, _, token = request.headers.get("authorization", "").partition(" ")
+        if scheme != "Bearer" or not hmac.compare_digest(token, self.access_token):
+            return _error(190, "Error validating access token", kind="OAuthException")
+        if request.path_params["phone_id"] != self.phone_number_id:
+            return _error(100, "Unsupported post request. Object does not exist", subcode=33)
+        try:
+            data = json.loads(await request.body())
+        except ValueError:
+            return _error(100, "Invalid JSON")
+        if not isinstance(data, dict) or data.get("messaging_product") != "whatsapp":
+            return _error(100, "The parameter messaging_product is required.")
+        to = data.get("to")
+        if not isinstance(to, str) or not DIGITS.fullmatch(to):
+            return _error(100, "Invalid parameter", details="to must be digits only")
+        if data.get("recipient_type", "individual") != "individual":
+            return _error(100, "Invalid parameter", details="recipient_type")
+        kind = data.get("type")
+        if kind == "text":
+            checked = self._check_text(data)
+        elif kind == "template":
+            checked = self._check_template(data)
+        else:
+            return _error(100, "Invalid parameter", details="type")
+        if isinstance(checked, Response):
+            return checked
+        if to in self.not_on_whatsapp:
+            return _error(131026, "Message undeliverable", details=f"{to} is not on WhatsApp")
+        if kind == "text" and to in self.closed_windows:
+            return _error(
+                131047,
+                "Re-engagement message",
+                details=f"More than 24 hours since {to} last replied",
+            )
+        message = Accepted(wamid=_wamid(), to=to, type=kind, **checked)
+        self.accepted.append(message)
+        answer: dict[str, Any] = {"id": message.wamid}
+        if kind == "template":
+            answer["message_status"] = "accepted"
+        return JSONResponse(
+            {
+                "messaging_product": "whatsapp",
+                "contacts": [{"input": to, "wa_id": to}],
+                "messages": [answer],
+            }
+        )
+
+    def _check_text(self, data: dict[str, Any]) -> dict[str, Any] | Response:
+        text = data.get("text")
+        if not isinstance(text, dict):
+            return _error(100, "Invalid parameter", details="text is required")
+        body = text.get("body")
+        if not isinstance(body, str) or not body.strip():
+            return _error(100, "Invalid parameter", details="text.body is required")
+        if len(body) > 4096:
+            return _error(100, "Invalid parameter", details="text.body too long")
+        if not isinstance(text.get("preview_url", False), bool):
+            return _error(100, "Invalid parameter", details="text.preview_url")
+        return {"text": body}
+
+    def _check_template(self, data: dict[str, Any]) -> dict[str, Any] | Response:
+        template = data.get("template")
+        if not isinstance(template, dict) or not isinstance(template.get("name"), str):
+            return _error(100, "Invalid parameter", details="template.name is required")
+        language = template.get("language")
+        code = language.get("code") if isinstance(language, dict) else None
+        if not isinstance(code, str) or not code:
+            return _error(100, "Invalid parameter", details="template.language.code")
+        name = template["name"]
+        if name not in self.templates or code not in self.templates[name][0]:
+            return _error(132001, "Template name does not exist in the translation")
+        parameters: list[str] = []
+        for component in template.get("components", []):
+            if not isinstance(component, dict) or component.get("type") != "body":
+                return _error(100, "Invalid parameter", details="template.components")
+            for parameter in component.get("parameters", []):
+                if not isinstance(parameter, dict) or parameter.get("type") != "text":
+                    return _error(100, "Invalid parameter", details="parameter type")
+                if not isinstance(parameter.get("text"), str):
+                    return _error(100, "Invalid parameter", details="parameter text")
+                parameters.append(parameter["text"])
+        if len(parameters) != self.templates[name][1]:
+            return _error(132000, "Number of parameters does not match")
+        for text in parameters:
+            if not text.strip() or BAD_PARAMETER.search(text):
+                return _error(132018, "There was an issue with the parameters in your template.")
+            if len(text) > 1024:
+                return _error(132005, "Translated text too long")
+        return {
+            "text": parameters[0] if parameters else "",
+            "template": name,
+            "language": code,
+            "parameters": tuple(parameters),
+        }
+
+
+def _error(
+    code: int,
+    message: str,
+    *,
+    status: int | None = None,
+    kind: str = "OAuthException",
+    subcode: int | None = None,
+    details: str | None = None,
+) -> Response:
+    error: dict[str, Any] = {
+        "message": f"(#{code}) {message}",
+        "type": kind,
+        "code": code,
+        "fbtrace_id": "A" + secrets.token_urlsafe(16),
+    }
+    if subcode is not None:
+        error["error_subcode"] = subcode
+    if details is not None:
+        error["error_data"] = {"messaging_product": "whatsapp", "details": details}
+    default_status = ERRORS.get(code, (400, ""))[0]
+    return JSONResponse({"error": error}, status_code=status or default_status)
