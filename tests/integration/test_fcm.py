@@ -1,6 +1,6 @@
 """FcmChannel against a local Firebase (OAuth 2.0 token endpoint and FCM HTTP v1).
 
-No mocks: every token request and send crosses a loopback socket to ``tests.peers.fcm``,
+No mocks: every token request and send crosses a loopback socket to ``warta.devpeers.fcm``,
 which verifies the RS256 assertion with its own public key and checks the bearer token and
 the message's shape. Only time is injected: a clock to age cached tokens, and a sleep that
 records the backoff instead of waiting it out.
@@ -17,9 +17,9 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.peers.fcm import PROJECT_ID, Delivery, FakeFirebase, rsa_private_pem
 from warta.channels.base import Channel, OutboundMessage, SendResult
 from warta.channels.fcm import FcmChannel, FcmConfig
+from warta.devpeers.fcm import PROJECT_ID, Delivery, FakeFirebase, rsa_private_pem
 from warta.errors import (
     ConfigurationError,
     ContactGone,

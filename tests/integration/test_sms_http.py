@@ -18,7 +18,6 @@ import pytest
 from fastapi import FastAPI
 
 from tests.integration.harness import make_settings
-from tests.peers.loopback import serve_asgi
 from tests.peers.twilio_like import ACCOUNT_SID, AUTH_TOKEN, TwilioLike, twilio_signature
 from warta.api import providers as provider_webhooks
 from warta.api.app import create_app
@@ -27,6 +26,7 @@ from warta.channels.base import Channel, InboundSms, OutboundMessage, Receipt, S
 from warta.channels.capture import Outbox, RecordingChannel
 from warta.channels.providers import parse_provider
 from warta.channels.sms_http import HttpSmsChannel, callback_url
+from warta.devpeers.loopback import serve_asgi
 from warta.errors import (
     DeliveryError,
     PermanentFailure,

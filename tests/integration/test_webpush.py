@@ -1,6 +1,6 @@
 """WebPushChannel against a push service on 127.0.0.1 that also plays the browser.
 
-No mocks: every send crosses a loopback socket to ``tests.peers.push_service``, which checks
+No mocks: every send crosses a loopback socket to ``warta.devpeers.push_service``, which checks
 the VAPID JWT itself and decrypts the payload with the subscriber's private key.
 """
 
@@ -20,7 +20,6 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
-from tests.peers.push_service import PushService
 from warta.channels.base import Channel, OutboundMessage, SendResult
 from warta.channels.webpush import (
     MAX_PLAINTEXT,
@@ -29,6 +28,7 @@ from warta.channels.webpush import (
     WebPushConfig,
     parse_subscription,
 )
+from warta.devpeers.push_service import PushService
 from warta.errors import (
     ConfigurationError,
     ContactGone,

@@ -1,6 +1,6 @@
 """WhatsAppChannel against a local Graph API on 127.0.0.1, and the webhooks it would send.
 
-No mocks: every send crosses a loopback socket to ``tests.peers.whatsapp``, which checks the
+No mocks: every send crosses a loopback socket to ``warta.devpeers.whatsapp``, which checks the
 token, the phone number id and the message shape as Graph does and records what it took.
 """
 
@@ -14,14 +14,6 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.peers.whatsapp import (
-    ACCESS_TOKEN,
-    APP_SECRET,
-    PHONE_NUMBER_ID,
-    VERIFY_TOKEN,
-    Accepted,
-    GraphLike,
-)
 from warta.channels.base import Channel, OutboundMessage, Receipt, SendResult
 from warta.channels.whatsapp import (
     InboundChat,
@@ -29,6 +21,14 @@ from warta.channels.whatsapp import (
     WhatsAppConfig,
     parse_webhook,
     valid_signature,
+)
+from warta.devpeers.whatsapp import (
+    ACCESS_TOKEN,
+    APP_SECRET,
+    PHONE_NUMBER_ID,
+    VERIFY_TOKEN,
+    Accepted,
+    GraphLike,
 )
 from warta.errors import (
     ContactGone,

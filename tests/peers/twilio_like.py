@@ -31,7 +31,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from tests.peers.loopback import serve_asgi
+from warta.devpeers.loopback import serve_asgi
 
 E164 = re.compile(r"\+[1-9][0-9]{6,14}")
 ACCOUNT_SID = "AC" + "0123456789abcdef" * 2

@@ -33,7 +33,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from tests.peers.loopback import serve_asgi
+from warta.devpeers.loopback import serve_asgi
 
 ACCESS_TOKEN = "EAAG" + "x7Qk" * 40
 PHONE_NUMBER_ID = "106540352242922"

@@ -43,7 +43,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from tests.peers.loopback import serve_asgi
+from warta.devpeers.loopback import serve_asgi
 
 MAX_BODY = 4096
 URGENCIES = frozenset({"very-low", "low", "normal", "high"})

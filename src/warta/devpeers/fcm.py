@@ -31,7 +31,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from tests.peers.loopback import serve_asgi
+from warta.devpeers.loopback import serve_asgi
 
 PROJECT_ID = "warta-app-5c1d2"
 CLIENT_EMAIL = f"firebase-adminsdk-x1y2z@{PROJECT_ID}.iam.gserviceaccount.com"
