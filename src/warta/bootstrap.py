@@ -17,14 +17,21 @@ import httpx
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from warta.channels.base import Channel, ProviderEvents
+from warta.channels.by_address import AddressRouter
 from warta.channels.capture import CaptureHandler, CaptureSmtpServer, Outbox
 from warta.channels.email_smtp import SmtpChannel
+from warta.channels.fcm import FcmChannel, FcmConfig
 from warta.channels.providers import parse_provider, parse_providers
 from warta.channels.sms_http import HttpSmsChannel, callback_url
 from warta.channels.sms_router import SmsProvider, SmsRouter
+from warta.channels.telegram import TelegramChannel, TelegramConfig
+from warta.channels.webpush import VapidKeys, WebPushChannel, WebPushConfig
+from warta.channels.whatsapp import WhatsAppChannel, WhatsAppConfig
+from warta.devpeers.running import DevPeers
 from warta.domain.failover import Balancer
 from warta.pipeline.queue import DatabaseOnlyQueue, EmbeddedQueue, WorkQueue
 from warta.security.crypto import Keyring, load_keyring
+from warta.services import platform
 from warta.services.cache import Caches
 from warta.services.quotas import Quotas
 from warta.settings import Settings
@@ -67,6 +74,10 @@ class Warta:
     sms_providers: Mapping[str, Channel] = field(default_factory=dict)
     #: The development SMSC started when no SMS provider is configured.
     local_smsc: LocalSmsc | None = None
+    #: Local push and chat services started for those without credentials (dev only).
+    dev_peers: DevPeers | None = None
+    #: The Web Push key pair: its public half is what the portal subscribes with.
+    vapid: VapidKeys | None = None
     clock: Callable[[], datetime] = utc_now
     random: Callable[[], float] = random.random
     quotas: Quotas = field(default_factory=Quotas)
@@ -81,6 +92,8 @@ class Warta:
             await self.capture_smtp.stop()
         if self.local_smsc is not None:
             await self.local_smsc.stop()
+        if self.dev_peers is not None:
+            await self.dev_peers.stop()
         await self.http.aclose()
         await self.engine.dispose()
 
@@ -115,14 +128,20 @@ async def bootstrap(
     capture: CaptureSmtpServer | None = None
     smsc: LocalSmsc | None = None
     sms_providers: dict[str, Channel] = {}
+    sessions = session_factory(engine)
+    vapid = await _vapid_keys(sessions, keyring, clock())
+    peers: DevPeers | None = None
+    late = _Late()
     if channels is None:
         email, capture = await _email_channel(settings, outbox)
         sms, sms_providers, smsc = await _sms_channel(settings, outbox, events, http)
-        channels = {"email": email, "sms": sms}
+        peers = DevPeers() if settings.start_local_app_peers else None
+        push, chat = await _app_channels(settings, sessions, keyring, http, vapid, peers, late)
+        channels = {"email": email, "sms": sms, "push": push, "chat": chat}
     app = Warta(
         settings=settings,
         engine=engine,
-        sessions=session_factory(engine),
+        sessions=sessions,
         keyring=keyring,
         channels=channels,
         queue=queue or (EmbeddedQueue() if settings.run_workers else DatabaseOnlyQueue()),
@@ -135,7 +154,10 @@ async def bootstrap(
         events=events,
         sms_providers=sms_providers,
         local_smsc=smsc,
+        dev_peers=peers,
+        vapid=vapid,
     )
+    late.app = app
     events.attach(app)
     for channel in channels.values():
         start = getattr(channel, "start", None)
@@ -196,3 +218,70 @@ async def _sms_channel(
     balancer = Balancer({c.name: c.weight for c in configs})
     router = SmsRouter(list(providers.values()), balancer)
     return router, dict(providers), smsc
+
+
+class _Late:
+    """The Warta, for callbacks made before it exists (WhatsApp's window check)."""
+
+    app: Warta | None = None
+
+    async def whatsapp_window_open(self, number: str) -> bool:
+        from warta.services.chat import whatsapp_window_open
+
+        return self.app is not None and await whatsapp_window_open(self.app, number)
+
+
+async def _vapid_keys(
+    sessions: async_sessionmaker[AsyncSession], keyring: Keyring, now: datetime
+) -> VapidKeys:
+    """The Web Push key pair, made at first start and kept sealed: a new pair would orphan
+    every subscription browsers made with the old one."""
+    async with UnitOfWork(sessions) as uow:
+        stored = await platform.load(uow, keyring, platform.VAPID)
+        if stored is not None:
+            return VapidKeys.from_pem(stored["pem"].encode())
+        keys = VapidKeys.generate()
+        await platform.store(uow, keyring, platform.VAPID, {"pem": keys.to_pem().decode()}, now)
+        await uow.commit()
+        return keys
+
+
+async def _app_channels(
+    settings: Settings,
+    sessions: async_sessionmaker[AsyncSession],
+    keyring: Keyring,
+    http: httpx.AsyncClient,
+    vapid: VapidKeys,
+    peers: DevPeers | None,
+    late: _Late,
+) -> tuple[Channel, Channel]:
+    """Push (Web Push always; FCM when set) and chat (Telegram, WhatsApp when set), each
+    behind one router by address form. Services without credentials use local peers when
+    ``settings.start_local_app_peers``, else are left out (routing skips their contacts)."""
+    async with UnitOfWork(sessions) as uow:
+        stored = {name: await platform.load(uow, keyring, name) for name in platform.SERVICES}
+    push: dict[str, Channel] = {
+        "webpush": WebPushChannel(vapid, WebPushConfig(subject=settings.vapid_subject), http)
+    }
+    chat: dict[str, Channel] = {}
+    fcm, telegram, whatsapp = stored["fcm"], stored["telegram"], stored["whatsapp"]
+    if fcm is None and peers is not None:
+        fcm = await peers.firebase()
+    if fcm is not None:
+        base = fcm.pop("base_url", settings.fcm_url)
+        push["fcm"] = FcmChannel(FcmConfig(fcm["service_account"], base_url=base), http)
+    if telegram is None and peers is not None:
+        telegram = await peers.telegram()
+    if telegram is not None:
+        base = telegram.pop("base_url", settings.telegram_url)
+        chat["telegram"] = TelegramChannel(TelegramConfig(**telegram, base_url=base), http)
+    if whatsapp is None and peers is not None:
+        whatsapp = await peers.whatsapp()
+    if whatsapp is not None:
+        base = whatsapp.pop("base_url", settings.whatsapp_url)
+        chat["whatsapp"] = WhatsAppChannel(
+            WhatsAppConfig(**whatsapp, base_url=base),
+            http,
+            window_open=late.whatsapp_window_open,
+        )
+    return AddressRouter("push", push), AddressRouter("chat", chat)

@@ -18,9 +18,12 @@ from warta.errors import InvalidInput
 ContactKind = Literal["sms", "email", "push", "chat"]
 CHANNELS: Final = ("sms", "email", "push", "chat")
 LANGUAGES: Final = ("id", "en")
-#: Channels a citizen can add by hand today; push and chat contacts are made by the app
-#: and the chat bot when those channels exist.
-CONTACT_KINDS: Final = ("sms", "email")
+#: Contacts an agency can add (each verified by a code sent through it). Push
+#: subscriptions come from the citizen's own device in the portal, and Telegram chats
+#: from the bot's /start link, so neither is added by hand; a chat contact added here is
+#: a WhatsApp number.
+CONTACT_KINDS: Final = ("sms", "email", "chat")
+WHATSAPP_PREFIX: Final = "whatsapp:"
 
 _NIK = re.compile(r"[0-9]{16}")
 _HHMM = re.compile(r"([01][0-9]|2[0-3]):([0-5][0-9])")

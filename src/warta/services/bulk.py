@@ -154,7 +154,7 @@ async def _row(
         recipient = raw
     else:
         try:
-            recipient = normalise_recipient(channel, raw)  # type: ignore[arg-type]
+            recipient = normalise_recipient(channel, raw)
         except ValidationFailed as exc:
             raise ValidationFailed(f"`{header[column]}`: {str(exc).split(' ', 1)[1]}") from exc
         if caller.key_type == "team":

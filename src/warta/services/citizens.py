@@ -36,6 +36,8 @@ CODE_BODY = {
     "Jangan berikan kode ini kepada siapa pun.",
     "email": "Kode verifikasi Anda: **((kode))**\n\nKode ini berlaku 15 menit. "
     "Jangan berikan kode ini kepada siapa pun, termasuk petugas.",
+    "chat": "Kode verifikasi ((instansi)): ((kode)). Berlaku 15 menit. "
+    "Jangan berikan kode ini kepada siapa pun.",
 }
 
 
@@ -299,10 +301,10 @@ async def add_contact(
     """Add a contact (or take the existing one) and send it a fresh one-time code."""
     if kind not in rules.CONTACT_KINDS:
         raise ValidationFailed(
-            f"type must be one of {', '.join(rules.CONTACT_KINDS)}: push and chat contacts "
-            "are linked from the app and the chat bot"
+            f"type must be one of {', '.join(rules.CONTACT_KINDS)}: push subscriptions come "
+            "from the citizen's portal, Telegram chats from the bot's link"
         )
-    value = sending.normalise_recipient(kind, raw)  # type: ignore[arg-type]
+    value = sending.normalise_recipient(kind, raw)
     now = app.clock()
     code = f"{secrets.randbelow(1_000_000):06d}"
     async with app.uow() as uow:

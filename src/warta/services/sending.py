@@ -30,7 +30,7 @@ from warta.store.models import NOTIFICATIONS, Agency, Notification, Template
 Channel = Literal["sms", "email"]
 #: A template with a body per channel, for sends to citizens (POST /v2/notifications).
 MULTI = "multi"
-RECIPIENT_FIELD = {"sms": "phone_number", "email": "email_address"}
+RECIPIENT_FIELD = {"sms": "phone_number", "email": "email_address", "chat": "value"}
 
 
 @dataclass(frozen=True)
@@ -60,10 +60,15 @@ class Sent:
     body: str
 
 
-def normalise_recipient(channel: Channel, raw: str) -> str:
+def normalise_recipient(channel: str, raw: str) -> str:
     try:
         if channel == "sms":
             return recipients.normalise_phone(raw)
+        if channel == "chat":  # a WhatsApp number: "whatsapp:0812..." -> "whatsapp:+62812..."
+            number = raw.strip().removeprefix("whatsapp:")
+            if number == raw.strip():
+                raise InvalidInput("must be whatsapp:<phone number> (Telegram links via the bot)")
+            return "whatsapp:" + recipients.normalise_phone(number)
         return recipients.validate_email(raw)
     except InvalidInput as exc:
         raise ValidationFailed(f"{RECIPIENT_FIELD[channel]} {exc}") from exc
@@ -221,9 +226,9 @@ async def recipient_of(
     return recipient, simulate
 
 
-def rendered_content(channel: Channel, subject: str | None, body: str) -> content.Content:
-    if channel == "sms":
-        return {"body": body}
+def rendered_content(channel: str, subject: str | None, body: str) -> content.Content:
+    if channel in ("sms", "chat", "push"):
+        return {"body": body, "subject": subject} if subject else {"body": body}
     email = render_email(subject or "", body)
     return {"subject": email.subject, "body": body, "text": email.text, "html": email.html}
 

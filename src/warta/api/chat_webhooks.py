@@ -1,0 +1,90 @@
+"""Webhooks the chat services call: Telegram updates and WhatsApp Cloud API events.
+
+    POST /providers/telegram/webhook    an Update; X-Telegram-Bot-Api-Secret-Token checked
+    GET  /providers/whatsapp/webhook    hub.mode=subscribe&hub.verify_token=..&hub.challenge=..
+    POST /providers/whatsapp/webhook    statuses and messages; X-Hub-Signature-256 checked
+
+Each POST is checked before its body is read as anything: the URLs are public, and a
+forged status would mark a message delivered or read. Both answer 200 quickly, so the
+service does not resend.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import PlainTextResponse, Response
+
+from warta.api.auth import warta
+from warta.api.schemas import ErrorBody
+from warta.bootstrap import Warta
+from warta.channels import telegram as tg
+from warta.channels import whatsapp as wa
+from warta.errors import AuthError, BadRequest, InvalidInput, NotFound
+from warta.services import chat
+
+router = APIRouter(prefix="/providers", tags=["Provider webhooks"])
+
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {"model": ErrorBody},
+    403: {"model": ErrorBody, "description": "Missing or wrong secret or signature"},
+    404: {"model": ErrorBody, "description": "That chat service is not set up"},
+}
+
+
+def _service(app: Warta, name: str) -> Any:
+    found = getattr(app.channels.get("chat"), "services", {}).get(name)
+    if found is None:
+        raise NotFound(f"{name} is not set up on this Warta")
+    return found
+
+
+async def _json(request: Request) -> Any:
+    try:
+        return json.loads(await request.body())
+    except ValueError as exc:
+        raise BadRequest("Webhook body must be JSON") from exc
+
+
+@router.post("/telegram/webhook", summary="Telegram update", responses=_ERRORS)
+async def telegram_update(request: Request, app: Annotated[Warta, Depends(warta)]) -> Response:
+    channel: tg.TelegramChannel = _service(app, "telegram")
+    if not tg.verify_secret(channel.config, request.headers.get(tg.SECRET_HEADER)):
+        raise AuthError(f"Missing or wrong {tg.SECRET_HEADER}")
+    body = await _json(request)
+    update = tg.parse_update(body) if isinstance(body, dict) else None
+    if update is not None and update.kind == "start" and update.code:
+        await chat.telegram_start(app, update.chat_id, update.code)
+    elif update is not None:
+        await chat.telegram_text(app, update.chat_id)
+    return Response(status_code=200)
+
+
+@router.get(
+    "/whatsapp/webhook",
+    summary="WhatsApp webhook verification",
+    response_class=PlainTextResponse,
+    responses=_ERRORS,
+)
+async def whatsapp_verify(request: Request, app: Annotated[Warta, Depends(warta)]) -> Response:
+    channel: wa.WhatsAppChannel = _service(app, "whatsapp")
+    challenge = wa.verify_subscription(channel.config, request.query_params)
+    if challenge is None:
+        raise AuthError("hub.verify_token does not match")
+    return PlainTextResponse(challenge)
+
+
+@router.post("/whatsapp/webhook", summary="WhatsApp statuses and messages", responses=_ERRORS)
+async def whatsapp_events(request: Request, app: Annotated[Warta, Depends(warta)]) -> Response:
+    channel: wa.WhatsAppChannel = _service(app, "whatsapp")
+    body = await request.body()
+    if not wa.valid_signature(channel.config, body, request.headers.get(wa.SIGNATURE_HEADER)):
+        raise AuthError(f"Missing or wrong {wa.SIGNATURE_HEADER}")
+    try:
+        events = wa.parse_webhook(json.loads(body))
+    except (ValueError, InvalidInput) as exc:
+        raise BadRequest(f"Not a WhatsApp webhook: {exc}") from exc
+    await chat.whatsapp_events(app, events)
+    return Response(status_code=200)

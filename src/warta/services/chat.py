@@ -1,0 +1,184 @@
+"""What chat services tell Warta: Telegram updates and WhatsApp webhooks.
+
+Telegram: a bot cannot write first, so a citizen links a chat by opening
+``t.me/<bot>?start=<code>`` (the code made here, shown in the portal); the ``/start``
+update that carries it makes a verified chat contact ``telegram:<chat id>``. WhatsApp:
+status webhooks settle attempts by their ``wamid`` (``read`` ends escalation), and a
+citizen's own message opens the 24-hour window in which free text may be sent.
+
+Any other text is answered with help until the chatbot exists. Nothing a citizen wrote is
+logged.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+
+from sqlalchemy import delete, select, update
+
+from warta.errors import BadRequest, DeliveryError
+from warta.pipeline.receipts import settle_references
+from warta.store.models import ChatLink, CitizenContact
+from warta.store.uow import UnitOfWork
+
+if TYPE_CHECKING:
+    from warta.bootstrap import Warta
+    from warta.channels.telegram import TelegramChannel
+    from warta.channels.whatsapp import WebhookEvents
+
+log = logging.getLogger(__name__)
+
+LINK_TTL = timedelta(minutes=30)
+#: WhatsApp lets a business send free text only this long after the citizen wrote.
+WHATSAPP_WINDOW = timedelta(hours=24)
+HELP_ID = (
+    "Halo, ini Warta. Pesan dari instansi pemerintah akan kami kirim ke sini. "
+    "Atur saluran dan waktu pemberitahuan di portal Warta."
+)
+LINKED_ID = "Akun Telegram Anda sudah terhubung dengan Warta. Pemberitahuan akan datang ke sini."
+LINK_FAILED_ID = (
+    "Kode tautan tidak berlaku atau sudah kedaluwarsa. Buat tautan baru di portal Warta."
+)
+
+
+def _link_hash(app: Warta, code: str) -> str:
+    return app.keyring.lookup_hash(f"telegram-link:{code}")
+
+
+async def telegram_link(app: Warta, citizen_id: uuid.UUID) -> str:
+    """A one-time ``t.me`` link that ties the chat it is opened in to this citizen."""
+    from warta.channels.telegram import link_url, new_link_code
+
+    telegram = _telegram(app)
+    if telegram is None:
+        raise BadRequest("Telegram is not set up on this Warta")
+    code = new_link_code()
+    now = app.clock()
+    async with app.uow() as uow:
+        uow.session.add(
+            ChatLink(
+                code_hash=_link_hash(app, code),
+                citizen_id=citizen_id,
+                expires_at=now + LINK_TTL,
+                created_at=now,
+            )
+        )
+        await uow.commit()
+    return link_url(telegram.config, code)
+
+
+async def telegram_start(app: Warta, chat_id: str, code: str) -> bool:
+    """``/start <code>``: link the chat to the code's citizen. False if the code is spent,
+    expired or unknown (the citizen is told so in the chat)."""
+    now = app.clock()
+    address = f"telegram:{chat_id}"
+    async with app.uow() as uow:
+        link = await uow.session.get(ChatLink, _link_hash(app, code), with_for_update=True)
+        linked = link is not None and link.expires_at > now
+        if link is not None:
+            await uow.session.delete(link)  # one use, even a late one
+        if linked and link is not None:
+            await _verified_contact(app, uow, link.citizen_id, address, now)
+        await uow.commit()
+    await _reply(app, chat_id, LINKED_ID if linked else LINK_FAILED_ID)
+    return linked
+
+
+async def telegram_text(app: Warta, chat_id: str) -> None:
+    await _reply(app, chat_id, HELP_ID)
+
+
+async def _verified_contact(
+    app: Warta, uow: UnitOfWork, citizen_id: uuid.UUID, address: str, now: datetime
+) -> None:
+    session = uow.session
+    value_hash = app.keyring.lookup_hash(address)
+    contact = (
+        await session.scalars(
+            select(CitizenContact).where(
+                CitizenContact.citizen_id == citizen_id,
+                CitizenContact.kind == "chat",
+                CitizenContact.value_hash == value_hash,
+            )
+        )
+    ).first()
+    if contact is None:
+        contact = CitizenContact(
+            id=uuid.uuid4(),
+            citizen_id=citizen_id,
+            kind="chat",
+            value_enc=app.keyring.encrypt(address, field="contact.value"),
+            value_hash=value_hash,
+            code_attempts=0,
+            created_at=now,
+        )
+        session.add(contact)
+    # Opening the link in this chat proves it is the citizen's: verified, alive again.
+    contact.verified_at, contact.gone_at, contact.last_inbound_at = now, None, now
+
+
+async def _reply(app: Warta, chat_id: str, text: str) -> None:
+    telegram = _telegram(app)
+    if telegram is None:
+        return
+    try:
+        await telegram.reply(chat_id, text)
+    except DeliveryError as exc:  # the citizen can write again; nothing is owed
+        log.warning("telegram reply not sent (%s)", type(exc).__name__)
+
+
+def _telegram(app: Warta) -> TelegramChannel | None:
+    chat = app.channels.get("chat")
+    found: TelegramChannel | None = getattr(chat, "services", {}).get("telegram")
+    return found
+
+
+# -- WhatsApp ------------------------------------------------------------------------------
+
+
+async def whatsapp_events(app: Warta, events: WebhookEvents) -> None:
+    """Statuses settle attempts; reads end escalation; inbound messages open the window."""
+    now = app.clock()
+    callbacks: list[uuid.UUID] = []
+    async with app.uow() as uow:
+        if events.receipts:
+            callbacks = await settle_references(app, uow, events.receipts)
+        if events.reads:
+            read = await uow.notifications.messages_of("whatsapp", events.reads)
+            await uow.notifications.mark_read(read, now)
+        for message in events.inbound:
+            await uow.session.execute(
+                update(CitizenContact)
+                .where(
+                    CitizenContact.kind == "chat",
+                    CitizenContact.value_hash
+                    == app.keyring.lookup_hash(f"whatsapp:{message.sender}"),
+                )
+                .values(last_inbound_at=now)
+            )
+        await uow.commit()
+    if callbacks:
+        await app.queue.submit("callback", callbacks)
+
+
+async def whatsapp_window_open(app: Warta, number: str) -> bool:
+    """Did this number write to us in the last 24 hours (free text allowed)?"""
+    since = app.clock() - WHATSAPP_WINDOW
+    async with app.uow() as uow:
+        found = await uow.session.scalar(
+            select(CitizenContact.id).where(
+                CitizenContact.kind == "chat",
+                CitizenContact.value_hash == app.keyring.lookup_hash(f"whatsapp:{number}"),
+                CitizenContact.last_inbound_at >= since,
+            )
+        )
+    return found is not None
+
+
+async def forget_expired_links(app: Warta) -> None:
+    async with app.uow() as uow:
+        await uow.session.execute(delete(ChatLink).where(ChatLink.expires_at <= app.clock()))
+        await uow.commit()
