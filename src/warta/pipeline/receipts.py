@@ -74,6 +74,15 @@ async def settle(app: Warta, uow: UnitOfWork, ids: Iterable[uuid.UUID]) -> list[
             failed.append(row.id)
     if not finished:
         return []
+    # A digest's members (``pipeline/digests.py``) share their carrier's fate: they were
+    # one SMS. Each is finished, escalated and owed to its own agency as if sent alone.
+    settled = {row_id: key for key, ids in outcomes.items() for row_id in ids}
+    for member in await _members(uow, settled):
+        key = settled[member.digest_of]
+        outcomes[key].append(member.id)
+        finished.append(member)
+        if member.citizen_id is not None and key[0] != statuses.DELIVERED:
+            failed.append(member.id)
     for (status, reason), ids in outcomes.items():
         await uow.session.execute(
             update(table)
@@ -87,6 +96,21 @@ async def settle(app: Warta, uow: UnitOfWork, ids: Iterable[uuid.UUID]) -> list[
     callbacks = owe_callbacks(app, agencies, finished)
     uow.callbacks.add(*callbacks)
     return [c.id for c in callbacks]
+
+
+async def _members(uow: UnitOfWork, carriers: Iterable[uuid.UUID]) -> list[Any]:
+    """Digest members still awaiting their carrier's receipts, locked like the carriers."""
+    table = NOTIFICATIONS
+    query = (
+        select(table.c.id, table.c.agency_id, table.c.citizen_id, table.c.digest_of)
+        .where(
+            table.c.digest_of.in_(list(carriers)),
+            table.c.status == statuses.SENDING,
+            table.c.lease_until.is_(None),
+        )
+        .with_for_update()
+    )
+    return list((await uow.session.execute(query)).all())
 
 
 class ProviderEventHandler:

@@ -21,6 +21,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     Uuid,
+    false,
     text,
 )
 from sqlalchemy.engine import Dialect
@@ -161,6 +162,12 @@ class Notification(Base):
             postgresql_where=text("escalate_at IS NOT NULL"),
         ),
         Index(
+            "ix_notifications_digest_of",
+            "digest_of",
+            sqlite_where=text("digest_of IS NOT NULL"),
+            postgresql_where=text("digest_of IS NOT NULL"),
+        ),
+        Index(
             "ix_notifications_job",
             "job_id",
             "status",
@@ -211,6 +218,15 @@ class Notification(Base):
     routing: Mapped[str | None] = mapped_column(Text)
     alternatives_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
     job_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("jobs.id"))
+    # The citizen's digest (pipeline/digests.py). ``digest``: routing held this attempt
+    # for the daily digest (its latest decision was ``digest``), so when it falls due it
+    # goes together with the citizen's other such messages on its channel. A column, not
+    # the ``routing`` JSON: the worker finds a citizen's due digest rows with one indexed
+    # query, and JSON text is no reliable thing to filter on in two databases.
+    # ``digest_of``: the attempt that carried this one's text in a digest (NULL for the
+    # carrier itself and for everything sent alone); a receipt for the carrier settles it.
+    digest: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    digest_of: Mapped[uuid.UUID | None] = mapped_column(Uuid)
 
 
 class Callback(Base):
