@@ -223,6 +223,21 @@ def _document(subject: str, content: str, lang: str) -> str:
     )
 
 
+def body_html(body: str) -> str:
+    """A body's HTML blocks without the document around them, for an email that gathers
+    several bodies under headings of its own (a citizen's digest, ``domain/digest.py``).
+
+    >>> body_html("Halo")
+    '<p style="margin: 0 0 20px 0;">Halo</p>\\n'
+    """
+    return _html_blocks(_tokens(body))
+
+
+def document(subject: str, content: str, *, lang: str = "id") -> str:
+    """``content`` (HTML blocks already escaped) in the same page as every Warta email."""
+    return _document(" ".join(subject.split()), content, lang)
+
+
 def render_email(subject: str, body: str, *, lang: str = "id") -> EmailContent:
     """Render a filled-in template (``templates.render(..., channel="email")``).
 

@@ -21,7 +21,7 @@ from warta.channels.base import OutboundMessage, SendResult
 from warta.domain import statuses
 from warta.domain.limits import backoff_delay
 from warta.errors import ContactGone, DeliveryError, TechnicalFailure
-from warta.pipeline import escalation
+from warta.pipeline import digests, escalation
 from warta.pipeline.callbacks import owe_callbacks
 from warta.pipeline.receipts import agencies_by_id, settle
 from warta.services import content, routing
@@ -49,7 +49,9 @@ async def deliver(app: Warta, ids: Sequence[uuid.UUID]) -> None:
     lease = now + timedelta(seconds=app.settings.lease_seconds)
     held: list[Outcome] = []
     async with app.uow() as uow:
-        rows = await uow.notifications.claim(ids, now=now, lease_until=lease)
+        await uow.notifications.lock_digest_citizens(ids)
+        rows = list(await uow.notifications.claim(ids, now=now, lease_until=lease))
+        rows += await digests.claim_companions(uow, rows, now, lease)
         opted_out = await uow.sms.opted_out(
             (r.agency_id, r.recipient_hash)
             for r in rows
@@ -68,18 +70,44 @@ async def deliver(app: Warta, ids: Sequence[uuid.UUID]) -> None:
                     held[-1].changes["failure_reason"] = f"rerouted to {decision.channel}"
                     held[-1].reroute = True
         shared = await routing.shared_contents(app, uow, rows)
+        skip = {o.notification.id for o in held}
+        # A stopped number's rows are cancelled one by one below, never carried.
+        to_send = [
+            r for r in rows if r.id not in skip and (r.agency_id, r.recipient_hash) not in opted_out
+        ]
+        gathered = await digests.plan(app, uow, to_send, shared)
         await uow.commit()
     if not rows:
         return
-    skip = {o.notification.id for o in held}
-    outcomes = await asyncio.gather(
-        *(
-            _attempt(app, row, (row.agency_id, row.recipient_hash) in opted_out, shared)
-            for row in rows
-            if row.id not in skip
-        )
+    skip |= {row.id for d in gathered for row in (d.carrier, *d.members)}
+    alone, together = await asyncio.gather(
+        asyncio.gather(
+            *(
+                _attempt(app, row, (row.agency_id, row.recipient_hash) in opted_out, shared)
+                for row in rows
+                if row.id not in skip
+            )
+        ),
+        asyncio.gather(*(_attempt(app, d.carrier, message=d.message) for d in gathered)),
     )
-    await _record(app, [*held, *outcomes])
+    for outcome in alone:
+        if outcome.notification.digest:  # alone this time: no earlier carrier settles it
+            outcome.changes["digest_of"] = None
+    outcomes = [*held, *alone]
+    for each, carried in zip(gathered, together, strict=True):
+        outcomes += _spread(each, carried)
+    await _record(app, outcomes)
+
+
+def _spread(each: digests.Digest, carried: Outcome) -> list[Outcome]:
+    """The carrier's outcome, and the same for every member: delivered, sending (until
+    the carrier's receipt), a retry at the same time, or the same failure."""
+    carried.changes = digests.carried(each, carried.changes)
+    members = [
+        Outcome(member, digests.follow(each, member, carried.changes), retry_at=carried.retry_at)
+        for member in each.members
+    ]
+    return [carried, *members]
 
 
 async def _attempt(
@@ -87,7 +115,11 @@ async def _attempt(
     row: ClaimedRow,
     opted_out: bool = False,
     shared: dict[uuid.UUID, content.ChannelContents] | None = None,
+    *,
+    message: OutboundMessage | None = None,
 ) -> Outcome:
+    """Send one row; ``message``, when given, is sent instead of the row's own (a digest
+    the row carries)."""
     if opted_out:
         outcome = _finished(app, row, statuses.CANCELLED)
         outcome.changes["failure_reason"] = "recipient replied BERHENTI/STOP to this agency"
@@ -95,7 +127,8 @@ async def _attempt(
     try:
         if row.simulate:
             return _finished(app, row, row.simulate)
-        message = _message(app, row, shared or {})
+        if message is None:
+            message = _message(app, row, shared or {})
         result = await app.channels[row.type].send(message)
     except DeliveryError as exc:
         return _failed(app, row, exc)

@@ -106,7 +106,13 @@ def hold(row: ClaimedRow, decision: Decision, now: datetime) -> dict[str, Any]:
         "routing": routing.routing_json(decision),
     }
     if decision.action in ("defer", "digest"):
-        changes.update(status=statuses.CREATED, lease_until=decision.at)
+        # The digest marker follows the latest decision: a citizen who turned the digest
+        # off gets this message on its own once its deferral ends.
+        changes.update(
+            status=statuses.CREATED,
+            lease_until=decision.at,
+            digest=decision.action == "digest",
+        )
     else:
         changes.update(
             status=statuses.CANCELLED,
@@ -184,6 +190,11 @@ async def next_attempts(
                 tried=tried.get(row.message_id, []),
             )
         )
+        if row.digest and decision.action == "send":
+            # A digest member that failed goes on with its fellow members: their next
+            # attempts are due together and go as one digest on the next channel too,
+            # rather than the citizen getting each one separately after all.
+            made[-1]["digest"] = True
         log.info("message %s escalated from %s to %s", row.message_id, row.type, decision.channel)
     await routing.insert_attempts(uow, made)
     return made

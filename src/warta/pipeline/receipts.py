@@ -114,6 +114,12 @@ async def _finish(
         return []
     now = app.clock()
     table = NOTIFICATIONS
+    # A digest's members (``pipeline/digests.py``) share their carrier's fate: they were
+    # one message. Each is finished, escalated and owed to its own agency as if sent alone.
+    settled = {row.id: key for key, rows in outcomes.items() for row in rows}
+    for member in await _members(uow, settled):
+        outcomes[settled[member.digest_of]].append(member)
+        finished.append(member)
     for (status, reason), rows in outcomes.items():
         await uow.session.execute(
             update(table)
@@ -134,6 +140,21 @@ async def _finish(
     callbacks = owe_callbacks(app, agencies, finished)
     uow.callbacks.add(*callbacks)
     return [c.id for c in callbacks]
+
+
+async def _members(uow: UnitOfWork, carriers: Iterable[uuid.UUID]) -> list[Any]:
+    """Digest members still awaiting their carrier's receipts, locked like the carriers."""
+    table = NOTIFICATIONS
+    query = (
+        select(table.c.id, table.c.agency_id, table.c.citizen_id, table.c.digest_of)
+        .where(
+            table.c.digest_of.in_(list(carriers)),
+            table.c.status == statuses.SENDING,
+            table.c.lease_until.is_(None),
+        )
+        .with_for_update()
+    )
+    return list((await uow.session.execute(query)).all())
 
 
 class ProviderEventHandler:

@@ -274,6 +274,8 @@ def attempt(
         "routing": routing_json(decision, tried),
         "alternatives_enc": alternatives_enc,
         "job_id": None,
+        "digest": decision.action == "digest",
+        "digest_of": None,
     }
 
 

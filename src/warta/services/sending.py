@@ -269,15 +269,28 @@ def new_row(
         + timedelta(seconds=app.settings.stuck_after if app.settings.run_workers else 0),
         created_at=now,
         updated_at=now,
+        digest=False,  # sent to an address: no citizen, no digest
     )
+
+
+#: The platform's own SMS sender id: for agencies without one, and for what no single
+#: agency sends (a citizen's digest gathering several agencies' messages).
+PLATFORM_SMS_SENDER = "WARTA"
 
 
 def sender_of(app: Warta, agency: Agency, channel: str) -> str:
     if channel == "sms":
-        return agency.sms_sender or "WARTA"
+        return agency.sms_sender or PLATFORM_SMS_SENDER
     if channel in ("push", "chat"):  # shown as the title when a message has no subject
         return agency.name
     return agency.email_from or f"{slug(agency.name)}@{app.settings.email_from_domain}"
+
+
+def platform_sender(app: Warta, channel: Channel) -> str:
+    """Warta's own sender on ``channel``, for a message no single agency sends."""
+    if channel == "sms":
+        return PLATFORM_SMS_SENDER
+    return f"warta@{app.settings.email_from_domain}"
 
 
 def slug(name: str) -> str:

@@ -21,6 +21,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     Uuid,
+    false,
     text,
 )
 from sqlalchemy.engine import Dialect
@@ -168,6 +169,12 @@ class Notification(Base):
             postgresql_where=text("provider_reference IS NOT NULL"),
         ),
         Index(
+            "ix_notifications_digest_of",
+            "digest_of",
+            sqlite_where=text("digest_of IS NOT NULL"),
+            postgresql_where=text("digest_of IS NOT NULL"),
+        ),
+        Index(
             "ix_notifications_job",
             "job_id",
             "status",
@@ -223,6 +230,15 @@ class Notification(Base):
     # ``read_at``, which ends escalation for push and chat (they report no delivery).
     seen_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     read_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    # The citizen's digest (pipeline/digests.py). ``digest``: routing held this attempt
+    # for the daily digest (its latest decision was ``digest``), so when it falls due it
+    # goes together with the citizen's other such messages on its channel. A column, not
+    # the ``routing`` JSON: the worker finds a citizen's due digest rows with one indexed
+    # query, and JSON text is no reliable thing to filter on in two databases.
+    # ``digest_of``: the attempt that carried this one's text in a digest (NULL for the
+    # carrier itself and for everything sent alone); a receipt for the carrier settles it.
+    digest: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    digest_of: Mapped[uuid.UUID | None] = mapped_column(Uuid)
 
 
 class Callback(Base):

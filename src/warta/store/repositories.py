@@ -142,6 +142,9 @@ CLAIMED = (
     Notification.broadcast_id,
     Notification.topic,
     Notification.expires_at,
+    Notification.digest,
+    Notification.routing,
+    Notification.created_at,
 )
 
 
@@ -266,20 +269,80 @@ class NotificationRepository(_Repository):
         Plain rows, not ORM objects: a worker reads them once, and hydrating a hundred
         entities per batch was a visible share of delivery time.
         """
+        unowned = or_(
+            Notification.status == "created",
+            and_(
+                Notification.status == "sending",
+                Notification.lease_until.is_not(None),
+                Notification.lease_until <= now,
+            ),
+        )
+        return await self._claim(and_(Notification.id.in_(ids), unowned), now, lease_until)
+
+    async def lock_digest_citizens(self, ids: Sequence[uuid.UUID]) -> None:
+        """Before claiming ``ids``: on PostgreSQL, take a transaction lock on each citizen
+        one of them is a digest row of, so two workers never split one digest.
+
+        Without it, two workers handed two rows of one digest (a batch of 1, or two
+        sweeps) each claim one, each find the other's row locked, and send two digests.
+        With it the second waits, then finds every row claimed. Locks are taken in order
+        (no deadlock) and are advisory, keyed by the citizen id's first 64 bits (a clash
+        only makes a worker wait). SQLite needs none: its writers already go one at a time,
+        and the claim is each transaction's first write.
+        """
+        if self.session.get_bind().dialect.name != "postgresql" or not ids:
+            return
+        query = select(Notification.citizen_id).where(
+            Notification.id.in_(ids), Notification.digest, Notification.citizen_id.is_not(None)
+        )
+        citizens = {c for c in (await self.session.scalars(query.distinct())).all() if c}
+        keys = sorted(int.from_bytes(c.bytes[:8], "big", signed=True) for c in citizens)
+        for key in keys:
+            await self.session.execute(select(func.pg_advisory_xact_lock(key)))
+
+    async def claim_digest_due(
+        self,
+        wanted: Iterable[tuple[uuid.UUID, str]],
+        *,
+        besides: Iterable[uuid.UUID],
+        now: datetime,
+        lease_until: datetime,
+    ) -> Sequence[ClaimedRow]:
+        """Also take every due digest row of these (citizen, channel) pairs that is not
+        among ``besides`` (the batch already claimed), so a batch boundary never splits a
+        citizen's digest.
+
+        Stricter than ``claim``: a ``created`` row counts only once its lease has passed
+        (a later lease is a later digest, or a row another queue is about to hand over),
+        and on PostgreSQL rows another worker has locked are skipped, not waited for.
+        """
+        pairs = list(set(wanted))
+        if not pairs:
+            return []
+        due = and_(
+            tuple_(Notification.citizen_id, Notification.type).in_(pairs),
+            Notification.digest,
+            Notification.simulate.is_(None),
+            Notification.status.in_(("created", "sending")),
+            Notification.lease_until.is_not(None),
+            Notification.lease_until <= now,
+        )
+        skip = list(besides)
+        if skip:
+            due = and_(due, Notification.id.not_in(skip))
+        query = select(Notification.id).where(due).with_for_update(skip_locked=True)
+        ids = list((await self.session.scalars(query)).all())
+        if not ids:
+            return []
+        return await self._claim(and_(Notification.id.in_(ids), due), now, lease_until)
+
+    async def _claim(
+        self, where: Any, now: datetime, lease_until: datetime
+    ) -> Sequence[ClaimedRow]:
         table = NOTIFICATIONS
         query = (
             update(table)
-            .where(
-                Notification.id.in_(ids),
-                or_(
-                    Notification.status == "created",
-                    and_(
-                        Notification.status == "sending",
-                        Notification.lease_until.is_not(None),
-                        Notification.lease_until <= now,
-                    ),
-                ),
-            )
+            .where(where)
             .values(
                 status="sending",
                 attempts=Notification.attempts + 1,
