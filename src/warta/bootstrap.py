@@ -274,7 +274,11 @@ async def _app_channels(
         telegram = await peers.telegram()
     if telegram is not None:
         base = telegram.pop("base_url", settings.telegram_url)
-        chat["telegram"] = TelegramChannel(TelegramConfig(**telegram, base_url=base), http)
+        bot = TelegramChannel(TelegramConfig(**telegram, base_url=base), http)
+        chat["telegram"] = bot
+        if peers is not None and peers.telegram_peer is not None:  # the local Bot API
+            warta_url = settings.public_url.rstrip("/") or f"http://{settings.host}:{settings.port}"
+            await bot.set_webhook(f"{warta_url}/providers/telegram/webhook")
     if whatsapp is None and peers is not None:
         whatsapp = await peers.whatsapp()
     if whatsapp is not None:

@@ -4,19 +4,23 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI
-from fastapi.responses import RedirectResponse
+from fastapi.responses import FileResponse, RedirectResponse
+from fastapi.staticfiles import StaticFiles
 from fastapi_offline import FastAPIOffline
 
 from warta import __version__
 from warta.api import (
     broadcasts,
+    chat_webhooks,
     citizens,
     dev,
     errors,
     notifications,
+    portal,
     providers,
     received,
     templates,
@@ -27,6 +31,8 @@ from warta.bootstrap import Warta, bootstrap
 from warta.pipeline.queue import EmbeddedQueue
 from warta.pipeline.worker import WorkerPool
 from warta.settings import Settings
+
+STATIC = Path(__file__).parent.parent / "web" / "static"
 
 DESCRIPTION = """
 Warta speaks the GOV.UK Notify v2 API: point any Notify client at this base URL.
@@ -73,6 +79,19 @@ def create_app(
     api.include_router(providers.router)
     api.include_router(citizens.router)
     api.include_router(broadcasts.router)
+    api.include_router(chat_webhooks.router)
+    api.include_router(portal.router)
+    # The service worker must come from /portal/ to control the portal's pages.
+    api.mount("/static", StaticFiles(directory=STATIC), name="static")
+
+    @api.get("/portal/sw.js", include_in_schema=False)
+    async def service_worker() -> FileResponse:
+        return FileResponse(STATIC / "sw.js", media_type="text/javascript")
+
+    @api.get("/portal/manifest.webmanifest", include_in_schema=False)
+    async def manifest() -> FileResponse:
+        return FileResponse(STATIC / "manifest.webmanifest", media_type="application/manifest+json")
+
     if settings.serve_dev_outbox:
         api.include_router(dev.router)
 

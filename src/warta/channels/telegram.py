@@ -1,37 +1,41 @@
-"""Chat through the Telegram Bot API.
+"""Chat through the Telegram Bot API, the webhook it calls, and linking a chat to a citizen.
 
-    POST {base}/bot{token}/sendMessage   {"chat_id", "text", "link_preview_options"}
-    POST {base}/bot{token}/setWebhook    {"url", "secret_token", "allowed_updates"}
+    POST {base_url}/bot{token}/sendMessage   {"chat_id", "text", "link_preview_options"}
+         -> {"ok": true, "result": {"message_id": 42, ...}}
+    POST {base_url}/bot{token}/setWebhook    {"url", "secret_token", "allowed_updates"}
 
-A bot cannot write first: a citizen links a chat by opening ``t.me/<bot>?start=<code>``,
-and the ``/start <code>`` update that arrives on the webhook (checked by its
-``X-Telegram-Bot-Api-Secret-Token``) ties the chat to the citizen (``services.chat``).
-Telegram reports no delivery or reading to bots, so an accepted message is "delivered"
-and escalation waits for the inbox to be read.
+A bot cannot write first. The portal shows ``link_url(config, new_link_code())``
+(``https://t.me/<bot>?start=<code>``); opening it makes Telegram send ``/start <code>`` to
+the bot, which arrives as an Update on our webhook (``verify_secret``, ``parse_update``) and
+ties that chat to the citizen: the contact ``telegram:<chat id>``.
 
-Answers are translated in ``_translate`` into the ``warta.errors`` tree:
+Telegram answers at once and sends no delivery receipts, so a taken message is
+``delivered``. Every error answer is translated in ``_translate``, by HTTP status (Telegram
+puts the same number in ``error_code``) and, for 400, its ``description``:
 
-    ok                                              -> delivered (message_id)
-    403 (bot blocked, user deactivated)             -> ContactGone
-    400 "chat not found"                            -> ContactGone
-    other 400                                       -> TechnicalFailure (our request)
-    401, 404 (bad token)                            -> TechnicalFailure
-    429 retry_after <= 5 s                          -> wait, try once more
-    429 longer                                      -> TemporaryFailure
-    5xx, connect error, timeout                     -> ProviderUnavailable
+    403 (bot blocked by the user, user deactivated, ...)   -> ContactGone
+    400 "chat not found"                                   -> ContactGone
+    400, anything else                                     -> TechnicalFailure
+    401, 404 (wrong or malformed bot token)                -> TechnicalFailure
+    429 (flood control)                                    -> TemporaryFailure, after one
+                                                              retry within ``send`` when
+                                                              ``retry_after`` <= 5 s
+    5xx, connect error, timeout, dropped connection        -> ProviderUnavailable
+    other status, or 200 without a message_id              -> TechnicalFailure
 
-The token is part of every URL, so httpx's errors (which quote the URL) are never passed
-on: messages carry the HTTP status and Telegram's code only.
-
-Written with httpx rather than python-telegram-bot or aiogram: Warta needs two methods
-and a webhook parser, not a framework with its own dispatcher and update loop.
+The bot token is part of every URL, so no message here quotes a URL, httpx's exceptions are
+re-raised without their chain, and httpx's request log line is redacted (``_RedactToken``).
+Telegram's descriptions are never passed on verbatim: only known phrases are matched.
 """
 
 from __future__ import annotations
 
 import asyncio
 import hmac
+import logging
+import re
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -42,6 +46,7 @@ from warta.errors import (
     ConfigurationError,
     ContactGone,
     DeliveryError,
+    InvalidInput,
     ProviderUnavailable,
     TechnicalFailure,
     TemporaryFailure,
@@ -50,50 +55,303 @@ from warta.errors import (
 PROVIDER = "telegram"
 ADDRESS_PREFIX = "telegram:"
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+#: sendMessage takes 1-4096 characters of text.
 MAX_TEXT = 4096
-#: Longest 429 wait spent inside one send; longer ones go back to the pipeline's retry.
+#: A 429 asking to wait this long or less is waited out inside ``send``; a longer wait
+#: belongs to the pipeline's retry schedule, not to a worker holding a message.
 MAX_INLINE_WAIT = 5.0
 
+_TOKEN = re.compile(r"[0-9]+:[A-Za-z0-9_-]+")
+_USERNAME = re.compile(r"[A-Za-z0-9_]{5,32}")
+#: Telegram's alphabets for ``secret_token`` (1-256) and a deep link's start parameter (1-64).
+_SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")
+_START_CODE = re.compile(r"[A-Za-z0-9_-]{1,64}")
+_CHAT_ID = re.compile(r"-?[0-9]{1,20}")
+#: ``/start``, ``/start@our_bot``, then the deep-link payload if any.
+_START = re.compile(r"/start(?:@[A-Za-z0-9_]+)?(?:\s+(?P<payload>.*))?", re.DOTALL)
+_BOT_PATH = re.compile(r"/bot[0-9]+:[A-Za-z0-9_-]+")
 
-@dataclass(frozen=True)
+
+@dataclass(frozen=True, slots=True)
 class TelegramConfig:
+    """One bot, as @BotFather made it. The secrets are left out of ``repr``."""
+
     token: str = field(repr=False)
-    username: str
+    username: str  # without "@": the t.me link's path
+    #: Telegram echoes it in X-Telegram-Bot-Api-Secret-Token on every webhook call.
     webhook_secret: str = field(repr=False)
     base_url: str = "https://api.telegram.org"
     timeout: float = 10.0
 
     def __post_init__(self) -> None:
-        if ":" not in self.token:
-            raise ConfigurationError("Telegram token must look like 123456:ABC... (from BotFather)")
-        if not self.username or not _is_deep_link_safe(self.webhook_secret, 256):
+        if not _TOKEN.fullmatch(self.token):
+            raise ConfigurationError("Telegram token must look like 123456:ABC-DEF (@BotFather)")
+        if not _USERNAME.fullmatch(self.username):
             raise ConfigurationError(
-                "Telegram needs the bot's username and a webhook secret of A-Z a-z 0-9 _ -"
+                "Telegram username must be the bot's 5-32 letters, digits and _, without @"
             )
+        if not _SECRET.fullmatch(self.webhook_secret):
+            raise ConfigurationError(
+                "Telegram webhook_secret must be 1-256 of A-Z, a-z, 0-9, _ and -"
+            )
+        if self.timeout <= 0:
+            raise ConfigurationError("Telegram timeout must be positive")
+
+    def method_url(self, method: str) -> str:
+        return f"{self.base_url.rstrip('/')}/bot{self.token}/{method}"
 
 
-def _is_deep_link_safe(text: str, limit: int) -> bool:
-    return 0 < len(text) <= limit and all(c.isascii() and (c.isalnum() or c in "_-") for c in text)
+class _RedactToken(logging.Filter):
+    """httpx logs every request's URL at INFO, and a bot's URL holds its token."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        redacted = _BOT_PATH.sub("/bot<token>", message)
+        if redacted != message:
+            record.msg, record.args = redacted, None
+        return True
+
+
+_REDACT = _RedactToken()
+
+
+class TelegramChannel:
+    """Sends to ``telegram:<chat id>`` contacts. Owns ``client`` only when it created it;
+    a shared client (``Warta.http``) is left open by ``aclose``."""
+
+    name: ChannelName = "chat"
+
+    def __init__(self, config: TelegramConfig, client: httpx.AsyncClient | None = None) -> None:
+        self.config = config
+        self._owns_client = client is None
+        self._http = client or httpx.AsyncClient()
+        self._closed = False
+        httpx_log = logging.getLogger("httpx")
+        if _REDACT not in httpx_log.filters:
+            httpx_log.addFilter(_REDACT)
+
+    def __repr__(self) -> str:
+        return f"TelegramChannel(username={self.config.username!r})"
+
+    async def send(self, message: OutboundMessage) -> SendResult:
+        if message.channel != "chat":
+            raise TechnicalFailure(f"{message.channel} message routed to the Telegram channel")
+        chat_id = message.to.removeprefix(ADDRESS_PREFIX)
+        if chat_id == message.to or not _CHAT_ID.fullmatch(chat_id):
+            raise TechnicalFailure("chat contact is not a telegram:<chat id> address")
+        return await self.reply(chat_id, compose(message))
+
+    async def reply(self, chat_id: str, text: str) -> SendResult:
+        """Send ``text`` to a chat, in several messages when it is over 4096 characters.
+        The result's reference is the first message's id."""
+        if self._closed:
+            # Retryable on purpose: a send racing shutdown must not lose the message.
+            raise ProviderUnavailable("Telegram channel is closed")
+        if not _CHAT_ID.fullmatch(chat_id):
+            raise TechnicalFailure("Telegram chat id must be an integer")
+        parts = split_text(text)
+        if not parts:
+            raise TechnicalFailure("Telegram message has no text")
+        ids: list[str] = []
+        # If a later part fails, the retry sends the earlier ones again: a repeated
+        # paragraph is better than a lost notification.
+        for part in parts:
+            body = {
+                "chat_id": int(chat_id),
+                "text": part,
+                "link_preview_options": {"is_disabled": True},
+            }
+            ids.append(_message_id(await self._call("sendMessage", body)))
+        return SendResult(status="delivered", provider_reference=ids[0], provider=PROVIDER)
+
+    async def set_webhook(self, url: str) -> None:
+        """Point the bot's updates at ``url`` (Warta's ``/providers/telegram/webhook``)."""
+        await self._call(
+            "setWebhook",
+            {
+                "url": url,
+                "secret_token": self.config.webhook_secret,
+                "allowed_updates": ["message"],
+            },
+        )
+
+    async def aclose(self) -> None:
+        self._closed = True
+        if self._owns_client:
+            await self._http.aclose()
+
+    async def _call(self, method: str, body: dict[str, Any]) -> dict[str, Any]:
+        """One Bot API call, its successful answer's JSON; a short flood wait is taken once."""
+        response = await self._post(method, body)
+        if response.status_code == 429:
+            wait = _retry_after(response)
+            if wait is not None and wait <= MAX_INLINE_WAIT:
+                await asyncio.sleep(wait)
+                response = await self._post(method, body)
+        if not response.is_success:
+            raise _translate(response.status_code, _description(response))
+        try:
+            answer = response.json()
+        except ValueError:
+            answer = None
+        if not isinstance(answer, dict) or answer.get("ok") is not True:
+            # Telegram may have acted on it, so no retry.
+            raise TechnicalFailure(f"Telegram answered HTTP {response.status_code} without ok")
+        return answer
+
+    async def _post(self, method: str, body: dict[str, Any]) -> httpx.Response:
+        try:
+            return await self._http.post(
+                self.config.method_url(method), json=body, timeout=self.config.timeout
+            )
+        except (httpx.HTTPError, httpx.InvalidURL) as exc:
+            # ``from None``: httpx's exception holds the request, whose URL holds the token,
+            # and a logged traceback would print the chain. The class name says enough.
+            # A timeout may come after Telegram took the message, so a retry can send it
+            # twice; losing it would be worse.
+            kind = type(exc).__name__
+            if isinstance(exc, httpx.UnsupportedProtocol | httpx.InvalidURL):
+                raise TechnicalFailure(f"Telegram base URL cannot be used: {kind}") from None
+            raise ProviderUnavailable(f"cannot reach Telegram: {kind}") from None
+
+
+def compose(message: OutboundMessage) -> str:
+    """The subject (if any) as the first line, then the body, then the url on its own line.
+
+    ``subject="Jadwal vaksinasi", body="Senin, 3 Maret.", url="https://warta.go.id/k/7f"``
+    -> ``"Jadwal vaksinasi\\nSenin, 3 Maret.\\nhttps://warta.go.id/k/7f"``
+    """
+    parts = [message.subject, message.body, message.url]
+    return "\n".join(part.strip() for part in parts if part and part.strip())
+
+
+def split_text(text: str, limit: int = MAX_TEXT) -> list[str]:
+    """``text`` in pieces of at most ``limit`` UTF-16 code units, in order, none empty.
+
+    Telegram measures text in UTF-16 code units (as its entity offsets), so an emoji
+    counts two; counting so is safe whichever way a server counts. A piece ends at the last
+    newline, else the last space, in its second half, else mid-word; the whitespace at a
+    cut is dropped, as Telegram trims each message anyway.
+    """
+    pieces: list[str] = []
+    rest = text.strip()
+    while _utf16_len(rest) > limit:
+        fit = _fitting(rest, limit)
+        cut = max(rest.rfind("\n", 0, fit + 1), 0)
+        if cut <= fit // 2:
+            cut = max(rest.rfind(" ", 0, fit + 1), 0)
+        if cut <= fit // 2:
+            cut = fit
+        pieces.append(rest[:cut].rstrip())
+        rest = rest[cut:].lstrip()
+    if rest:
+        pieces.append(rest)
+    return pieces
+
+
+def _utf16_len(text: str) -> int:
+    return len(text) + sum(1 for char in text if ord(char) > 0xFFFF)
+
+
+def _fitting(text: str, limit: int) -> int:
+    """How many characters of ``text`` fit in ``limit`` UTF-16 code units."""
+    used = 0
+    for index, char in enumerate(text):
+        used += 2 if ord(char) > 0xFFFF else 1
+        if used > limit:
+            return index
+    return len(text)
+
+
+def _message_id(answer: dict[str, Any]) -> str:
+    result = answer.get("result")
+    message_id = result.get("message_id") if isinstance(result, dict) else None
+    if not isinstance(message_id, int) or isinstance(message_id, bool):
+        # Telegram may hold the message, so no retry: a second send could go out twice.
+        raise TechnicalFailure("Telegram answered ok without a message_id")
+    return str(message_id)
+
+
+def _error_body(response: httpx.Response) -> dict[str, Any]:
+    """Telegram's ``{"ok": false, "error_code": 400, "description": ..., "parameters"}``."""
+    try:
+        body = response.json()
+    except ValueError:
+        return {}
+    return body if isinstance(body, dict) else {}
+
+
+def _description(response: httpx.Response) -> str:
+    description = _error_body(response).get("description")
+    return description if isinstance(description, str) else ""
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    parameters = _error_body(response).get("parameters")
+    wait = parameters.get("retry_after") if isinstance(parameters, dict) else None
+    if isinstance(wait, bool) or not isinstance(wait, int | float) or wait < 0:
+        return None
+    return float(wait)
+
+
+#: 400 descriptions worth naming (Telegram's own words, lower case) and ours for them.
+_BAD_REQUESTS = {
+    "message is too long": "the text is over 4096 characters",
+    "message text is empty": "the text is empty",
+    "bad webhook": "Telegram refused the webhook URL",
+}
+
+
+def _translate(status: int, description: str) -> DeliveryError:
+    """The one place a Bot API error answer becomes a Warta error."""
+    said = f"Telegram answered HTTP {status}"
+    lowered = description.lower()
+    if status == 403:
+        return ContactGone(f"{said}: the citizen blocked the bot or left Telegram")
+    if status == 400 and "chat not found" in lowered:
+        return ContactGone(f"{said}: chat not found")
+    if status == 400:
+        known = next((ours for theirs, ours in _BAD_REQUESTS.items() if theirs in lowered), None)
+        return TechnicalFailure(f"{said}: {known}" if known else said)
+    if status in (401, 404):
+        return TechnicalFailure(f"{said}: the bot token is wrong")
+    if status == 429:
+        return TemporaryFailure(f"{said}: flood control")
+    if status >= 500:
+        return ProviderUnavailable(said)
+    return TechnicalFailure(said)
+
+
+# -- linking and webhooks: pure functions -------------------------------------------------
 
 
 def new_link_code() -> str:
-    """A ``start`` parameter: Telegram allows 64 characters of ``A-Za-z0-9_-``."""
-    return secrets.token_urlsafe(24)  # 32 characters, 192 bits
+    """A one-time deep-link code: 32 characters of [A-Za-z0-9_-], 192 bits of entropy."""
+    return secrets.token_urlsafe(24)
 
 
 def link_url(config: TelegramConfig, code: str) -> str:
+    """``link_url(config, "kX9_a-...")`` -> ``https://t.me/warta_bot?start=kX9_a-...``"""
+    if not _START_CODE.fullmatch(code):
+        # Telegram would drop any other start parameter, and the link would do nothing.
+        raise InvalidInput("a Telegram link code is 1-64 of A-Z, a-z, 0-9, _ and -")
     return f"https://t.me/{config.username}?start={code}"
 
 
-def verify_secret(config: TelegramConfig, header: str | None) -> bool:
-    return header is not None and hmac.compare_digest(
-        header.encode(), config.webhook_secret.encode()
-    )
+def verify_secret(config: TelegramConfig, header_value: str | None) -> bool:
+    """Whether the webhook call carries our ``secret_token``, compared in constant time."""
+    if not header_value:
+        return False
+    return hmac.compare_digest(header_value.encode(), config.webhook_secret.encode())
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Update:
-    """What Warta does with an update: link (``start``) or answer (``text``)."""
+    """What a citizen wrote to the bot in a private chat.
+
+    ``start``: ``/start <code>`` from a t.me link (``code`` None when there was no valid
+    one); ``text``: anything else typed (``text``).
+    """
 
     kind: Literal["start", "text"]
     chat_id: str
@@ -101,129 +359,27 @@ class Update:
     text: str | None = None
 
 
-def parse_update(update: dict[str, Any]) -> Update | None:
-    """A private chat's text message, or None for what Warta ignores (edits, channel
-    posts, groups, stickers and photos)."""
+def parse_update(update: Mapping[str, Any]) -> Update | None:
+    """A Telegram Update as an ``Update``, or None for what Warta ignores.
+
+    ``{"update_id": 1, "message": {"chat": {"id": 42, "type": "private"},
+    "text": "/start kX9_a"}}`` -> ``Update("start", "42", code="kX9_a")``; with
+    ``"text": "halo"`` -> ``Update("text", "42", text="halo")``. Ignored: edited
+    messages, channel posts and every other update kind, chats that are not private
+    (groups, channels), and messages without text (stickers, photos, voice).
+    """
     message = update.get("message")
     if not isinstance(message, dict):
         return None
-    chat = message.get("chat")
-    text = message.get("text")
+    chat, text = message.get("chat"), message.get("text")
     if not isinstance(chat, dict) or chat.get("type") != "private" or not isinstance(text, str):
         return None
-    chat_id = str(chat.get("id", ""))
-    if not chat_id.lstrip("-").isdigit():
+    chat_id = chat.get("id")
+    if not isinstance(chat_id, int) or isinstance(chat_id, bool):
         return None
-    command, _, argument = text.strip().partition(" ")
-    if command == "/start" or command.startswith("/start@"):
-        code = argument.strip()
-        return Update("start", chat_id, code=code if _is_deep_link_safe(code, 64) else None)
-    return Update("text", chat_id, text=text)
-
-
-def compose(message: OutboundMessage) -> str:
-    lines = [message.subject, message.body, message.url]
-    return "\n\n".join(line for line in lines if line)
-
-
-def split_text(text: str, limit: int = MAX_TEXT) -> list[str]:
-    """Telegram's 4,096-character cap: longer text goes as several messages, cut at a
-    line break or a space when there is one near the end."""
-    parts: list[str] = []
-    while len(text) > limit:
-        cut = max(text.rfind("\n", 0, limit), text.rfind(" ", 0, limit))
-        cut = cut if cut > limit // 2 else limit
-        parts.append(text[:cut].rstrip())
-        text = text[cut:].lstrip()
-    return [*parts, text] if text else parts
-
-
-class TelegramChannel:
-    name: ChannelName = "chat"
-
-    def __init__(self, config: TelegramConfig, client: httpx.AsyncClient | None = None) -> None:
-        self.config = config
-        self._own_client = client is None
-        self._client = client or httpx.AsyncClient()
-
-    def __repr__(self) -> str:
-        return f"TelegramChannel(@{self.config.username})"
-
-    async def send(self, message: OutboundMessage) -> SendResult:
-        if not message.to.startswith(ADDRESS_PREFIX):
-            raise TechnicalFailure("not a Telegram address (telegram:<chat id>)")
-        chat_id = message.to.removeprefix(ADDRESS_PREFIX)
-        first: str | None = None
-        for part in split_text(compose(message)):
-            sent = await self.reply(chat_id, part)
-            first = first or sent
-        return SendResult(status="delivered", provider_reference=first, provider=PROVIDER)
-
-    async def reply(self, chat_id: str, text: str) -> str:
-        """sendMessage; returns Telegram's message_id."""
-        body = {"chat_id": chat_id, "text": text, "link_preview_options": {"is_disabled": True}}
-        result = await self._call("sendMessage", body)
-        return str(result.get("message_id", ""))
-
-    async def set_webhook(self, url: str) -> None:
-        body = {
-            "url": url,
-            "secret_token": self.config.webhook_secret,
-            "allowed_updates": ["message"],
-        }
-        await self._call("setWebhook", body)
-
-    async def aclose(self) -> None:
-        if self._own_client:
-            await self._client.aclose()
-
-    async def _call(self, method: str, body: dict[str, Any]) -> dict[str, Any]:
-        url = f"{self.config.base_url.rstrip('/')}/bot{self.config.token}/{method}"
-        for attempt in range(2):
-            try:
-                response = await self._client.post(url, json=body, timeout=self.config.timeout)
-            except httpx.TimeoutException:
-                raise ProviderUnavailable("Telegram did not answer in time") from None
-            except httpx.HTTPError as exc:  # its text quotes the URL, and so the token
-                raise ProviderUnavailable(f"Telegram unreachable ({type(exc).__name__})") from None
-            answer = _json(response)
-            if response.status_code == 200 and answer.get("ok"):
-                result = answer.get("result")
-                return result if isinstance(result, dict) else {}
-            wait = _retry_after(answer)
-            if response.status_code == 429 and attempt == 0 and wait <= MAX_INLINE_WAIT:
-                await asyncio.sleep(wait)
-                continue
-            raise _translate(response.status_code, answer)
-        raise TemporaryFailure("Telegram 429: still throttled")  # pragma: no cover
-
-
-def _json(response: httpx.Response) -> dict[str, Any]:
-    try:
-        data = response.json()
-    except ValueError:
-        return {}
-    return data if isinstance(data, dict) else {}
-
-
-def _retry_after(answer: dict[str, Any]) -> float:
-    parameters = answer.get("parameters")
-    value = parameters.get("retry_after") if isinstance(parameters, dict) else None
-    return float(value) if isinstance(value, int | float) else MAX_INLINE_WAIT + 1
-
-
-def _translate(status: int, answer: dict[str, Any]) -> DeliveryError:
-    # Telegram's descriptions hold no personal data ("Forbidden: bot was blocked by the
-    # user"), but they are free text: only known ones are matched, never quoted.
-    description = str(answer.get("description", "")).lower()
-    if status == 403:
-        return ContactGone("Telegram 403: the citizen blocked the bot or left Telegram")
-    if status == 400 and "chat not found" in description:
-        return ContactGone("Telegram 400: chat not found")
-    if status == 429:
-        return TemporaryFailure("Telegram 429: too many requests")
-    if status >= 500:
-        return ProviderUnavailable(f"Telegram {status}")
-    if status in (401, 404):
-        return TechnicalFailure(f"Telegram {status}: the bot token is not accepted")
-    return TechnicalFailure(f"Telegram {status}: request refused")
+    start = _START.fullmatch(text.strip())
+    if start is None:
+        return Update(kind="text", chat_id=str(chat_id), text=text)
+    payload = (start.group("payload") or "").strip()
+    code = payload if _START_CODE.fullmatch(payload) else None
+    return Update(kind="start", chat_id=str(chat_id), code=code)
