@@ -81,8 +81,11 @@ class CitizenPatch(Strict):
 
 
 class ContactIn(Strict):
-    type: Literal["sms", "email"]
-    value: str
+    type: Literal["sms", "email", "chat"]
+    value: str = Field(
+        description="A phone number, an email address, or for chat whatsapp:<phone number>. "
+        "Push subscriptions come from the citizen's portal, Telegram chats from the bot."
+    )
 
 
 class CodeIn(Strict):

@@ -1,0 +1,295 @@
+"""Push and chat end to end, as ``make run`` wires them: Warta built by ``bootstrap`` with
+no credentials, so every service is a local peer speaking its real protocol (a Web Push
+service that checks VAPID and decrypts, the Telegram Bot API, the WhatsApp Cloud API),
+SMS through the local SMSC over SMPP and email through the capture SMTP server.
+
+What a citizen and an agency would notice: a send to a citizen who prefers the app
+arrives as a Web Push the subscriber's own key opens; an unread push escalates to SMS; a
+Telegram chat linked through the bot's ``/start`` link gets the message; a WhatsApp number
+is verified by a code sent over WhatsApp and its status webhooks move the status.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import time
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.integration.harness import Harness, make_settings, running_warta
+from warta.channels.capture import Outbox
+from warta.devpeers.loopback import serve_asgi
+from warta.devpeers.push_service import PushService
+from warta.pipeline.escalation import escalate_unanswered
+from warta.services.admin import create_template
+
+NIK = "3273014101900002"
+PHONE = "+6281234567890"
+PERSONAL = {"nama": "Budi", "nopol": "D 1234 XY", "tanggal": "5 Desember"}
+
+
+class Clock:
+    def __init__(self, start: datetime) -> None:
+        self._start, self._t0 = start, time.monotonic()
+
+    def __call__(self) -> datetime:
+        return self._start + timedelta(seconds=time.monotonic() - self._t0)
+
+    def advance(self, by: timedelta) -> None:
+        self._start, self._t0 = self() + by, time.monotonic()
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock(datetime(2026, 12, 1, 3, 0, tzinfo=UTC))  # 10:00 WIB, not quiet hours
+
+
+@pytest.fixture
+async def harness(sqlite_url: str, tmp_path: Path, clock: Clock) -> AsyncIterator[Harness]:
+    settings = make_settings(sqlite_url, tmp_path, local_app_peers=True)
+    async with running_warta(settings, clock=clock) as running:
+        assert running.app.dev_peers is not None
+        yield running
+
+
+@pytest.fixture
+async def template(harness: Harness) -> str:
+    made = await create_template(
+        harness.app,
+        harness.agency_id,
+        kind="multi",
+        name="pajak",
+        subject="Pajak kendaraan ((nopol))",
+        body="Yth. ((nama)), pajak kendaraan ((nopol)) jatuh tempo ((tanggal)).",
+        sms_body="Pajak ((nopol)) jatuh tempo ((tanggal)). Bapenda",
+    )
+    return str(made.id)
+
+
+def code_in(text: str) -> str:
+    found = re.search(r"\b(\d{6})\b", text)
+    assert found, "no code in the message"
+    return found.group(1)
+
+
+async def register(harness: Harness, channels: list[str]) -> dict[str, Any]:
+    """A citizen with a phone verified by the code the local SMSC delivered."""
+    outbox: Outbox = harness.app.outbox
+    body = {
+        "nik": NIK,
+        "name": "Sri Wahyuni",
+        "region_code": "32.73.01.1001",
+        "phone_numbers": [PHONE],
+        "preferences": {"channels": channels},
+    }
+    made = await harness.post("/v2/citizens", body)
+    assert made.status_code == 201, made.text
+    citizen = dict(made.json())
+    [phone] = citizen["contacts"]
+    outbox.clear()
+    added = await harness.post(
+        f"/v2/citizens/{citizen['id']}/contacts", {"type": "sms", "value": PHONE}
+    )
+    assert added.status_code == 201, added.text
+    [sms] = await outbox.wait_for(1)
+    url = f"/v2/citizens/{citizen['id']}/contacts/{phone['id']}/verify"
+    assert (await harness.post(url, {"code": code_in(sms.body)})).status_code == 200
+    outbox.clear()
+    return citizen
+
+
+async def portal_session(harness: Harness) -> dict[str, str]:
+    """The citizen signs in to the portal with a code sent to their phone."""
+    outbox: Outbox = harness.app.outbox
+    asked = await harness.client.post("/portal/api/sign-in", json={"contact": "0812-3456-7890"})
+    [sms] = await outbox.wait_for(1)
+    signed = await harness.client.post(
+        "/portal/api/sign-in/verify",
+        json={"challenge": asked.json()["challenge"], "code": code_in(sms.body)},
+    )
+    assert signed.status_code == 200, signed.text
+    outbox.clear()
+    return {"Authorization": f"Bearer {signed.json()['token']}"}
+
+
+async def send(harness: Harness, template: str, citizen: dict[str, Any]) -> dict[str, Any]:
+    body = {"citizen_id": citizen["id"], "template_id": template, "personalisation": PERSONAL}
+    made = await harness.post("/v2/notifications", body)
+    assert made.status_code == 201, made.text
+    return dict(made.json())
+
+
+async def subscribe_browser(harness: Harness, session: dict[str, str]) -> PushService:
+    """What the portal's page does: fetch the key, subscribe, hand Warta the subscription."""
+    assert harness.app.dev_peers is not None
+    push_service = await harness.app.dev_peers.push_service()
+    key = (await harness.client.get("/portal/api/push/key", headers=session)).json()
+    subscription = push_service.subscribe(key["public_key"])
+    stored = await harness.client.post(
+        "/portal/api/push/subscriptions", json=subscription, headers=session
+    )
+    assert stored.status_code == 201, stored.text
+    return push_service
+
+
+async def test_a_citizen_who_prefers_the_app_gets_a_web_push_their_key_opens(
+    harness: Harness, template: str
+) -> None:
+    citizen = await register(harness, ["push", "sms"])
+    push_service = await subscribe_browser(harness, await portal_session(harness))
+
+    sent = await send(harness, template, citizen)
+
+    assert sent["routing"]["channel"] == "push"
+    row = await harness.wait_status(sent["id"], "delivered")
+    assert row.provider == "webpush"
+    [delivered] = push_service.deliveries
+    # Decrypted by the push service with the subscriber's private key (RFC 8291).
+    assert delivered.payload["title"] == "Pajak kendaraan D 1234 XY"
+    assert delivered.payload["body"] == "Pajak D 1234 XY jatuh tempo 5 Desember. Bapenda"
+    assert delivered.payload["url"].endswith(f"/portal/inbox/{sent['id']}")
+    assert harness.app.outbox.list("sms") == []  # one channel reached them: no SMS
+
+
+async def test_an_unread_push_escalates_to_sms_and_a_read_one_does_not(
+    harness: Harness, template: str, clock: Clock
+) -> None:
+    citizen = await register(harness, ["push", "sms"])
+    session = await portal_session(harness)
+    await subscribe_browser(harness, session)
+    unread = await send(harness, template, citizen)
+    read = await send(harness, template, citizen)
+    await harness.wait_status(unread["id"], "delivered")
+    await harness.wait_status(read["id"], "delivered")
+    opened = await harness.client.post(
+        "/portal/api/inbox/read", json={"id": read["id"]}, headers=session
+    )
+    assert opened.status_code == 200, opened.text
+
+    clock.advance(timedelta(minutes=31))  # past the 30-minute window for normal priority
+    await escalate_unanswered(harness.app, clock())
+
+    [sms] = await harness.app.outbox.wait_for(1)
+    assert sms.to == PHONE
+    assert sms.body == "Pajak D 1234 XY jatuh tempo 5 Desember. Bapenda"
+    attempts = (await harness.get(f"/v2/notifications/{unread['id']}")).json()["attempts"]
+    assert [a["channel"] for a in attempts] == ["push", "sms"]
+    read_attempts = (await harness.get(f"/v2/notifications/{read['id']}")).json()["attempts"]
+    assert [a["channel"] for a in read_attempts] == ["push"]
+
+
+async def test_a_telegram_chat_linked_through_the_bot_gets_the_message(
+    harness: Harness, template: str
+) -> None:
+    peers = harness.app.dev_peers
+    assert peers is not None and peers.telegram_peer is not None
+    bot = peers.telegram_peer
+    citizen = await register(harness, ["chat", "sms"])
+    session = await portal_session(harness)
+    link = (await harness.client.post("/portal/api/telegram/link", headers=session)).json()
+    assert link["url"].startswith(f"https://t.me/{bot.username}?start=")
+    code = link["url"].rsplit("=", 1)[1]
+
+    async with serve_asgi(harness.api) as warta_url:  # Telegram calls Warta over HTTP
+        telegram = harness.app.channels["chat"].services["telegram"]  # type: ignore[attr-defined]
+        await telegram.set_webhook(f"{warta_url}/providers/telegram/webhook")
+        assert await bot.start(424242, code) == 200  # the citizen pressed Start
+        assert [s.text for s in bot.sent if s.chat_id == 424242][-1].startswith(
+            "Akun Telegram Anda sudah terhubung"
+        )
+        assert await bot.start(515151, code) == 200  # the same link again: spent
+        assert "tidak berlaku" in bot.sent[-1].text
+
+        sent = await send(harness, template, citizen)
+        assert sent["routing"]["channel"] == "chat"
+        row = await harness.wait_status(sent["id"], "delivered")
+
+    assert row.provider == "telegram"
+    message = bot.sent[-1]
+    assert message.chat_id == 424242
+    assert message.text == (
+        "Pajak kendaraan D 1234 XY\n"
+        "Yth. Budi, pajak kendaraan D 1234 XY jatuh tempo 5 Desember.\n"
+        f"http://127.0.0.1:8000/portal/inbox/{sent['id']}"
+    )
+
+
+async def test_a_webhook_without_the_secret_is_refused(harness: Harness) -> None:
+    refused = await harness.client.post(
+        "/providers/telegram/webhook", json={"update_id": 1, "message": {}}
+    )
+    assert refused.status_code == 403
+    assert refused.json()["errors"][0]["message"] == (
+        "Missing or wrong X-Telegram-Bot-Api-Secret-Token"
+    )
+
+
+async def test_whatsapp_verified_by_code_and_status_webhooks_move_the_status(
+    harness: Harness, template: str
+) -> None:
+    peers = harness.app.dev_peers
+    assert peers is not None and peers.graph_peer is not None
+    graph = peers.graph_peer
+    citizen = await register(harness, ["chat", "sms"])
+    added = await harness.post(
+        f"/v2/citizens/{citizen['id']}/contacts",
+        {"type": "chat", "value": "whatsapp:0812 3456 7890"},
+    )
+    assert added.status_code == 201, added.text
+    contact = added.json()
+    # The code went as the approved template (the citizen never wrote: window closed).
+    deadline = time.monotonic() + 10
+    while not graph.accepted and time.monotonic() < deadline:
+        await asyncio.sleep(0.05)
+    [code_message] = graph.accepted
+    assert code_message.to == "6281234567890"
+    verified = await harness.post(
+        f"/v2/citizens/{citizen['id']}/contacts/{contact['id']}/verify",
+        {"code": code_in(code_message.text)},
+    )
+    assert verified.status_code == 200, verified.text
+
+    sent = await send(harness, template, citizen)
+    row = await harness.wait_until(sent["id"], lambda r: r.provider_reference is not None)
+    assert (row.type, row.status, row.provider) == ("chat", "sending", "whatsapp")
+
+    for status in ("delivered", "read"):
+        body, signature = graph.status_webhook(row.provider_reference or "", status)
+        answer = await harness.client.post(
+            "/providers/whatsapp/webhook",
+            content=body,
+            headers={"X-Hub-Signature-256": signature, "Content-Type": "application/json"},
+        )
+        assert answer.status_code == 200, answer.text
+    row = await harness.row(sent["id"])
+    assert row.status == "delivered"
+    assert row.read_at is not None and row.escalate_at is None
+
+    forged, _ = graph.status_webhook(row.provider_reference or "", "failed", 131026)
+    refused = await harness.client.post(
+        "/providers/whatsapp/webhook",
+        content=forged,
+        headers={"X-Hub-Signature-256": "sha256=" + "0" * 64},
+    )
+    assert refused.status_code == 403
+    assert (await harness.row(sent["id"])).status == "delivered"
+
+
+async def test_whatsapp_webhook_verification_handshake(harness: Harness) -> None:
+    whatsapp = harness.app.channels["chat"].services["whatsapp"]  # type: ignore[attr-defined]
+    params = {
+        "hub.mode": "subscribe",
+        "hub.verify_token": whatsapp.config.verify_token,
+        "hub.challenge": "1158201444",
+    }
+    answer = await harness.client.get("/providers/whatsapp/webhook", params=params)
+    assert (answer.status_code, answer.text) == (200, "1158201444")
+    wrong = await harness.client.get(
+        "/providers/whatsapp/webhook", params={**params, "hub.verify_token": "guess"}
+    )
+    assert wrong.status_code == 403
