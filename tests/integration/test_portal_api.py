@@ -18,7 +18,6 @@ import httpx
 import pytest
 
 from tests.integration.harness import Harness, make_settings, running_warta
-from warta.api import portal as portal_api
 from warta.channels.base import Channel
 from warta.channels.capture import Outbox, RecordingChannel
 from warta.channels.webpush import VapidKeys, WebPushChannel, WebPushConfig
