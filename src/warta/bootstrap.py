@@ -136,7 +136,9 @@ async def bootstrap(
         email, capture = await _email_channel(settings, outbox)
         sms, sms_providers, smsc = await _sms_channel(settings, outbox, events, http)
         peers = DevPeers() if settings.start_local_app_peers else None
-        push, chat = await _app_channels(settings, sessions, keyring, http, vapid, peers, late)
+        push, chat = await _app_channels(
+            settings, sessions, keyring, http, vapid, peers, late, outbox
+        )
         channels = {"email": email, "sms": sms, "push": push, "chat": chat}
     app = Warta(
         settings=settings,
@@ -254,6 +256,7 @@ async def _app_channels(
     vapid: VapidKeys,
     peers: DevPeers | None,
     late: _Late,
+    outbox: Outbox,
 ) -> tuple[Channel, Channel]:
     """Push (Web Push always; FCM when set) and chat (Telegram, WhatsApp when set), each
     behind one router by address form. Services without credentials use local peers when
@@ -288,4 +291,5 @@ async def _app_channels(
             http,
             window_open=late.whatsapp_window_open,
         )
-    return AddressRouter("push", push), AddressRouter("chat", chat)
+    shown = outbox if peers is not None else None  # make run: /dev/outbox shows them too
+    return AddressRouter("push", push, shown), AddressRouter("chat", chat, shown)

@@ -117,8 +117,15 @@ async def portal_session(harness: Harness) -> dict[str, str]:
     return {"Authorization": f"Bearer {signed.json()['token']}"}
 
 
-async def send(harness: Harness, template: str, citizen: dict[str, Any]) -> dict[str, Any]:
-    body = {"citizen_id": citizen["id"], "template_id": template, "personalisation": PERSONAL}
+async def send(
+    harness: Harness, template: str, citizen: dict[str, Any], **extra: Any
+) -> dict[str, Any]:
+    body = {
+        "citizen_id": citizen["id"],
+        "template_id": template,
+        "personalisation": PERSONAL,
+        **extra,
+    }
     made = await harness.post("/v2/notifications", body)
     assert made.status_code == 201, made.text
     return dict(made.json())
@@ -154,6 +161,11 @@ async def test_a_citizen_who_prefers_the_app_gets_a_web_push_their_key_opens(
     assert delivered.payload["body"] == "Pajak D 1234 XY jatuh tempo 5 Desember. Bapenda"
     assert delivered.payload["url"].endswith(f"/portal/inbox/{sent['id']}")
     assert harness.app.outbox.list("sms") == []  # one channel reached them: no SMS
+    [shown] = (await harness.client.get("/dev/outbox.json", params={"channel": "push"})).json()
+    assert (shown["subject"], shown["notification_id"]) == (
+        "Pajak kendaraan D 1234 XY",
+        sent["id"],
+    )
 
 
 async def test_an_unread_push_escalates_to_sms_and_a_read_one_does_not(
@@ -171,6 +183,7 @@ async def test_an_unread_push_escalates_to_sms_and_a_read_one_does_not(
     )
     assert opened.status_code == 200, opened.text
 
+    harness.app.outbox.clear()
     clock.advance(timedelta(minutes=31))  # past the 30-minute window for normal priority
     await escalate_unanswered(harness.app, clock())
 
@@ -293,3 +306,27 @@ async def test_whatsapp_webhook_verification_handshake(harness: Harness) -> None
         "/providers/whatsapp/webhook", params={**params, "hub.verify_token": "guess"}
     )
     assert wrong.status_code == 403
+
+
+async def test_dev_outbox_shows_push_and_chat_for_a_citizen_given_devices(
+    harness: Harness, template: str
+) -> None:
+    citizen = await register(harness, ["chat", "push", "sms"])
+    async with serve_asgi(harness.api) as warta_url:  # the local bot calls Warta over HTTP
+        telegram = harness.app.channels["chat"].services["telegram"]  # type: ignore[attr-defined]
+        await telegram.set_webhook(f"{warta_url}/providers/telegram/webhook")
+        given = await harness.client.post(f"/dev/citizens/{citizen['id']}/devices")
+        assert given.json() == {"push": True, "telegram": True}
+        emergency = await send(harness, template, citizen, priority="urgent", all_channels=True)
+        assert emergency["routing"]["channel"] == "chat"
+        deadline = time.monotonic() + 10
+        while len(harness.app.outbox.list("push")) + len(harness.app.outbox.list("chat")) < 2:
+            assert time.monotonic() < deadline, "push and chat did not both arrive"
+            await asyncio.sleep(0.05)
+
+    shown = (await harness.client.get("/dev/outbox.json")).json()
+    by_channel = {m["channel"]: m for m in shown if m["channel"] in ("push", "chat")}
+    assert by_channel["chat"]["to"].startswith("telegram:")
+    assert by_channel["push"]["to"].startswith("webpush:…")
+    assert by_channel["push"]["subject"] == "Pajak kendaraan D 1234 XY"
+    assert by_channel["push"]["body"].startswith("Pajak D 1234 XY jatuh tempo 5 Desember.")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from pathlib import Path
 
@@ -9,7 +10,11 @@ import pytest
 from click.testing import CliRunner
 
 from tests.conftest import TEST_SECRET_KEY
+from tests.integration.harness import make_settings
+from warta.bootstrap import bootstrap
 from warta.cli import main
+from warta.devpeers.telegram import BotApi
+from warta.store.models import PlatformSecret
 
 
 @pytest.fixture
@@ -30,7 +35,8 @@ def run(database_url: str, tmp_path: Path):  # type: ignore[no-untyped-def]
 
 def test_help_lists_every_command() -> None:
     output = CliRunner().invoke(main, ["--help"]).output
-    for command in ("serve", "migrate", "demo", "agency", "key", "template", "keys", "citizen"):
+    commands = ("serve", "migrate", "demo", "agency", "key", "template", "keys", "citizen")
+    for command in (*commands, "channel"):
         assert f"  {command} " in output or f"  {command}\n" in output
 
 
@@ -178,3 +184,43 @@ def test_citizen_import_refuses_a_file_without_the_needed_columns(run, tmp_path:
     csv_file.write_text("nama,telepon\nSri,0812\n", encoding="utf-8")
     output = run("citizen", "import", "--agency", agency["id"], str(csv_file), ok=False)
     assert "lacks the column(s) nik, name, region_code" in output
+
+
+async def test_chat_credentials_are_stored_sealed_and_used_on_the_next_start(
+    database_url: str, tmp_path: Path
+) -> None:
+    async with BotApi().running() as bot:
+        token_file = tmp_path / "token"
+        token_file.write_text(bot.token + "\n")
+        env = {
+            "WARTA_DATABASE_URL": database_url,
+            "WARTA_VAR_DIR": str(tmp_path / "var"),
+            "WARTA_SECRET_KEY": TEST_SECRET_KEY,
+            "WARTA_TELEGRAM_URL": bot.url,
+        }
+        runner = CliRunner()
+        stored = await asyncio.to_thread(
+            runner.invoke,
+            main,
+            ["channel", "set-telegram", "--token-file", str(token_file), "--username", "@WartaBot"],
+            env=env,
+        )
+        assert stored.exit_code == 0, stored.output
+        assert "telegram credentials stored (encrypted)" in stored.output
+        listed = await asyncio.to_thread(runner.invoke, main, ["channel", "list"], env=env)
+        assert "telegram\tset" in listed.output
+        assert bot.token not in listed.output
+
+        settings = make_settings(database_url, tmp_path / "var", telegram_url=bot.url)
+        app = await bootstrap(settings, channels=None)
+        try:
+            telegram = app.channels["chat"].services["telegram"]  # type: ignore[attr-defined]
+            assert telegram.config.username == "WartaBot"
+            bot.chats.add(4242)
+            await telegram.reply("4242", "Halo")
+            assert [s.text for s in bot.sent] == ["Halo"]
+            async with app.uow() as uow:
+                sealed = await uow.session.get(PlatformSecret, "telegram")
+            assert sealed is not None and bot.token.encode() not in sealed.value_enc
+        finally:
+            await app.aclose()

@@ -3,11 +3,15 @@
 Mounted only when no real provider is configured (``WARTA_DEV_OUTBOX``): it shows personal
 data to anyone who can reach the port, which is fine on 127.0.0.1 and wrong elsewhere.
 It can also play a citizen: POST /dev/sms/inbound sends a text from a phone to Warta
-through the local SMSC, as a network would (try ``BERHENTI``).
+through the local SMSC, as a network would (try ``BERHENTI``), and POST
+/dev/citizens/{id}/devices gives a citizen what the portal and the bot would: a Web Push
+subscription at the local push service and a Telegram chat linked through the local Bot
+API's ``/start`` (so push and chat sends to them show here).
 """
 
 from __future__ import annotations
 
+import secrets
 import uuid
 from pathlib import Path
 from typing import Annotated, Any
@@ -22,6 +26,8 @@ from warta.bootstrap import LOCAL_SMSC, Warta
 from warta.channels.capture import CapturedMessage
 from warta.domain.recipients import normalise_phone
 from warta.errors import BadRequest
+from warta.services import chat, devices
+from warta.store.models import Citizen
 
 router = APIRouter(prefix="/dev", tags=["Development"], include_in_schema=False)
 _templates = Environment(
@@ -92,3 +98,26 @@ async def play_inbound(
     phone = normalise_phone(sender)  # a clear 400 for a number that is not one
     await app.local_smsc.play_inbound(phone, text, recipient=to)
     return RedirectResponse("/dev/outbox", status_code=303)
+
+
+@router.post("/citizens/{citizen_id}/devices", response_model=None)
+async def link_devices(
+    citizen_id: uuid.UUID, app: Annotated[Warta, Depends(warta)]
+) -> JsonResponse:
+    """Subscribe the citizen's "phone" to push and link a Telegram chat, as their browser
+    and the bot's t.me link would (the real protocols, through the local peers)."""
+    peers = app.dev_peers
+    if peers is None or app.vapid is None:
+        raise BadRequest("No local push and chat services are running (WARTA_LOCAL_APP_PEERS)")
+    async with app.uow() as uow:
+        if await uow.session.get(Citizen, citizen_id) is None:
+            raise BadRequest("No citizen with that id")
+    push_service = await peers.push_service()
+    subscription = push_service.subscribe(app.vapid.public_key_b64url)
+    await devices.add_push_subscription(app, citizen_id, subscription)
+    linked = False
+    if peers.telegram_peer is not None:
+        code = (await chat.telegram_link(app, citizen_id)).rsplit("=", 1)[1]
+        chat_id = 100_000 + secrets.randbelow(900_000)
+        linked = await peers.telegram_peer.start(chat_id, code) == 200
+    return JsonResponse({"push": True, "telegram": linked})

@@ -10,9 +10,11 @@ Routing picks ``push`` or ``chat``; which service carries it is the address's bu
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 
 from warta.channels.base import Channel, ChannelName, OutboundMessage, SendResult
+from warta.channels.capture import CapturedMessage, Outbox
 from warta.errors import TechnicalFailure
 
 #: Web Push subscriptions are stored as their JSON, which is the only form starting so.
@@ -27,12 +29,32 @@ def service_of(address: str) -> str:
     return service if colon else ""
 
 
-class AddressRouter:
-    """A ``Channel`` that hands each message to the service its address names."""
+def shown(address: str) -> str:
+    """An address as /dev/outbox shows it: a subscription by the end of its endpoint."""
+    if address.startswith(WEB_PUSH_PREFIX):
+        try:
+            endpoint = str(json.loads(address).get("endpoint", ""))
+        except ValueError:
+            endpoint = ""
+        return f"webpush:…{endpoint[-12:]}"
+    if address.startswith("fcm:"):
+        return f"fcm:{address[4:16]}…"
+    return address
 
-    def __init__(self, name: ChannelName, services: Mapping[str, Channel]) -> None:
+
+class AddressRouter:
+    """A ``Channel`` that hands each message to the service its address names.
+
+    With an ``outbox`` (``make run``, local peers) every message a service accepted is
+    also shown at /dev/outbox, as the capture sinks show email and SMS.
+    """
+
+    def __init__(
+        self, name: ChannelName, services: Mapping[str, Channel], outbox: Outbox | None = None
+    ) -> None:
         self.name = name
         self.services = dict(services)
+        self.outbox = outbox
 
     async def send(self, message: OutboundMessage) -> SendResult:
         service = service_of(message.to)
@@ -40,7 +62,20 @@ class AddressRouter:
         if channel is None:
             # Our configuration, not the citizen: no escalation blame on the contact.
             raise TechnicalFailure(f"no {self.name} service is set up for {service or '?'}")
-        return await channel.send(message)
+        result = await channel.send(message)
+        if self.outbox is not None:
+            self.outbox.add(
+                CapturedMessage(
+                    channel=self.name,
+                    to=shown(message.to),
+                    sender=f"{message.sender} ({service})",
+                    subject=message.subject,
+                    body=message.body if message.url is None else f"{message.body}\n{message.url}",
+                    html=None,
+                    notification_id=message.notification_id,
+                )
+            )
+        return result
 
     async def aclose(self) -> None:
         for channel in self.services.values():
