@@ -330,3 +330,35 @@ async def test_dev_outbox_shows_push_and_chat_for_a_citizen_given_devices(
     assert by_channel["push"]["to"].startswith("webpush:…")
     assert by_channel["push"]["subject"] == "Pajak kendaraan D 1234 XY"
     assert by_channel["push"]["body"].startswith("Pajak D 1234 XY jatuh tempo 5 Desember.")
+
+
+async def test_the_official_app_gets_the_message_through_fcm(
+    harness: Harness, template: str
+) -> None:
+    peers = harness.app.dev_peers
+    assert peers is not None and peers.firebase_peer is not None
+    citizen = await register(harness, ["push", "sms"])
+    session = await portal_session(harness)
+    token = "dKx9_app-install:APA91bH" + "x" * 120
+    bad = await harness.client.post(
+        "/portal/api/push/fcm-tokens", json={"token": "not a token"}, headers=session
+    )
+    assert bad.status_code == 400
+    assert bad.json()["errors"][0]["message"] == "token is not an FCM registration token"
+    stored = await harness.client.post(
+        "/portal/api/push/fcm-tokens", json={"token": token}, headers=session
+    )
+    assert stored.status_code == 201, stored.text
+
+    sent = await send(harness, template, citizen, priority="urgent")
+
+    row = await harness.wait_status(sent["id"], "delivered")
+    assert row.provider == "fcm"
+    [delivery] = peers.firebase_peer.deliveries  # the OAuth2 token was checked first
+    assert delivery.token == token
+    assert delivery.notification == {
+        "title": "Pajak kendaraan D 1234 XY",
+        "body": "Pajak D 1234 XY jatuh tempo 5 Desember. Bapenda",
+    }
+    assert delivery.android["priority"] == "HIGH"
+    assert delivery.data["notification_id"] == sent["id"]

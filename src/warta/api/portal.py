@@ -232,6 +232,16 @@ async def push_subscribe(body: SubscriptionIn, app: AppDep, who: CitizenDep) -> 
     return JsonResponse({"contact_id": str(contact)}, status_code=201)
 
 
+class FcmTokenIn(Strict):
+    token: str = Field(description="The app's FCM registration token.")
+
+
+@router.post("/push/fcm-tokens", status_code=201, summary="The official app's FCM token")
+async def fcm_token(body: FcmTokenIn, app: AppDep, who: CitizenDep) -> JsonResponse:
+    contact = await devices.add_fcm_token(app, who, body.token)
+    return JsonResponse({"contact_id": str(contact)}, status_code=201)
+
+
 @router.post("/telegram/link", summary="A one-time t.me link that links a Telegram chat")
 async def telegram_link(app: AppDep, who: CitizenDep) -> JsonResponse:
     return JsonResponse({"url": await chat.telegram_link(app, who)})

@@ -10,6 +10,7 @@ made again (browsers renew them) revives the contact.
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from typing import TYPE_CHECKING, Any
 
@@ -21,6 +22,10 @@ from warta.store.models import CitizenContact
 
 if TYPE_CHECKING:
     from warta.bootstrap import Warta
+
+
+#: What FCM registration tokens are made of (base64url and a colon), with room to spare.
+_FCM_TOKEN = re.compile(r"[A-Za-z0-9_:-]{20,4096}")
 
 
 async def add_push_subscription(
@@ -36,6 +41,17 @@ async def add_push_subscription(
         parse_subscription(text)
     except InvalidInput as exc:
         raise ValidationFailed(str(exc)) from exc
+    return await _device(app, citizen_id, text)
+
+
+async def add_fcm_token(app: Warta, citizen_id: uuid.UUID, token: str) -> uuid.UUID:
+    """The official app's FCM registration token, sent by the app once signed in."""
+    if not _FCM_TOKEN.fullmatch(token):
+        raise ValidationFailed("token is not an FCM registration token")
+    return await _device(app, citizen_id, f"fcm:{token}")
+
+
+async def _device(app: Warta, citizen_id: uuid.UUID, text: str) -> uuid.UUID:
     now = app.clock()
     value_hash = app.keyring.lookup_hash(text)
     async with app.uow() as uow:
