@@ -362,3 +362,32 @@ async def test_the_official_app_gets_the_message_through_fcm(
     }
     assert delivery.android["priority"] == "HIGH"
     assert delivery.data["notification_id"] == sent["id"]
+
+
+async def test_a_blocked_bot_marks_the_chat_gone_and_the_sms_goes_instead(
+    harness: Harness, template: str
+) -> None:
+    peers = harness.app.dev_peers
+    assert peers is not None and peers.telegram_peer is not None
+    bot = peers.telegram_peer
+    citizen = await register(harness, ["chat", "sms"])
+    async with serve_asgi(harness.api) as warta_url:
+        telegram = harness.app.channels["chat"].services["telegram"]  # type: ignore[attr-defined]
+        await telegram.set_webhook(f"{warta_url}/providers/telegram/webhook")
+        given = await harness.client.post(f"/dev/citizens/{citizen['id']}/devices")
+        assert given.json()["telegram"] is True
+    [chat_id] = bot.chats
+    bot.block(chat_id)
+    harness.app.outbox.clear()
+
+    first = await send(harness, template, citizen)
+    assert first["routing"]["channel"] == "chat"
+    failed = await harness.wait_status(first["id"], "permanent-failure")
+    assert failed.failure_reason == (
+        "Telegram answered HTTP 403: the citizen blocked the bot or left Telegram"
+    )
+    [sms] = await harness.app.outbox.wait_for(1)  # escalation: the next channel at once
+    assert (sms.channel, sms.to) == ("sms", PHONE)
+
+    second = await send(harness, template, citizen)  # the chat is gone: SMS straight away
+    assert second["routing"]["channel"] == "sms"
