@@ -158,15 +158,20 @@ async def fan_out(url: str, var_dir: str, agency_id: str, template_id: str) -> d
     from sqlalchemy import func, select, text
 
     from warta.bootstrap import bootstrap
+    from warta.channels.capture import Outbox, RecordingChannel
     from warta.pipeline.broadcasts import fan_out as run_fan_out
     from warta.services import broadcasts
     from warta.services.sending import Caller
     from warta.store.models import Agency, Notification
 
     clock_start, t0 = NOW, time.monotonic()
+    outbox = Outbox()  # nothing is sent: the channels only say what can be routed to
     app = await bootstrap(
         settings_for(url, var_dir),
-        channels={},
+        channels={
+            "sms": RecordingChannel("sms", outbox),
+            "email": RecordingChannel("email", outbox),
+        },
         clock=lambda: clock_start + timedelta(seconds=time.monotonic() - t0),
         run_migrations=False,
     )
