@@ -27,6 +27,7 @@ from warta.devpeers.loopback import serve_asgi
 from warta.devpeers.push_service import PushService
 from warta.pipeline.escalation import escalate_unanswered
 from warta.services.admin import create_template
+from warta.services.demo import ensure_demo
 
 NIK = "3273014101900002"
 PHONE = "+6281234567890"
@@ -391,3 +392,31 @@ async def test_a_blocked_bot_marks_the_chat_gone_and_the_sms_goes_instead(
 
     second = await send(harness, template, citizen)  # the chat is gone: SMS straight away
     assert second["routing"]["channel"] == "sms"
+
+
+async def test_the_readme_walkthrough_with_the_demo_citizen(harness: Harness) -> None:
+    demo = await ensure_demo(harness.app)
+    assert await ensure_demo(harness.app) == demo  # make run may run it again
+    harness.keys["demo"] = demo["live_key"]
+    async with serve_asgi(harness.api) as warta_url:
+        telegram = harness.app.channels["chat"].services["telegram"]  # type: ignore[attr-defined]
+        await telegram.set_webhook(f"{warta_url}/providers/telegram/webhook")
+        given = await harness.client.post(f"/dev/citizens/{demo['citizen_id']}/devices")
+        assert given.json() == {"push": True, "telegram": True}
+    sent = await harness.post(
+        "/v2/notifications",
+        {
+            "citizen_id": demo["citizen_id"],
+            "template_id": demo["multi_template_id"],
+            "personalisation": {"nama": "Sri", "tanggal": "5 Desember"},
+        },
+        key="demo",
+    )
+    assert sent.status_code == 201, sent.text
+    assert sent.json()["routing"]["channel"] == "push"
+    await harness.wait_status(sent.json()["id"], "delivered")
+    [push] = harness.app.outbox.list("push")
+    assert (push.subject, push.body.splitlines()[0]) == (
+        "Posyandu 5 Desember",
+        "Posyandu 5 Desember di balai RW 05. Info: Instansi Demo",
+    )

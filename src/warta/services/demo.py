@@ -4,9 +4,20 @@ from __future__ import annotations
 
 from warta.bootstrap import Warta
 from warta.security.apikeys import key_string
+from warta.services import citizens
 from warta.services.admin import create_agency, create_template
+from warta.services.sending import Caller
 
 DEMO_NAME = "Instansi Demo"
+#: A citizen to send to by preference (app push, then chat, then SMS), with no quiet
+#: hours so a try at night is not deferred to the morning.
+DEMO_NIK = "3273014101900002"
+DEMO_PREFERENCES = citizens.Preferences(
+    channels=("push", "chat", "sms"), quiet_start=None, quiet_end=None
+)
+NOTICE_SUBJECT = "Posyandu ((tanggal))"
+NOTICE_BODY = "Halo ((nama)), jadwal posyandu bulan ini: ((tanggal)) di balai RW 05."
+NOTICE_SMS = "Posyandu ((tanggal)) di balai RW 05. Info: Instansi Demo"
 EMAIL_SUBJECT = "Dokumen ((jenis dokumen)) Anda siap diambil"
 EMAIL_BODY = """Halo ((nama)),
 
@@ -53,9 +64,35 @@ async def ensure_demo(app: Warta) -> dict[str, str]:
             subject=None,
             body=SMS_BODY,
         )
+        await create_template(
+            app,
+            agency_id,
+            kind="multi",
+            name="Jadwal posyandu",
+            subject=NOTICE_SUBJECT,
+            body=NOTICE_BODY,
+            sms_body=NOTICE_SMS,
+        )
     else:
         agency_id = agency.id
     info: dict[str, str] = {"agency_id": str(agency_id)}
+    async with app.uow() as uow:
+        found = await uow.agencies.get(agency_id)
+    assert found is not None
+    citizen, _ = await citizens.register(
+        app,
+        Caller(agency=found, key_id=None, key_type="normal"),
+        citizens.NewCitizen(
+            nik=DEMO_NIK,
+            name="Sri Wahyuni",
+            region_code="32.73.01.1001",
+            phone_numbers=["081234567890"],
+            email_addresses=["sri@contoh.id"],
+            preferences=DEMO_PREFERENCES,
+            contacts_verified=True,
+        ),
+    )
+    info["citizen_id"] = str(citizen.citizen.id)
     async with app.uow() as uow:
         for key in await uow.agencies.keys(agency_id):
             if key.revoked_at is None and key.name in ("live key", "team key", "test key"):
