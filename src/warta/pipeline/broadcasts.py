@@ -10,6 +10,7 @@ hands the broadcast to a worker again).
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import uuid
 from collections.abc import Sequence
@@ -87,17 +88,16 @@ async def _fan_out_one(app: Warta, broadcast_id: uuid.UUID) -> None:
         expires_at=broadcast.expires_at,
     )
     cursor, total = broadcast.cursor, broadcast.recipients
-    while True:
-        now = app.clock()
-        async with app.uow() as uow:
-            batch = await _segment(uow, broadcast, cursor)
-            if not batch:
-                finished = await _advance(app, uow, broadcast, cursor, total, now, done=True)
-                await uow.commit()
-                if finished:
-                    log.info("broadcast %s fanned out to %d citizens", broadcast.id, total)
-                return
-            known = await routing.gather(uow, batch, broadcast.agency_id, now)
+    # Two batches in flight at most: while one is written (the database's work, in its
+    # own thread or server), the next is read and routed (Python's). Memory stays flat and
+    # each batch still commits alone, with the cursor after it.
+    writing: asyncio.Task[bool] | None = None
+    try:
+        while True:
+            now = app.clock()
+            async with app.uow() as uow:  # reads only; rolled back on close
+                batch = await _segment(uow, broadcast, cursor)
+                known = await routing.gather(uow, batch, broadcast.agency_id, now)
             rows = [
                 routing.attempt(
                     app,
@@ -111,15 +111,43 @@ async def _fan_out_one(app: Warta, broadcast_id: uuid.UUID) -> None:
                 )
                 for c in batch
             ]
-            await routing.insert_attempts(uow, rows)
+            if writing is not None and not await writing:
+                return
+            writing = None
+            if not batch:
+                async with app.uow() as uow:
+                    finished = await _advance(app, uow, broadcast, cursor, total, now, done=True)
+                    await uow.commit()
+                if finished:
+                    log.info("broadcast %s fanned out to %d citizens", broadcast.id, total)
+                return
             cursor, total = batch[-1].id, total + len(batch)
-            if not await _advance(app, uow, broadcast, cursor, total, now, done=False):
-                log.info("broadcast %s stopped: cancelled or taken over", broadcast.id)
-                return  # leaving without commit rolls this batch back
-            await uow.commit()
-        due = [r["id"] for r in rows if r["lease_until"] is not None and r["lease_until"] <= now]
-        if due:
-            await app.queue.submit("deliver", due)
+            writing = asyncio.create_task(_write(app, broadcast, rows, cursor, total, now))
+    finally:
+        if writing is not None:  # an error while reading: let the last write finish first
+            await asyncio.gather(writing, return_exceptions=True)
+
+
+async def _write(
+    app: Warta,
+    broadcast: Broadcast,
+    rows: list[dict[str, Any]],
+    cursor: uuid.UUID,
+    total: int,
+    now: datetime,
+) -> bool:
+    """One batch's rows and the cursor after it, in one transaction; False (nothing
+    written) when the broadcast was cancelled or taken over meanwhile."""
+    async with app.uow() as uow:
+        await routing.insert_attempts(uow, rows)
+        if not await _advance(app, uow, broadcast, cursor, total, now, done=False):
+            log.info("broadcast %s stopped: cancelled or taken over", broadcast.id)
+            return False  # leaving without commit rolls this batch back
+        await uow.commit()
+    due = [r["id"] for r in rows if r["lease_until"] is not None and r["lease_until"] <= now]
+    if due:
+        await app.queue.submit("deliver", due)
+    return True
 
 
 #: What routing reads of a citizen; plain rows, not entities, for a million of them.

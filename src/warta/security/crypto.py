@@ -73,12 +73,25 @@ def decode_master_key(text: str) -> bytes:
         raise ConfigurationError("A Warta secret key must be base64 text.") from exc
 
 
+_NONCE = 12
+
+
 class Keyring:
     """Encrypts with the current key; decrypts and searches with every key it holds."""
 
     def __init__(self, current: bytes, previous: Sequence[bytes] = ()) -> None:
         self._current = _make_key(current)
         self._by_kid = {k.kid: k for k in [self._current, *map(_make_key, previous)]}
+        self._random, self._used = b"", 0
+
+    def _nonce(self) -> bytes:
+        """12 random bytes for AES-GCM. Taken from the OS in 4 KiB draws: a fan-out seals
+        a million recipients, and one getrandom call each cost more than the sealing.
+        The same source, so the nonces are as unpredictable and as unlikely to repeat."""
+        if self._used + _NONCE > len(self._random):
+            self._random, self._used = os.urandom(_NONCE * 341), 0
+        start, self._used = self._used, self._used + _NONCE
+        return self._random[start : self._used]
 
     def encrypt(self, plaintext: str, *, field: str) -> bytes:
         return self.encrypt_bytes(plaintext.encode(), field=field)
@@ -87,7 +100,7 @@ class Keyring:
         return self.decrypt_bytes(blob, field=field).decode()
 
     def encrypt_bytes(self, data: bytes, *, field: str) -> bytes:
-        nonce = os.urandom(12)
+        nonce = self._nonce()
         sealed = self._current.aead.encrypt(nonce, data, field.encode())
         return _VERSION + self._current.kid + nonce + sealed
 

@@ -22,6 +22,7 @@ from warta.domain import routing, sms, statuses
 from warta.domain.citizens import local_time
 from warta.domain.regions import ZONES
 from warta.services import content
+from warta.store.ids import new_id
 from warta.store.models import Citizen
 from warta.store.uow import UnitOfWork
 
@@ -228,7 +229,7 @@ def attempt(
 ) -> dict[str, Any]:
     """A notification row (as a dict for a bulk insert) for one attempt. ``contents`` is
     every channel's rendered content, or None for a broadcast (rows share its content)."""
-    row_id = uuid.uuid4()
+    row_id = new_id()
     channel = decision.channel or _first_choice(known)
     cancelled = decision.action == "cancel"
     contact = known.contacts.get(channel) if not cancelled else None

@@ -25,6 +25,7 @@ from warta.errors import (
     ValidationFailed,
 )
 from warta.services import content, lookups
+from warta.store.ids import new_id
 from warta.store.models import NOTIFICATIONS, Agency, Notification, Template
 
 Channel = Literal["sms", "email"]
@@ -246,7 +247,7 @@ def new_row(
     subject, body = subject_and_body
     encrypt = app.keyring.encrypt
     return Notification(
-        id=uuid.uuid4(),
+        id=new_id(),
         agency_id=caller.agency.id,
         api_key_id=caller.key_id,
         key_type=caller.key_type,

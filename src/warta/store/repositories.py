@@ -175,14 +175,20 @@ class NotificationRepository(_Repository):
             f"VALUES ({', '.join([marker] * len(_COLUMNS))})"
         )
         convert = [_SQLITE_CONVERTERS.get(kind) if sqlite_style else None for kind in _COLUMN_KINDS]
-        params = [
-            tuple(
-                value if fn is None or value is None else fn(value)
-                # A column a row leaves out is NULL, as an ORM insert would make it.
-                for value, fn in zip((row.get(c) for c in _COLUMNS), convert, strict=True)
-            )
-            for row in rows
-        ]
+        # Column by column: most of a broadcast's columns hold one value for every row
+        # (agency, template, times), converted once. A column a row leaves out is NULL,
+        # as an ORM insert would make it.
+        columns = []
+        for column, fn in zip(_COLUMNS, convert, strict=True):
+            values = [row.get(column) for row in rows]
+            first = values[0]
+            if fn is None:
+                columns.append(values)
+            elif all(v is first for v in values):
+                columns.append([None if first is None else fn(first)] * len(values))
+            else:
+                columns.append([None if v is None else fn(v) for v in values])
+        params = list(zip(*columns, strict=True))
         await connection.exec_driver_sql(sql, params)
 
     async def mark_read(self, message_ids: Iterable[uuid.UUID], now: datetime) -> int:
