@@ -64,9 +64,18 @@ async def gather(
         known[citizen_id].contacts.setdefault(kind, (contact_id, value_enc, value_hash))
     for citizen_id, topics in (await uow.citizens.opt_outs(known, agency_id)).items():
         known[citizen_id].opt_outs = topics
-    since = now - _CAP_LOOKBACK
-    for citizen_id, times in (await uow.citizens.sent_counts(known, since, routing_now)).items():
-        known[citizen_id].sent = times
+    # Counts matter only under a cap; most citizens set none, and a broadcast to a million
+    # should not count what nobody limits.
+    capped = [
+        citizen_id
+        for citizen_id, entry in known.items()
+        if entry.citizen.max_per_day is not None or entry.citizen.max_per_week is not None
+    ]
+    if capped:
+        since = now - _CAP_LOOKBACK
+        counted = await uow.citizens.sent_counts(capped, since, routing_now)
+        for citizen_id, times in counted.items():
+            known[citizen_id].sent = times
     phones: dict[str, list[Known]] = {}  # a family often shares one phone
     for entry in known.values():
         if "sms" in entry.contacts:
@@ -120,6 +129,8 @@ def _preferences(
 
 def _counts(sent: list[datetime], zone: str, now: datetime) -> tuple[int, int]:
     """Non-urgent messages sent in the citizen's local day and local (ISO) week."""
+    if not sent:
+        return 0, 0
     tz = ZoneInfo(zone)
     today = now.astimezone(tz).date()
     days = [t.astimezone(tz).date() for t in sent]
