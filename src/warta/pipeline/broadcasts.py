@@ -88,16 +88,17 @@ async def _fan_out_one(app: Warta, broadcast_id: uuid.UUID) -> None:
         expires_at=broadcast.expires_at,
     )
     cursor, total = broadcast.cursor, broadcast.recipients
-    # Two batches in flight at most: while one is written (the database's work, in its
-    # own thread or server), the next is read and routed (Python's). Memory stays flat and
-    # each batch still commits alone, with the cursor after it.
+    # Three batches in flight at most, each stage on its own: the next batch is read (the
+    # database, in its thread or server), this one routed (Python), the last one written
+    # (the database again). Memory stays flat and each batch still commits alone, with
+    # the cursor after it.
+    reading = asyncio.create_task(_read(app, broadcast, cursor))
     writing: asyncio.Task[bool] | None = None
     try:
         while True:
-            now = app.clock()
-            async with app.uow() as uow:  # reads only; rolled back on close
-                batch = await _segment(uow, broadcast, cursor)
-                known = await routing.gather(uow, batch, broadcast.agency_id, now)
+            batch, known, now = await reading
+            if batch:
+                reading = asyncio.create_task(_read(app, broadcast, batch[-1].id))
             rows = [
                 routing.attempt(
                     app,
@@ -124,8 +125,19 @@ async def _fan_out_one(app: Warta, broadcast_id: uuid.UUID) -> None:
             cursor, total = batch[-1].id, total + len(batch)
             writing = asyncio.create_task(_write(app, broadcast, rows, cursor, total, now))
     finally:
-        if writing is not None:  # an error while reading: let the last write finish first
-            await asyncio.gather(writing, return_exceptions=True)
+        # Stopped early (cancelled, taken over, an error): let what is in flight end first.
+        await asyncio.gather(reading, *([writing] if writing else []), return_exceptions=True)
+
+
+async def _read(
+    app: Warta, broadcast: Broadcast, after: uuid.UUID | None
+) -> tuple[list[Any], dict[uuid.UUID, routing.Known], datetime]:
+    """The next batch of the segment and what routing needs to know of it."""
+    now = app.clock()
+    async with app.uow() as uow:  # reads only; rolled back on close
+        batch = await _segment(uow, broadcast, after)
+        known = await routing.gather(uow, batch, broadcast.agency_id, now)
+    return batch, known, now
 
 
 async def _write(

@@ -22,6 +22,7 @@ from warta.pipeline.broadcasts import fan_out
 from warta.pipeline.callbacks import send_callbacks
 from warta.pipeline.delivery import deliver
 from warta.pipeline.queue import EmbeddedQueue, TaskName
+from warta.services import chat
 from warta.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -33,6 +34,7 @@ async def sweep(app: Warta) -> int:
     """Queue what is due: stuck, crashed or waiting to retry. Returns how many ids."""
     now = app.clock()
     await escalation.escalate_unanswered(app, now)  # new attempts are due now: found below
+    await chat.forget_expired_links(app)
     async with app.uow() as uow:
         notifications = await uow.notifications.due_ids(now, limit=10_000)
         callbacks = await uow.callbacks.due_ids(now, limit=10_000)

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import delete, select, update
 
+from warta.channels.telegram import link_url, new_link_code
 from warta.errors import BadRequest, DeliveryError
 from warta.pipeline.receipts import settle_references
 from warta.store.models import ChatLink, CitizenContact
@@ -50,8 +51,6 @@ def _link_hash(app: Warta, code: str) -> str:
 
 async def telegram_link(app: Warta, citizen_id: uuid.UUID) -> str:
     """A one-time ``t.me`` link that ties the chat it is opened in to this citizen."""
-    from warta.channels.telegram import link_url, new_link_code
-
     telegram = _telegram(app)
     if telegram is None:
         raise BadRequest("Telegram is not set up on this Warta")
@@ -179,6 +178,7 @@ async def whatsapp_window_open(app: Warta, number: str) -> bool:
 
 
 async def forget_expired_links(app: Warta) -> None:
+    """Links nobody opened in time (the sweeper calls this)."""
     async with app.uow() as uow:
         await uow.session.execute(delete(ChatLink).where(ChatLink.expires_at <= app.clock()))
         await uow.commit()
