@@ -270,11 +270,13 @@ async def _app_channels(
     fcm, telegram, whatsapp = stored["fcm"], stored["telegram"], stored["whatsapp"]
     if fcm is None and peers is not None:
         fcm = await peers.firebase()
+        log.info("no FCM credentials: local Firebase at %s", fcm["base_url"])
     if fcm is not None:
         base = fcm.pop("base_url", settings.fcm_url)
         push["fcm"] = FcmChannel(FcmConfig(fcm["service_account"], base_url=base), http)
     if telegram is None and peers is not None:
         telegram = await peers.telegram()
+        log.info("no Telegram credentials: local Bot API at %s", telegram["base_url"])
     if telegram is not None:
         base = telegram.pop("base_url", settings.telegram_url)
         bot = TelegramChannel(TelegramConfig(**telegram, base_url=base), http)
@@ -284,6 +286,7 @@ async def _app_channels(
             await bot.set_webhook(f"{warta_url}/providers/telegram/webhook")
     if whatsapp is None and peers is not None:
         whatsapp = await peers.whatsapp()
+        log.info("no WhatsApp credentials: local Cloud API at %s", whatsapp["base_url"])
     if whatsapp is not None:
         base = whatsapp.pop("base_url", settings.whatsapp_url)
         chat["whatsapp"] = WhatsAppChannel(
