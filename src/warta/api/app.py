@@ -21,6 +21,7 @@ from warta.api import (
     errors,
     notifications,
     portal,
+    portal_pages,
     providers,
     received,
     templates,
@@ -81,6 +82,7 @@ def create_app(
     api.include_router(broadcasts.router)
     api.include_router(chat_webhooks.router)
     api.include_router(portal.router)
+    api.include_router(portal_pages.router)
     # The service worker must come from /portal/ to control the portal's pages.
     api.mount("/static", StaticFiles(directory=STATIC), name="static")
 

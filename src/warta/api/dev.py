@@ -13,14 +13,13 @@ from __future__ import annotations
 
 import secrets
 import uuid
-from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
-from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from warta.api.auth import warta
+from warta.api.pages import TEMPLATES
 from warta.api.responses import JsonResponse
 from warta.bootstrap import LOCAL_SMSC, Warta
 from warta.channels.capture import CapturedMessage
@@ -30,10 +29,6 @@ from warta.services import chat, devices
 from warta.store.models import Citizen
 
 router = APIRouter(prefix="/dev", tags=["Development"], include_in_schema=False)
-_templates = Environment(
-    loader=FileSystemLoader(Path(__file__).parent.parent / "web" / "templates"),
-    autoescape=select_autoescape(),
-)
 
 
 async def _messages(
@@ -73,7 +68,7 @@ def _as_dict(m: CapturedMessage, owners: dict[str, uuid.UUID]) -> dict[str, Any]
 @router.get("/outbox", response_class=HTMLResponse)
 async def outbox_page(request: Request, app: Annotated[Warta, Depends(warta)]) -> HTMLResponse:
     to = request.query_params.get("to")
-    page = _templates.get_template("outbox.html").render(
+    page = TEMPLATES.get_template("outbox.html").render(
         messages=await _messages(app, to=to), to=to, can_reply=app.local_smsc is not None
     )
     return HTMLResponse(page)

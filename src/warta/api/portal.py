@@ -50,24 +50,30 @@ class ReadIn(Strict):
     id: uuid.UUID = Field(description="The message's id, or any attempt's (a push's id).")
 
 
-def _tries(request: Request) -> portal.WrongTries:
+def tries(request: Request) -> portal.WrongTries:
     """This process's wrong-code counts, kept with the ASGI app it belongs to."""
     state = request.app.state
     if getattr(state, "portal_tries", None) is None:
         state.portal_tries = portal.WrongTries()
-    tries: portal.WrongTries = state.portal_tries
-    return tries
+    counts: portal.WrongTries = state.portal_tries
+    return counts
 
 
-async def citizen(request: Request, app: AppDep) -> uuid.UUID:
-    """The signed-in citizen, from the bearer token or else the cookie; 401 without."""
+def session_token(request: Request) -> str:
+    """The bearer token, or else the session cookie ("" for neither)."""
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         token = request.cookies.get(COOKIE, "")
-    if not token.strip():
+    return token.strip()
+
+
+async def citizen(request: Request, app: AppDep) -> uuid.UUID:
+    """The signed-in citizen, from the bearer token or else the cookie; 401 without."""
+    token = session_token(request)
+    if not token:
         raise AuthError("Sign in first: this needs a session", 401)
-    found = portal.citizen_of(app, token.strip())
+    found = portal.citizen_of(app, token)
     if found is None:
         raise AuthError("The session is not valid or has ended: sign in again", 401)
     return found
@@ -91,8 +97,15 @@ async def sign_in(body: SignInIn, app: AppDep, background: BackgroundTasks) -> J
 
 @router.post("/sign-in/verify", summary="Trade the code for a session")
 async def verify(body: VerifyIn, request: Request, app: AppDep) -> JsonResponse:
-    session = await portal.verify(app, _tries(request), body.challenge, body.code)
+    session = await portal.verify(app, tries(request), body.challenge, body.code)
     response = JsonResponse({"token": session.token, "expires_at": notify_time(session.expires_at)})
+    set_session_cookie(response, request, app, session)
+    return response
+
+
+def set_session_cookie(
+    response: Response, request: Request, app: Warta, session: portal.Session
+) -> None:
     response.set_cookie(
         COOKIE,
         session.token,
@@ -102,15 +115,18 @@ async def verify(body: VerifyIn, request: Request, app: AppDep) -> JsonResponse:
         httponly=True,
         samesite="lax",
     )
-    return response
+
+
+def clear_session_cookie(response: Response, request: Request, app: Warta) -> None:
+    response.delete_cookie(
+        COOKIE, path=COOKIE_PATH, secure=_secure(request, app), httponly=True, samesite="lax"
+    )
 
 
 @router.post("/sign-out", status_code=204, summary="Forget the session cookie")
 async def sign_out(request: Request, app: AppDep) -> Response:
     response = Response(status_code=204)
-    response.delete_cookie(
-        COOKIE, path=COOKIE_PATH, secure=_secure(request, app), httponly=True, samesite="lax"
-    )
+    clear_session_cookie(response, request, app)
     return response
 
 
