@@ -284,6 +284,18 @@ async def test_whatsapp_verified_by_code_and_status_webhooks_move_the_status(
     assert row.status == "delivered"
     assert row.read_at is not None and row.escalate_at is None
 
+    # The citizen writes: the 24-hour window opens and the help answer goes as free text.
+    body, signature = graph.inbound_webhook(PHONE, "halo, ini jadwal apa?")
+    answer = await harness.client.post(
+        "/providers/whatsapp/webhook",
+        content=body,
+        headers={"X-Hub-Signature-256": signature, "Content-Type": "application/json"},
+    )
+    assert answer.status_code == 200, answer.text
+    reply = graph.accepted[-1]
+    assert (reply.to, reply.type) == ("6281234567890", "text")
+    assert reply.text.startswith("Halo, ini Warta.")
+
     forged, _ = graph.status_webhook(row.provider_reference or "", "failed", 131026)
     refused = await harness.client.post(
         "/providers/whatsapp/webhook",

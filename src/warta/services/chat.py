@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import delete, select, update
 
+from warta.channels.base import OutboundMessage
 from warta.channels.telegram import link_url, new_link_code
 from warta.errors import BadRequest, DeliveryError
 from warta.pipeline.receipts import settle_references
@@ -139,7 +140,8 @@ def _telegram(app: Warta) -> TelegramChannel | None:
 
 
 async def whatsapp_events(app: Warta, events: WebhookEvents) -> None:
-    """Statuses settle attempts; reads end escalation; inbound messages open the window."""
+    """Statuses settle attempts; reads end escalation; inbound messages open the window
+    and are answered with help (until the chatbot exists)."""
     now = app.clock()
     callbacks: list[uuid.UUID] = []
     async with app.uow() as uow:
@@ -161,6 +163,22 @@ async def whatsapp_events(app: Warta, events: WebhookEvents) -> None:
         await uow.commit()
     if callbacks:
         await app.queue.submit("callback", callbacks)
+    for message in events.inbound:
+        await _whatsapp_help(app, message.sender)
+
+
+async def _whatsapp_help(app: Warta, number: str) -> None:
+    whatsapp = getattr(app.channels.get("chat"), "services", {}).get("whatsapp")
+    if whatsapp is None:
+        return
+    help_message = OutboundMessage(
+        notification_id="", attempt=0, channel="chat", to=f"whatsapp:{number}",
+        sender="Warta", body=HELP_ID,
+    )  # fmt: skip
+    try:
+        await whatsapp.send(help_message)
+    except DeliveryError as exc:  # the citizen can write again; nothing is owed
+        log.warning("whatsapp reply not sent (%s)", type(exc).__name__)
 
 
 async def whatsapp_window_open(app: Warta, number: str) -> bool:
