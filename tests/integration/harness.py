@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
 import socket
+import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +46,30 @@ def make_settings(database_url: str, var_dir: Path, **overrides: Any) -> Setting
     }
     values.update(overrides)
     return Settings(**values)
+
+
+class Clock:
+    """Real time, moved to a chosen start; ``advance`` jumps ahead (leases, quiet hours,
+    escalation windows, code and session expiry)."""
+
+    def __init__(self, start: datetime) -> None:
+        self._start, self._t0 = start, time.monotonic()
+
+    def __call__(self) -> datetime:
+        return self._start + timedelta(seconds=time.monotonic() - self._t0)
+
+    def set(self, when: datetime) -> None:
+        self._start, self._t0 = when, time.monotonic()
+
+    def advance(self, by: timedelta) -> None:
+        self.set(self() + by)
+
+
+def code_in(text: str) -> str:
+    """The 6-digit one-time code in a message a citizen received."""
+    found = re.search(r"\b(\d{6})\b", text)
+    assert found, "no code in the message"
+    return found.group(1)
 
 
 def auth_header(key: str) -> dict[str, str]:

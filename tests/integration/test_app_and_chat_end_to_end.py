@@ -12,7 +12,6 @@ is verified by a code sent over WhatsApp and its status webhooks move the status
 from __future__ import annotations
 
 import asyncio
-import re
 import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -21,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from tests.integration.harness import Harness, make_settings, running_warta
+from tests.integration.harness import Clock, Harness, code_in, make_settings, running_warta
 from warta.channels.capture import Outbox
 from warta.devpeers.loopback import serve_asgi
 from warta.devpeers.push_service import PushService
@@ -32,17 +31,6 @@ from warta.services.demo import ensure_demo
 NIK = "3273014101900002"
 PHONE = "+6281234567890"
 PERSONAL = {"nama": "Budi", "nopol": "D 1234 XY", "tanggal": "5 Desember"}
-
-
-class Clock:
-    def __init__(self, start: datetime) -> None:
-        self._start, self._t0 = start, time.monotonic()
-
-    def __call__(self) -> datetime:
-        return self._start + timedelta(seconds=time.monotonic() - self._t0)
-
-    def advance(self, by: timedelta) -> None:
-        self._start, self._t0 = self() + by, time.monotonic()
 
 
 @pytest.fixture
@@ -70,12 +58,6 @@ async def template(harness: Harness) -> str:
         sms_body="Pajak ((nopol)) jatuh tempo ((tanggal)). Bapenda",
     )
     return str(made.id)
-
-
-def code_in(text: str) -> str:
-    found = re.search(r"\b(\d{6})\b", text)
-    assert found, "no code in the message"
-    return found.group(1)
 
 
 async def register(harness: Harness, channels: list[str]) -> dict[str, Any]:

@@ -14,28 +14,12 @@ from typing import Any
 
 import pytest
 
-from tests.integration.harness import Harness, make_settings, running_warta
+from tests.integration.harness import Clock, Harness, make_settings, running_warta
 from warta.channels.capture import Outbox, RecordingChannel
 from warta.errors import PermanentFailure
 from warta.services.admin import create_agency, create_template
 
 WIB = timedelta(hours=7)
-
-
-class Clock:
-    """Real time, moved to a chosen start; ``advance`` jumps ahead (leases, quiet hours)."""
-
-    def __init__(self, start: datetime) -> None:
-        self._start, self._t0 = start, time.monotonic()
-
-    def __call__(self) -> datetime:
-        return self._start + timedelta(seconds=time.monotonic() - self._t0)
-
-    def set(self, when: datetime) -> None:
-        self._start, self._t0 = when, time.monotonic()
-
-    def advance(self, by: timedelta) -> None:
-        self.set(self() + by)
 
 
 def wib(day: int, hour: int, minute: int = 0) -> datetime:

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests.integration.harness import (
+    Clock,
     Harness,
     Receiver,
     auth_header,
@@ -21,7 +22,7 @@ from tests.integration.harness import (
     running_warta,
     wait_requests,
 )
-from tests.integration.test_citizens import NIK, PERSONAL, Clock, register, send, verify_all, wib
+from tests.integration.test_citizens import NIK, PERSONAL, register, send, verify_all, wib
 from warta.channels.base import OutboundMessage, Receipt, SendResult
 from warta.channels.capture import Outbox, RecordingChannel
 from warta.services.admin import create_agency, create_template, set_callback

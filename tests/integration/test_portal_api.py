@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import re
-import time
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -17,7 +15,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.integration.harness import Harness, make_settings, running_warta
+from tests.integration.harness import Clock, Harness, code_in, make_settings, running_warta
 from warta.channels.base import Channel
 from warta.channels.capture import Outbox, RecordingChannel
 from warta.channels.webpush import VapidKeys, WebPushChannel, WebPushConfig
@@ -31,19 +29,6 @@ PHONE = "0812-3456-7890"
 NIK, NIK_2 = "3273014101900002", "3171020202850003"
 VAPID = VapidKeys.generate()
 PERSONAL = {"nama": "Sri", "nopol": "D 1234 XY", "tanggal": "5 Desember"}
-
-
-class Clock:
-    """Real time from a chosen start; ``advance`` jumps ahead (code and session expiry)."""
-
-    def __init__(self, start: datetime) -> None:
-        self._start, self._t0 = start, time.monotonic()
-
-    def __call__(self) -> datetime:
-        return self._start + timedelta(seconds=time.monotonic() - self._t0)
-
-    def advance(self, by: timedelta) -> None:
-        self._start, self._t0 = self() + by, time.monotonic()
 
 
 @pytest.fixture
@@ -96,12 +81,6 @@ async def template(harness: Harness) -> str:
         sms_body="Pajak ((nopol)) jatuh tempo ((tanggal)). Bapenda",
     )
     return str(made.id)
-
-
-def code_in(text: str) -> str:
-    found = re.search(r"\b(\d{6})\b", text)
-    assert found, "no code in the message"
-    return found.group(1)
 
 
 async def register(

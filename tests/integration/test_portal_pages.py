@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.harness import Harness, make_settings, running_warta
+from tests.integration.harness import Harness, code_in, make_settings, running_warta
 from warta.channels.capture import Outbox, RecordingChannel
 from warta.services.admin import create_template
 
@@ -26,12 +26,6 @@ async def harness(database_url: str, tmp_path: Path, outbox: Outbox) -> AsyncIte
     channels = {"email": RecordingChannel("email", outbox), "sms": RecordingChannel("sms", outbox)}
     async with running_warta(make_settings(database_url, tmp_path), channels=channels) as running:
         yield running
-
-
-def code_in(text: str) -> str:
-    found = re.search(r"\b(\d{6})\b", text)
-    assert found, "no code in the message"
-    return found.group(1)
 
 
 async def citizen_with_a_message(harness: Harness, outbox: Outbox) -> str:
