@@ -19,7 +19,7 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from warta.api.auth import warta
-from warta.api.pages import TEMPLATES
+from warta.api.pages import environment
 from warta.api.responses import JsonResponse
 from warta.bootstrap import LOCAL_SMSC, Warta
 from warta.channels.capture import CapturedMessage
@@ -68,8 +68,10 @@ def _as_dict(m: CapturedMessage, owners: dict[str, uuid.UUID]) -> dict[str, Any]
 @router.get("/outbox", response_class=HTMLResponse)
 async def outbox_page(request: Request, app: Annotated[Warta, Depends(warta)]) -> HTMLResponse:
     to = request.query_params.get("to")
-    page = TEMPLATES.get_template("outbox.html").render(
-        messages=await _messages(app, to=to), to=to, can_reply=app.local_smsc is not None
+    page = (
+        environment()
+        .get_template("outbox.html")
+        .render(messages=await _messages(app, to=to), to=to, can_reply=app.local_smsc is not None)
     )
     return HTMLResponse(page)
 

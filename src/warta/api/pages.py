@@ -1,15 +1,105 @@
-"""The one Jinja environment for server-rendered pages (/dev/outbox, the citizen portal).
+"""The one Jinja environment per language for server-rendered pages, and how a page is sent.
 
-Autoescaped: what pages show (message text, agency names) came from someone else.
+Pages (/dev/outbox, the citizen portal, the agency console) are autoescaped: what they
+show (message text, agency names) came from someone else. Their words go through
+gettext: msgids are English, and the Indonesian catalogs are the ``.po`` files under
+``web/locale/id/LC_MESSAGES/`` (one per area of the site, merged here). The ``.po``
+files are compiled in memory at first use, so no build step can leave a stale ``.mo``
+behind. Indonesian is the default; ``?lang=en`` switches and is remembered in a cookie.
 """
 
 from __future__ import annotations
 
+import functools
+import gettext
+import hmac
+import io
 from pathlib import Path
+from typing import Any
 
+from babel.messages.catalog import Catalog
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from fastapi import Request
+from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-TEMPLATES = Environment(
-    loader=FileSystemLoader(Path(__file__).parent.parent / "web" / "templates"),
-    autoescape=select_autoescape(),
-)
+from warta.security.crypto import Keyring
+
+WEB = Path(__file__).parent.parent / "web"
+LOCALES = WEB / "locale"
+LANGUAGES = ("id", "en")
+DEFAULT_LANGUAGE = "id"
+LANG_COOKIE = "warta_lang"
+
+
+def catalog(language: str) -> Catalog:
+    """Every ``.po`` file of one language merged into one catalog (later files win)."""
+    merged = Catalog(locale=language, domain="warta")
+    for path in sorted((LOCALES / language / "LC_MESSAGES").glob("*.po")):
+        with path.open("rb") as file:
+            for message in read_po(file, locale=language):
+                if message.id and message.string:
+                    merged[message.id] = message
+    return merged
+
+
+@functools.cache
+def _translations(language: str) -> gettext.NullTranslations:
+    if language == "en":  # msgids are English
+        return gettext.NullTranslations()
+    buffer = io.BytesIO()
+    write_mo(buffer, catalog(language))
+    buffer.seek(0)
+    return gettext.GNUTranslations(buffer)
+
+
+@functools.cache
+def environment(language: str = DEFAULT_LANGUAGE) -> Environment:
+    env = Environment(
+        loader=FileSystemLoader(WEB / "templates"),
+        autoescape=select_autoescape(),
+        extensions=["jinja2.ext.i18n"],
+    )
+    env.install_gettext_translations(_translations(language), newstyle=True)  # type: ignore[attr-defined]
+    env.globals["lang"] = language
+    return env
+
+
+def language_of(request: Request) -> str:
+    """``?lang=`` first (a switch link), then the cookie, then Indonesian."""
+    for asked in (request.query_params.get("lang"), request.cookies.get(LANG_COOKIE)):
+        if asked in LANGUAGES:
+            return asked
+    return DEFAULT_LANGUAGE
+
+
+def translate(request: Request, message: str) -> str:
+    """``message`` (an English msgid) in the request's language, for text made in Python."""
+    return _translations(language_of(request)).gettext(message)
+
+
+def render(request: Request, name: str, status: int = 200, **values: Any) -> HTMLResponse:
+    """The template ``name`` in the request's language; a ``?lang=`` switch is remembered."""
+    language = language_of(request)
+    page = environment(language).get_template(name).render(request=request, **values)
+    response = HTMLResponse(page, status)
+    if request.query_params.get("lang") in LANGUAGES:
+        response.set_cookie(LANG_COOKIE, language, max_age=365 * 86400, samesite="lax")
+    return response
+
+
+def csrf_token(keyring: Keyring, session: str) -> str:
+    """A form token bound to one session: another site's page cannot know it.
+
+    Derived rather than stored (a keyed hash of the session token), so it needs no table
+    and ends with the session.
+    """
+    return keyring.lookup_hash("csrf:" + session)
+
+
+def csrf_ok(keyring: Keyring, session: str, submitted: str) -> bool:
+    """True when ``submitted`` is this session's token (under any key, during rotation)."""
+    if not session or not submitted:
+        return False
+    return any(hmac.compare_digest(h, submitted) for h in keyring.lookup_hashes("csrf:" + session))

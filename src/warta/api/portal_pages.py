@@ -16,7 +16,8 @@ from fastapi import APIRouter, BackgroundTasks, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from warta.api.auth import warta
-from warta.api.pages import TEMPLATES
+from warta.api.pages import render
+from warta.api.pages import translate as _t
 from warta.api.portal import clear_session_cookie, session_token, set_session_cookie, tries
 from warta.bootstrap import Warta
 from warta.errors import ApiError, NotFound
@@ -26,8 +27,8 @@ router = APIRouter(prefix="/portal", include_in_schema=False)
 AppDep = Annotated[Warta, Depends(warta)]
 
 
-def _page(name: str, status: int = 200, **values: Any) -> HTMLResponse:
-    return HTMLResponse(TEMPLATES.get_template(f"portal/{name}.html").render(**values), status)
+def _page(request: Request, name: str, status: int = 200, **values: Any) -> HTMLResponse:
+    return render(request, f"portal/{name}.html", status, **values)
 
 
 def _signed_in(request: Request, app: Warta) -> uuid.UUID | None:
@@ -39,20 +40,24 @@ def _signed_in(request: Request, app: Warta) -> uuid.UUID | None:
 async def home(request: Request, app: AppDep) -> Response:
     if _signed_in(request, app) is not None:
         return RedirectResponse("/portal/inbox", status_code=303)
-    return _page("sign_in", title="Masuk")
+    return _page(request, "sign_in", title=_t(request, "Sign in"))
 
 
 @router.post("/sign-in", response_class=HTMLResponse)
 async def sign_in(
-    app: AppDep, background: BackgroundTasks, contact: Annotated[str, Form()] = ""
+    request: Request,
+    app: AppDep,
+    background: BackgroundTasks,
+    contact: Annotated[str, Form()] = "",
 ) -> HTMLResponse:
     try:
         started = await portal.sign_in(app, contact)
     except ApiError as exc:
-        return _page("sign_in", 400, title="Masuk", error=str(exc))
+        return _page(request, "sign_in", 400, title=_t(request, "Sign in"), error=str(exc))
     if started.code is not None:
         background.add_task(portal.send_code, app, started.code)
-    return _page("sign_in", title="Masukkan kode", challenge=started.challenge)
+    title = _t(request, "Enter the code")
+    return _page(request, "sign_in", title=title, challenge=started.challenge)
 
 
 @router.post("/sign-in/verify", response_class=HTMLResponse)
@@ -65,8 +70,8 @@ async def verify(
     try:
         session = await portal.verify(app, tries(request), challenge, code)
     except ApiError as exc:
-        values = {"title": "Masukkan kode", "challenge": challenge, "error": str(exc)}
-        return _page("sign_in", 400, **values)
+        title = _t(request, "Enter the code")
+        return _page(request, "sign_in", 400, title=title, challenge=challenge, error=str(exc))
     response = RedirectResponse("/portal/inbox", status_code=303)
     set_session_cookie(response, request, app, session)
     return response
@@ -86,7 +91,8 @@ async def inbox(request: Request, app: AppDep, older_than: uuid.UUID | None = No
         return RedirectResponse("/portal/", status_code=303)
     messages = await portal.page(app, who, older_than)
     older = messages[-1].id if len(messages) == portal.PAGE_SIZE else None
-    return _page("inbox", title="Kotak masuk", signed_in=True, messages=messages, older=older)
+    title = _t(request, "Inbox")
+    return _page(request, "inbox", title=title, signed_in=True, messages=messages, older=older)
 
 
 @router.get("/inbox/{message_id}", response_class=HTMLResponse)
@@ -97,5 +103,7 @@ async def message(request: Request, app: AppDep, message_id: str) -> Response:
     try:
         shown = await portal.mark_read(app, who, uuid.UUID(message_id))
     except (ValueError, NotFound):
-        return _page("inbox", 404, title="Tidak ditemukan", signed_in=True, messages=[])
-    return _page("message", title=shown.subject or shown.agency, signed_in=True, message=shown)
+        title = _t(request, "Not found")
+        return _page(request, "inbox", 404, title=title, signed_in=True, messages=[])
+    title = shown.subject or shown.agency
+    return _page(request, "message", title=title, signed_in=True, message=shown)
