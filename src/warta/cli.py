@@ -235,6 +235,55 @@ def key_revoke(key_id: uuid.UUID) -> None:
 
 
 @main.group()
+def staff() -> None:
+    """People who sign in to the agency console (/console)."""
+
+
+@staff.command("add")
+@click.option("--agency", "agency_id", type=click.UUID, required=True)
+@click.option("--email", required=True)
+@click.option("--name", required=True)
+@click.option("--role", type=click.Choice(["admin", "editor", "sender", "viewer"]), required=True)
+@click.password_option(help="First password (asked for when not given).")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def staff_add(
+    agency_id: uuid.UUID, email: str, name: str, role: str, password: str, as_json: bool
+) -> None:
+    """Add a person; they set up two-step verification at their first sign-in."""
+    from warta.services import staff as people
+
+    member = _run(
+        lambda app: people.add(app, agency_id, email=email, name=name, role=role, password=password)
+    )
+    info = {"id": str(member.id), "email": member.email, "role": member.role}
+    _emit(info, as_json, f"added {member.email} as {member.role}")
+
+
+@staff.command("list")
+@click.option("--agency", "agency_id", type=click.UUID, required=True)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def staff_list(agency_id: uuid.UUID, as_json: bool) -> None:
+    """The agency's team."""
+    from warta.services import staff as people
+
+    members = _run(lambda app: people.team(app, agency_id))
+    rows = [{"id": str(m.id), "email": m.email, "name": m.name, "role": m.role} for m in members]
+    _emit(rows, as_json, "\n".join(f"{m.role:>7}  {m.email}  {m.name}" for m in members))
+
+
+@staff.command("reset")
+@click.option("--email", required=True)
+@click.password_option(help="New password (asked for when not given).")
+@click.option("--totp/--keep-totp", "reset_totp", default=False, help="Also set up TOTP again.")
+def staff_reset(email: str, password: str, reset_totp: bool) -> None:
+    """A new password (and the lock lifted): for someone who forgot theirs."""
+    from warta.services import staff as people
+
+    _run(lambda app: people.reset_password(app, email, password, reset_totp=reset_totp))
+    click.echo("reset: their sessions have ended")
+
+
+@main.group()
 def citizen() -> None:
     """The citizen registry."""
 

@@ -17,6 +17,7 @@ from warta.api import (
     broadcasts,
     chat_webhooks,
     citizens,
+    console,
     dev,
     errors,
     notifications,
@@ -83,6 +84,7 @@ def create_app(
     api.include_router(chat_webhooks.router)
     api.include_router(portal.router)
     api.include_router(portal_pages.router)
+    console.install(api)
     # The service worker must come from /portal/ to control the portal's pages.
     api.mount("/static", StaticFiles(directory=STATIC), name="static")
 

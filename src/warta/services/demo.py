@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import secrets
+import uuid
+
 from warta.bootstrap import Warta
+from warta.errors import NotFound
 from warta.security.apikeys import key_string
-from warta.services import citizens
+from warta.services import citizens, staff
 from warta.services.admin import create_agency, create_template
 from warta.services.sending import Caller
 
 DEMO_NAME = "Instansi Demo"
+DEMO_ADMIN = "admin@demo.warta.go.id"
 #: A citizen to send to by preference (app push, then chat, then SMS), with no quiet
 #: hours so a try at night is not deferred to the morning.
 DEMO_NIK = "3273014101900002"
@@ -93,6 +98,8 @@ async def ensure_demo(app: Warta) -> dict[str, str]:
         ),
     )
     info["citizen_id"] = str(citizen.citizen.id)
+    info["console_email"] = DEMO_ADMIN
+    info["console_password"] = await _demo_admin_password(app, agency_id)
     async with app.uow() as uow:
         for key in await uow.agencies.keys(agency_id):
             if key.revoked_at is None and key.name in ("live key", "team key", "test key"):
@@ -102,3 +109,16 @@ async def ensure_demo(app: Warta) -> dict[str, str]:
         for template in await uow.templates.for_agency(agency_id, None):
             info[f"{template.type}_template_id"] = str(template.id)
     return info
+
+
+async def _demo_admin_password(app: Warta, agency_id: uuid.UUID) -> str:
+    """A fresh password at every run, printed for the newcomer (their TOTP set-up stays):
+    a fixed demo password would be one more default credential waiting to be forgotten."""
+    password = secrets.token_urlsafe(12)
+    try:
+        await staff.reset_password(app, DEMO_ADMIN, password, reset_totp=False)
+    except NotFound:
+        await staff.add(
+            app, agency_id, email=DEMO_ADMIN, name="Admin Demo", role="admin", password=password
+        )
+    return password

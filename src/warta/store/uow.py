@@ -18,6 +18,7 @@ from warta.store.repositories import (
     NotificationRepository,
     ReceivedTextRepository,
     SmsRepository,
+    StaffRepository,
     TemplateRepository,
 )
 
@@ -36,6 +37,7 @@ class UnitOfWork:
         self.sms = SmsRepository(self.session)
         self.citizens = CitizenRepository(self.session)
         self.broadcasts = BroadcastRepository(self.session)
+        self.staff = StaffRepository(self.session)
         return self
 
     async def __aexit__(

@@ -1,0 +1,105 @@
+"""Staff sign-in: email and password, then a TOTP code (set up at the first sign-in)."""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import RedirectResponse, Response
+
+from warta.api.console.web import AppDep, clear_cookie, page, set_cookie, token_of
+from warta.api.pages import csrf_ok
+from warta.errors import ApiError
+from warta.services import staff
+
+router = APIRouter()
+
+
+def _back_to(next_path: str) -> str:
+    """Only a path inside the console: ``next`` must not send anyone to another site."""
+    if next_path.startswith("/console/") and not next_path.startswith("//"):
+        return next_path
+    return "/console/"
+
+
+@router.get("/sign-in")
+async def sign_in_page(request: Request, next: str = "/console/") -> Response:
+    return page(request, None, "sign_in", next=_back_to(next))
+
+
+@router.post("/sign-in")
+async def sign_in(
+    request: Request,
+    app: AppDep,
+    email: Annotated[str, Form()] = "",
+    password: Annotated[str, Form()] = "",
+    next: Annotated[str, Form()] = "/console/",
+) -> Response:
+    try:
+        token, stage = await staff.check_password(app, email, password)
+    except ApiError as exc:
+        return page(
+            request, None, "sign_in", exc.status_code,
+            next=_back_to(next), error=str(exc), email=email,
+        )  # fmt: skip
+    target = "/console/two-factor/setup" if stage == "enrol" else "/console/two-factor"
+    response = RedirectResponse(f"{target}?next={_back_to(next)}", status_code=303)
+    set_cookie(response, request, app, token)
+    return response
+
+
+@router.get("/two-factor")
+async def code_page(request: Request, next: str = "/console/") -> Response:
+    if not token_of(request):
+        return RedirectResponse("/console/sign-in", status_code=303)
+    return page(request, None, "two_factor", next=_back_to(next))
+
+
+@router.get("/two-factor/setup")
+async def setup_page(request: Request, app: AppDep, next: str = "/console/") -> Response:
+    try:
+        enrolment = await staff.enrolment(app, token_of(request))
+    except ApiError:
+        return RedirectResponse("/console/sign-in", status_code=303)
+    return page(request, None, "two_factor", enrolment=enrolment, next=_back_to(next))
+
+
+@router.post("/two-factor")
+async def check_code(
+    request: Request,
+    app: AppDep,
+    code: Annotated[str, Form()] = "",
+    next: Annotated[str, Form()] = "/console/",
+    csrf_token: Annotated[str, Form()] = "",
+) -> Response:
+    pending = token_of(request)
+    if not csrf_ok(app.keyring, pending, csrf_token):
+        return RedirectResponse("/console/sign-in", status_code=303)
+    try:
+        token = await staff.check_code(app, pending, code)
+    except ApiError as exc:
+        if exc.status_code == 401 and "session" in str(exc):
+            return RedirectResponse("/console/sign-in", status_code=303)
+        enrolment = None
+        with contextlib.suppress(ApiError):  # not enrolling: the plain code form
+            enrolment = await staff.enrolment(app, pending)
+        return page(
+            request, None, "two_factor", exc.status_code,
+            enrolment=enrolment, next=_back_to(next), error=str(exc),
+        )  # fmt: skip
+    response = RedirectResponse(_back_to(next), status_code=303)
+    set_cookie(response, request, app, token)
+    return response
+
+
+@router.post("/sign-out")
+async def sign_out(
+    request: Request, app: AppDep, csrf_token: Annotated[str, Form()] = ""
+) -> Response:
+    token = token_of(request)
+    if csrf_ok(app.keyring, token, csrf_token):
+        await staff.sign_out(app, token)
+    response = RedirectResponse("/console/sign-in", status_code=303)
+    clear_cookie(response)
+    return response
