@@ -5,7 +5,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: run test lint unit integration e2e bench clean install install-dev
+.PHONY: run test lint unit integration e2e browser browser-deps bench clean install install-dev
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -23,6 +23,21 @@ $(VENV)/.dev: pyproject.toml | $(BIN)/python
 install: $(VENV)/.runtime
 install-dev: $(VENV)/.dev
 
+# Browser tests drive Debian's chromium (never a browser download; tests run as root)
+# and audit pages with axe-core from npm. Each is installed only when missing.
+CHROMIUM := /usr/bin/chromium
+AXE      := tests/browser/node_modules/axe-core/axe.min.js
+
+$(CHROMIUM):
+	apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+
+$(AXE): tests/browser/package.json
+	npm install --silent --no-package-lock --no-audit --no-fund --prefix tests/browser
+	touch $@
+
+browser-deps: $(CHROMIUM) $(AXE)
+
 ## make run: migrate, create the demo agency (printing its keys) and serve on :8000
 run: install
 	$(BIN)/warta migrate
@@ -36,8 +51,8 @@ lint: install-dev
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
-## make test: lint, then the whole suite (unit, integration, e2e)
-test: lint
+## make test: lint, then the whole suite (unit, integration, e2e, browser)
+test: lint browser-deps
 	$(BIN)/pytest -q
 
 unit: install-dev
@@ -49,10 +64,13 @@ integration: install-dev
 e2e: install-dev
 	$(BIN)/pytest -q tests/e2e
 
+browser: install-dev browser-deps
+	$(BIN)/pytest -q tests/browser
+
 bench: install-dev
 	$(BIN)/python bench/email_throughput.py
 	$(BIN)/python bench/sms_throughput.py
 	$(BIN)/python bench/broadcast_fanout.py
 
 clean:
-	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache tests/browser/node_modules

@@ -1,0 +1,234 @@
+"""Browser tests: Debian's Chromium, driven by Playwright, against a real `warta serve`
+set up as `make run` sets it up (migrate, demo, serve) in a temporary var dir.
+
+Fixtures: ``server`` (one for this folder: its URL, the demo's ids and keys, the API, the
+dev outbox and the CLI on the same var dir), ``browser`` (one Chromium for this folder) and
+``page`` (a fresh context per test, with the browser cache off, so every load is a first
+load). Helpers: ``axe_audit``, ``screenshot`` and ``transferred``.
+
+Playwright's sync API: a test reads top to bottom like what a person does, and sync
+tests run outside pytest-asyncio's event loop, which the sync API needs.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from playwright.sync_api import Browser, Page, sync_playwright
+
+from tests.e2e.conftest import WARTA, free_port, wait_until_serving
+from tests.integration.harness import auth_header
+
+CHROMIUM = Path("/usr/bin/chromium")
+AXE = Path(__file__).parent / "node_modules" / "axe-core" / "axe.min.js"
+SCREENSHOTS = Path(__file__).parents[2] / "var" / "screenshots"
+# The machine has no network: without these Chromium keeps trying to reach its vendor
+# (updates, sync, safe browsing, QUIC probes). --no-sandbox because tests run as root.
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-default-apps",
+    "--disable-domain-reliability",
+    "--no-first-run",
+    "--disable-quic",
+]
+#: What axe reports that a person using assistive technology would be blocked by.
+BLOCKING = ("serious", "critical")
+
+
+def run_warta(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    done = subprocess.run([WARTA, *args], env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, f"warta {' '.join(args)} failed:\n{done.stderr}"
+    return done
+
+
+@dataclass
+class Server:
+    """A running `warta serve` and the demo that `warta demo` made in it."""
+
+    url: str
+    env: dict[str, str]
+    var_dir: Path
+    demo: dict[str, str]
+    log_path: Path
+    process: subprocess.Popen[bytes] = field(repr=False)
+
+    def run_cli(self, *args: str) -> subprocess.CompletedProcess[str]:
+        """`warta ARGS` against this server's var dir (and so its database)."""
+        return run_warta(self.env, *args)
+
+    def cli_json(self, *args: str) -> dict[str, Any]:
+        found: dict[str, Any] = json.loads(self.run_cli(*args, "--json").stdout)
+        return found
+
+    def api(self, method: str, path: str, body: Any = None, key: str = "live_key") -> Any:
+        """Call the Notify API as the demo agency with one of its keys."""
+        response = httpx.request(
+            method, self.url + path, json=body, headers=auth_header(self.demo[key]), timeout=10
+        )
+        assert response.is_success, f"{method} {path}: {response.status_code} {response.text}"
+        return response.json()
+
+    def wait_status(self, notification_id: str, *statuses: str) -> str:
+        """Poll the API until the notification reaches one of ``statuses``."""
+        deadline = time.monotonic() + 20
+        path = f"/v2/notifications/{notification_id}"
+        while (status := str(self.api("GET", path)["status"])) not in statuses:
+            assert time.monotonic() < deadline, f"notification {notification_id} is {status}"
+            time.sleep(0.05)
+        return status
+
+    def outbox(self, to: str) -> list[dict[str, Any]]:
+        """What the local sinks captured for one phone number or address, newest first."""
+        got = httpx.get(self.url + "/dev/outbox.json", params={"to": to}, timeout=10)
+        assert got.status_code == 200, got.text
+        messages: list[dict[str, Any]] = got.json()
+        return messages
+
+    def next_message(self, to: str, seen: int) -> dict[str, Any]:
+        """Wait for the first message to ``to`` beyond the ``seen`` it already had."""
+        deadline = time.monotonic() + 10
+        while len(messages := self.outbox(to)) <= seen:
+            assert time.monotonic() < deadline, f"nothing new for {to} in the dev outbox"
+            time.sleep(0.05)
+        return messages[len(messages) - seen - 1]
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+
+@pytest.fixture(scope="package")
+def server() -> Iterator[Server]:
+    """One `warta serve` for the browser tests, in a fresh var dir: SQLite, the dev
+    outbox and the local peers, as `make run` gives a newcomer."""
+    with tempfile.TemporaryDirectory(prefix="warta-browser-") as tmp:
+        root = Path(tmp)
+        env = {k: v for k, v in os.environ.items() if not k.startswith("WARTA_")}
+        env.update(WARTA_VAR_DIR=str(root / "var"), WARTA_SWEEP_INTERVAL="0.5")
+        run_warta(env, "migrate")
+        demo = json.loads(run_warta(env, "demo", "--json").stdout)
+        port = free_port()
+        log_path = root / "server.log"
+        with log_path.open("wb") as log:
+            process = subprocess.Popen(
+                [WARTA, "serve", "--port", str(port)], env=env, stdout=log, stderr=log
+            )
+        running = Server(
+            f"http://127.0.0.1:{port}",
+            env,
+            root / "var",
+            demo,
+            log_path,
+            process,
+        )
+        try:
+            wait_until_serving(running.url, process, log_path)
+            yield running
+        finally:
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+                process.wait(timeout=30)
+
+
+@pytest.fixture(scope="package")
+def browser() -> Iterator[Browser]:
+    if not CHROMIUM.exists():
+        pytest.fail(
+            f"Debian's chromium is not installed ({CHROMIUM} is missing): run `make test` "
+            "or `make browser`, which install it with apt-get.",
+            pytrace=False,
+        )
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
+        )
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def page(browser: Browser) -> Iterator[Page]:
+    context = browser.new_context(viewport={"width": 412, "height": 915})  # a common phone
+    opened = context.new_page()
+    cdp = context.new_cdp_session(opened)
+    cdp.send("Network.enable")
+    cdp.send("Network.setCacheDisabled", {"cacheDisabled": True})
+    yield opened
+    context.close()
+
+
+def axe_audit(page: Page) -> None:
+    """Fail if axe-core finds a serious or critical accessibility violation on the page."""
+    if not AXE.exists():
+        pytest.fail(
+            f"axe-core is not installed ({AXE} is missing): run `make test` or `make browser`, "
+            "which install it with npm.",
+            pytrace=False,
+        )
+    if not page.evaluate("typeof window.axe === 'object'"):
+        page.add_script_tag(path=AXE)
+    result = page.evaluate("axe.run(document, {resultTypes: ['violations']})")
+    blocking = [v for v in result["violations"] if v["impact"] in BLOCKING]
+    found = "\n".join(
+        f"- {v['id']} ({v['impact']}): {v['help']}\n  "
+        + "\n  ".join(", ".join(node["target"]) for node in v["nodes"])
+        for v in blocking
+    )
+    assert not blocking, f"axe-core on {page.url}:\n{found}"
+
+
+def screenshot(page: Page, name: str) -> Path:
+    """The whole page as ./var/screenshots/NAME.png, for a person to look at."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    path = SCREENSHOTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path
+
+
+@dataclass
+class Transfer:
+    bytes: int = 0
+    urls: list[str] = field(default_factory=list)
+
+
+@contextmanager
+def transferred(page: Page) -> Iterator[Transfer]:
+    """Bytes that came over the network (headers and encoded bodies, as DevTools'
+    "transferred") for what the page loaded inside the ``with`` block."""
+    counted = Transfer()
+    cdp = page.context.new_cdp_session(page)
+    urls: dict[str, str] = {}
+
+    def sent(event: dict[str, Any]) -> None:
+        # A redirect reuses the request id; its response only shows up here.
+        if redirect := event.get("redirectResponse"):
+            counted.bytes += int(redirect["encodedDataLength"])
+            counted.urls.append(redirect["url"])
+        urls[event["requestId"]] = event["request"]["url"]
+
+    def finished(event: dict[str, Any]) -> None:
+        counted.bytes += int(event["encodedDataLength"])
+        counted.urls.append(urls.get(event["requestId"], "?"))
+
+    cdp.on("Network.requestWillBeSent", sent)
+    cdp.on("Network.loadingFinished", finished)
+    cdp.send("Network.enable")
+    try:
+        yield counted
+    finally:
+        cdp.detach()
