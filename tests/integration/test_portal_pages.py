@@ -1,19 +1,36 @@
 """The citizen portal's pages, as a phone without JavaScript uses them: HTML forms, a
-session cookie, the inbox, and a message page that marks the message read."""
+session cookie, the inbox, a message page that marks the message read, and the
+citizen's own choices (channel order, quiet hours, caps, topics, consent), each followed
+by the next notification an agency sends."""
 
 from __future__ import annotations
 
 import re
+import uuid
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
+import httpx
 import pytest
 
-from tests.integration.harness import Harness, code_in, make_settings, running_warta
+from tests.integration.harness import Clock, Harness, code_in, make_settings, running_warta
+from warta.api.pages import csrf_token
 from warta.channels.capture import Outbox, RecordingChannel
 from warta.services.admin import create_template
+from warta.services.portal import new_session
 
 PHONE = "+6281234567890"
+EMAIL = "sri@contoh.id"
+NIK = "3273014101900002"
+#: Pages a citizen may open first, over a slow connection.
+FIRST_LOAD_LIMIT = 100_000
+
+
+def wib(hour: int, minute: int = 0) -> datetime:
+    """1 December 2026 (a Tuesday) at this wall-clock time in Jakarta, as UTC."""
+    return datetime(2026, 12, 1, hour, minute, tzinfo=UTC) - timedelta(hours=7)
 
 
 @pytest.fixture
@@ -22,46 +39,106 @@ def outbox() -> Outbox:
 
 
 @pytest.fixture
-async def harness(database_url: str, tmp_path: Path, outbox: Outbox) -> AsyncIterator[Harness]:
+def clock() -> Clock:
+    return Clock(wib(10))
+
+
+@pytest.fixture
+async def harness(
+    database_url: str, tmp_path: Path, outbox: Outbox, clock: Clock
+) -> AsyncIterator[Harness]:
     channels = {"email": RecordingChannel("email", outbox), "sms": RecordingChannel("sms", outbox)}
-    async with running_warta(make_settings(database_url, tmp_path), channels=channels) as running:
+    settings = make_settings(database_url, tmp_path)
+    async with running_warta(settings, channels=channels, clock=clock) as running:
         yield running
 
 
-async def citizen_with_a_message(harness: Harness, outbox: Outbox) -> str:
+async def register(harness: Harness, outbox: Outbox, **preferences: Any) -> dict[str, Any]:
+    """A citizen with a verified phone and address, as an agency registers them."""
     body = {
-        "nik": "3273014101900002",
+        "nik": NIK,
         "name": "Sri Wahyuni",
         "region_code": "32.73.01.1001",
         "phone_numbers": [PHONE],
-        "preferences": {"channels": ["sms"], "quiet_hours": None},
+        "email_addresses": [EMAIL],
+        "preferences": {"channels": ["sms"], "quiet_hours": None, **preferences},
     }
     made = (await harness.post("/v2/citizens", body)).json()
-    [phone] = made["contacts"]
-    await harness.post(f"/v2/citizens/{made['id']}/contacts", {"type": "sms", "value": PHONE})
-    [sms] = await outbox.wait_for(1)
-    url = f"/v2/citizens/{made['id']}/contacts/{phone['id']}/verify"
-    assert (await harness.post(url, {"code": code_in(sms.body)})).status_code == 200
+    for contact in made["contacts"]:
+        before = len(outbox)
+        added = {"type": contact["type"], "value": contact["value"]}
+        await harness.post(f"/v2/citizens/{made['id']}/contacts", added)
+        message = (await outbox.wait_for(before + 1))[0]  # newest first
+        url = f"/v2/citizens/{made['id']}/contacts/{contact['id']}/verify"
+        assert (await harness.post(url, {"code": code_in(message.body)})).status_code == 200
+    outbox.clear()
+    return dict(made)
+
+
+async def multi_template(harness: Harness) -> str:
+    made = await create_template(
+        harness.app, harness.agency_id, kind="multi", name="pajak",
+        subject="Pajak ((nopol))", body="Pajak kendaraan ((nopol)) jatuh tempo.",
+        sms_body="Pajak ((nopol)) jatuh tempo.",
+    )  # fmt: skip
+    return str(made.id)
+
+
+async def send(harness: Harness, citizen: dict[str, Any], template: str, **extra: Any) -> Any:
+    body = {
+        "citizen_id": citizen["id"],
+        "template_id": template,
+        "personalisation": {"nopol": "D 1234 XY"},
+        **extra,
+    }
+    sent = await harness.post("/v2/notifications", body)
+    assert sent.status_code == 201, sent.text
+    return sent.json()
+
+
+async def sign_in(harness: Harness, outbox: Outbox, contact: str = "0812 3456 7890") -> None:
+    """Through the forms, with the code the phone got; the client keeps the cookie."""
+    before = len(outbox)
+    asked = await harness.client.post("/portal/sign-in", data={"contact": contact})
+    challenge = re.search(r'name="challenge" value="([^"]+)"', asked.text)
+    assert challenge, asked.text
+    sms = (await outbox.wait_for(before + 1))[0]
+    signed = await harness.client.post(
+        "/portal/sign-in/verify", data={"challenge": challenge.group(1), "code": code_in(sms.body)}
+    )
+    assert signed.status_code == 303, signed.text
+    outbox.clear()
+
+
+def csrf_of(page: httpx.Response) -> str:
+    found = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+    assert found, "the page has no signed-in form"
+    return found.group(1)
+
+
+async def post_form(harness: Harness, page: str, action: str, **fields: str) -> httpx.Response:
+    """Open ``page`` and submit the form at ``action`` with its own token, as a browser."""
+    token = csrf_of(await harness.client.get(page))
+    return await harness.client.post(action, data={"csrf_token": token, **fields})
+
+
+async def agency_view(harness: Harness, citizen: dict[str, Any]) -> dict[str, Any]:
+    return dict((await harness.get(f"/v2/citizens/{citizen['id']}")).json())
+
+
+# -- sign-in and inbox ---------------------------------------------------------------------
+
+
+async def test_sign_in_read_the_inbox_and_open_a_message(harness: Harness, outbox: Outbox) -> None:
+    citizen = await register(harness, outbox)
     template = await create_template(
         harness.app, harness.agency_id, kind="sms", name="posyandu", subject=None,
         body="Posyandu <b>((tanggal))</b> di balai RW 05.",
     )  # fmt: skip
-    sent = await harness.post(
-        "/v2/notifications",
-        {
-            "citizen_id": made["id"],
-            "template_id": str(template.id),
-            "personalisation": {"tanggal": "5 Desember"},
-        },
-    )
-    assert sent.status_code == 201, sent.text
-    await harness.wait_status(sent.json()["id"], "delivered")
+    sent = await send(harness, citizen, str(template.id), personalisation={"tanggal": "5 Desember"})
+    await harness.wait_status(sent["id"], "delivered")
     outbox.clear()
-    return str(sent.json()["id"])
-
-
-async def test_sign_in_read_the_inbox_and_open_a_message(harness: Harness, outbox: Outbox) -> None:
-    message_id = await citizen_with_a_message(harness, outbox)
+    message_id = sent["id"]
     client = harness.client
 
     first = await client.get(f"/portal/inbox/{message_id}")  # a push's link, signed out
@@ -87,6 +164,7 @@ async def test_sign_in_read_the_inbox_and_open_a_message(harness: Harness, outbo
     inbox = await client.get("/portal/inbox")
     assert f'href="/portal/inbox/{message_id}"' in inbox.text
     assert "Dinas Uji" in inbox.text and "belum dibaca" in inbox.text
+    assert '<a href="/portal/inbox" aria-current="page">Kotak masuk</a>' in inbox.text
     opened = await client.get(f"/portal/inbox/{message_id}")
     assert opened.status_code == 200
     # The text is shown escaped: an agency's markup never runs in a citizen's browser.
@@ -94,6 +172,247 @@ async def test_sign_in_read_the_inbox_and_open_a_message(harness: Harness, outbo
     assert (await harness.row(message_id)).read_at is not None
     assert "belum dibaca" not in (await client.get("/portal/inbox")).text
 
-    await client.post("/portal/sign-out")
+    # Signing out is a signed-in form too: without its token it is refused.
+    refused = await client.post("/portal/sign-out")
+    assert refused.status_code == 403 and 'role="alert"' in refused.text
+    assert (await client.get("/portal/inbox")).status_code == 200
+    out = await post_form(harness, "/portal/inbox", "/portal/sign-out")
+    assert (out.status_code, out.headers["location"]) == (303, "/portal/")
     after = await client.get("/portal/inbox")
     assert (after.status_code, after.headers["location"]) == (303, "/portal/")
+
+
+async def test_every_signed_in_page_needs_a_session(harness: Harness) -> None:
+    for path in ("/portal/preferences", "/portal/topics", "/portal/consents", "/portal/devices",
+                 "/portal/data"):  # fmt: skip
+        page = await harness.client.get(path)
+        assert (page.status_code, page.headers["location"]) == (303, "/portal/"), path
+    posted = await harness.client.post("/portal/preferences", data={"rank_email": "1"})
+    assert (posted.status_code, posted.headers["location"]) == (303, "/portal/")
+
+
+# -- preferences ---------------------------------------------------------------------------
+
+
+async def test_the_preferences_form_decides_how_the_next_notification_goes(
+    harness: Harness, outbox: Outbox, clock: Clock
+) -> None:
+    citizen = await register(harness, outbox)
+    template = await multi_template(harness)
+    await sign_in(harness, outbox)
+    page = await harness.client.get("/portal/preferences")
+    assert page.status_code == 200
+    assert '<label for="rank_email">Email</label>' in page.text
+    assert '<a href="/portal/preferences" aria-current="page">Pengaturan</a>' in page.text
+
+    saved = await post_form(
+        harness, "/portal/preferences", "/portal/preferences",
+        rank_email="1", rank_sms="2", max_per_day="5", digest_at="19:30", language="en",
+    )  # fmt: skip
+    assert (saved.status_code, saved.headers["location"]) == (303, "/portal/preferences?saved")
+    assert 'role="status">Tersimpan.' in (await harness.client.get(saved.headers["location"])).text
+    prefs = (await agency_view(harness, citizen))["preferences"]
+    assert prefs == {
+        "channels": ["email", "sms"], "quiet_hours": None, "max_per_day": 5,
+        "max_per_week": None, "digest": False, "digest_at": "19:30",
+    }  # fmt: skip
+    assert (await agency_view(harness, citizen))["language"] == "en"
+
+    by_email = await send(harness, citizen, template)
+    assert by_email["channel"] == "email"
+    await harness.wait_status(by_email["id"], "delivered")
+    [email] = await outbox.wait_for(1)
+    assert email.to == EMAIL and email.subject == "Pajak D 1234 XY"
+
+    # Quiet hours around now (10:00 WIB): a normal message waits for their end.
+    await post_form(
+        harness, "/portal/preferences", "/portal/preferences",
+        rank_sms="1", quiet="on", quiet_start="09:00", quiet_end="11:00", language="id",
+    )  # fmt: skip
+    waiting = await send(harness, citizen, template)
+    assert waiting["channel"] == "sms" and waiting["status"] == "created"
+    assert datetime.fromisoformat(waiting["routing"]["at"]) == wib(11)
+    clock.set(wib(11, 1))
+    await harness.wait_status(waiting["id"], "delivered")
+    [sms, _] = await outbox.wait_for(2)
+    assert sms.to == PHONE
+
+
+@pytest.mark.parametrize(
+    ("fields", "alert"),
+    [
+        ({"rank_email": "1", "rank_sms": "1"}, "Dua saluran mendapat urutan yang sama"),
+        ({"rank_sms": "1", "max_per_day": "0"}, "Batas per hari harus antara 1 dan 1000"),
+        ({"rank_sms": "1", "max_per_week": "lima"}, "Batas harus bilangan bulat"),
+        ({"rank_sms": "1", "quiet": "on", "quiet_start": "25:00", "quiet_end": "06:00"},
+         "Awal jam tenang harus berupa jam 24 jam"),
+        ({}, "Pilih setidaknya satu saluran"),
+    ],
+    ids=["same-place", "cap-zero", "cap-not-a-number", "bad-time", "no-channel"],
+)  # fmt: skip
+async def test_bad_preferences_are_explained_and_change_nothing(
+    harness: Harness, outbox: Outbox, fields: dict[str, str], alert: str
+) -> None:
+    citizen = await register(harness, outbox)
+    before = await agency_view(harness, citizen)
+    await sign_in(harness, outbox)
+    answer = await post_form(
+        harness, "/portal/preferences", "/portal/preferences", language="id", **fields
+    )
+    assert answer.status_code == 400
+    shown = re.search(r'<p class="error" role="alert">([^<]+)</p>', answer.text)
+    assert shown and alert in shown.group(1), answer.text
+    assert (await agency_view(harness, citizen))["preferences"] == before["preferences"]
+
+
+async def test_a_form_without_this_sessions_token_is_refused_and_changes_nothing(
+    harness: Harness, outbox: Outbox
+) -> None:
+    citizen = await register(harness, outbox)
+    before = await agency_view(harness, citizen)
+    await sign_in(harness, outbox)
+    wanted = {"rank_email": "1", "language": "en"}
+    for token in (None, "", "0" * 64):
+        data = wanted if token is None else {**wanted, "csrf_token": token}
+        answer = await harness.client.post("/portal/preferences", data=data)
+        assert answer.status_code == 403 and 'role="alert"' in answer.text
+    # A token made for another session (say, another browser's) is not this one's either.
+    later = harness.app.clock() + timedelta(seconds=5)
+    other = new_session(harness.app, uuid.UUID(citizen["id"]), later)
+    token = csrf_token(harness.app.keyring, other.token)
+    answer = await harness.client.post("/portal/preferences", data={**wanted, "csrf_token": token})
+    assert answer.status_code == 403
+    assert await agency_view(harness, citizen) == before
+
+
+# -- consent: agencies and topics ----------------------------------------------------------
+
+
+async def test_topics_and_withdrawals_apply_at_once_and_are_in_the_history(
+    harness: Harness, outbox: Outbox
+) -> None:
+    citizen = await register(harness, outbox)
+    template = await multi_template(harness)
+    made = await harness.post("/v2/topics", {"slug": "pajak-kendaraan", "name": "Pajak kendaraan"})
+    assert made.status_code == 201
+    await sign_in(harness, outbox)
+    form = {"agency_id": str(harness.agency_id), "topic": "pajak-kendaraan"}
+
+    listed = await harness.client.get("/portal/topics")
+    assert "Kirimi saya pesan tentang Pajak kendaraan dari Dinas Uji." in listed.text
+    subscribed = await post_form(
+        harness, "/portal/topics", "/portal/topics", subscribe="yes", **form
+    )
+    assert (subscribed.status_code, subscribed.headers["location"]) == (303, "/portal/topics?saved")
+    assert (await agency_view(harness, citizen))["topics"] == ["pajak-kendaraan"]
+    reminder = await send(harness, citizen, template, topic="pajak-kendaraan")
+    await harness.wait_status(reminder["id"], "delivered")
+
+    await post_form(harness, "/portal/topics", "/portal/topics", subscribe="no", **form)
+    assert (await agency_view(harness, citizen))["topics"] == []
+    refused = await send(harness, citizen, template, topic="pajak-kendaraan")
+    assert refused["status"] == "cancelled"
+    other = await send(harness, citizen, template)  # the agency's other messages still come
+    await harness.wait_status(other["id"], "delivered")
+
+    stop = {"agency_id": str(harness.agency_id), "granted": "no"}
+    await post_form(harness, "/portal/preferences", "/portal/agencies", **stop)
+    assert (await send(harness, citizen, template))["status"] == "cancelled"
+    urgent = await send(harness, citizen, template, priority="urgent")
+    await harness.wait_status(urgent["id"], "delivered")  # emergencies still reach them
+
+    history = await harness.client.get("/portal/consents")
+    rows = re.findall(r"<tr>\s*<td>(.*?)</td>\s*<td>(.*?)</td>\s*<td>(.*?)</td>\s*<td>(.*?)</td>"
+                      r"\s*<td>(.*?)</td>", history.text)  # fmt: skip
+    assert [row[1:] for row in rows] == [
+        ("Dinas Uji", "ditarik", "portal",
+         "Hentikan pesan dari Dinas Uji. Peringatan darurat tetap sampai kepada Anda."),
+        ("Dinas Uji · Pajak kendaraan", "ditarik", "portal",
+         "Hentikan pesan tentang Pajak kendaraan dari Dinas Uji."),
+        ("Dinas Uji · Pajak kendaraan", "setuju", "portal",
+         "Kirimi saya pesan tentang Pajak kendaraan dari Dinas Uji."),
+    ]  # fmt: skip
+    # The agency's record is the same one, with the words the citizen saw.
+    api = (await harness.get(f"/v2/citizens/{citizen['id']}/consents")).json()["consents"]
+    assert [(c["granted"], c["topic"], c["source"]) for c in api] == [
+        (True, "pajak-kendaraan", "portal"), (False, "pajak-kendaraan", "portal"),
+        (False, None, "portal"),
+    ]  # fmt: skip
+    assert api[0]["text_shown"] == "Kirimi saya pesan tentang Pajak kendaraan dari Dinas Uji."
+
+    again = {"agency_id": str(harness.agency_id), "granted": "yes"}
+    await post_form(harness, "/portal/preferences", "/portal/agencies", **again)
+    back = await send(harness, citizen, template)
+    await harness.wait_status(back["id"], "delivered")
+
+
+async def test_a_citizen_cannot_choose_for_an_agency_or_topic_they_do_not_know(
+    harness: Harness, outbox: Outbox
+) -> None:
+    citizen = await register(harness, outbox)
+    await sign_in(harness, outbox)
+    stranger = {"agency_id": "00000000-0000-0000-0000-000000000001", "granted": "no"}
+    answer = await post_form(harness, "/portal/preferences", "/portal/agencies", **stranger)
+    assert answer.status_code == 404
+    topic = {"agency_id": str(harness.agency_id), "topic": "tidak-ada", "subscribe": "yes"}
+    answer = await post_form(harness, "/portal/topics", "/portal/topics", **topic)
+    assert answer.status_code == 404
+    assert (await harness.get(f"/v2/citizens/{citizen['id']}/consents")).json()["consents"] == []
+
+
+# -- language, devices, weight -------------------------------------------------------------
+
+
+async def test_the_english_switch_works_on_every_page_and_is_remembered(
+    harness: Harness, outbox: Outbox
+) -> None:
+    await register(harness, outbox)
+    await sign_in(harness, outbox)
+    client = harness.client
+    indonesian = await client.get("/portal/consents")
+    assert '<html lang="id">' in indonesian.text and "Riwayat persetujuan" in indonesian.text
+    assert 'href="/portal/consents?lang=en"' in indonesian.text
+    english = await client.get("/portal/consents?lang=en")
+    assert '<html lang="en">' in english.text and "<h1>Consent history</h1>" in english.text
+    expected = {
+        "/portal/inbox": "<h1>Inbox</h1>", "/portal/preferences": "How to reach you, in order",
+        "/portal/topics": "<h1>Topics</h1>",
+        "/portal/devices": "Enable notifications on this device",
+        "/portal/data": "Type DELETE to confirm",
+    }  # fmt: skip
+    for path, words in expected.items():  # the cookie keeps English
+        page = await client.get(path)
+        assert words in page.text and '<html lang="en">' in page.text, path
+    back = await client.get("/portal/data?lang=id")
+    assert "Ketik HAPUS untuk memastikan" in back.text
+
+
+async def test_devices_page_offers_push_with_javascript_and_explains_without(
+    harness: Harness, outbox: Outbox
+) -> None:
+    await register(harness, outbox)
+    await sign_in(harness, outbox)
+    page = await harness.client.get("/portal/devices")
+    assert '<button type="button" id="push-enable" hidden>' in page.text  # shown by portal.js
+    assert "Tanpa itu pesan Anda tetap datang lewat SMS" in page.text
+    assert '<script src="/static/portal.js" defer' in page.text
+    script = await harness.client.get("/static/portal.js")
+    assert script.status_code == 200 and "/portal/api/push/subscriptions" in script.text
+    # This Warta has no Telegram bot: the citizen is told so, nothing breaks.
+    linked = await post_form(harness, "/portal/devices", "/portal/devices/telegram")
+    assert linked.status_code == 200
+    assert '<p class="error" role="alert">Telegram tidak tersedia di Warta ini.</p>' in linked.text
+
+
+async def test_every_page_is_small_on_first_load(harness: Harness, outbox: Outbox) -> None:
+    await register(harness, outbox)
+    signed_out = await harness.client.get("/portal/")
+    assert len(signed_out.content) < FIRST_LOAD_LIMIT
+    await sign_in(harness, outbox)
+    script = len((await harness.client.get("/static/portal.js")).content)
+    for path in ("/portal/inbox", "/portal/preferences", "/portal/topics", "/portal/consents",
+                 "/portal/devices", "/portal/data"):  # fmt: skip
+        page = await harness.client.get(path)
+        assert page.status_code == 200, path
+        assert len(page.content) + script < FIRST_LOAD_LIMIT, path
+        assert "<main>" in page.text and '<nav class="site"' in page.text, path

@@ -156,7 +156,7 @@ async def register(app: Warta, caller: Caller, new: NewCitizen) -> tuple[Citizen
                 created_at=now,
                 updated_at=now,
             )
-            _apply_preferences(citizen, prefs)
+            apply_preferences(citizen, prefs)
             uow.citizens.add(citizen)
             await uow.session.flush()
         await uow.citizens.link(caller.agency.id, citizen.id, now)
@@ -185,7 +185,7 @@ def _new_contact(
     )
 
 
-def _apply_preferences(citizen: Citizen, prefs: Preferences) -> None:
+def apply_preferences(citizen: Citizen, prefs: Preferences) -> None:
     citizen.channel_order = ",".join(rules.channel_order(list(prefs.channels)))
     citizen.quiet_start = prefs.quiet_start
     citizen.quiet_end = prefs.quiet_end
@@ -264,7 +264,7 @@ async def set_preferences(
     check_preferences(prefs)
     async with app.uow() as uow:
         citizen = await _visible(uow, caller.agency.id, citizen_id)
-        _apply_preferences(citizen, prefs)
+        apply_preferences(citizen, prefs)
         citizen.updated_at = app.clock()
         await uow.commit()
         return await _view(app, uow, caller.agency.id, citizen)
@@ -423,30 +423,39 @@ async def record_consent(
 ) -> Consent:
     """Record a grant or withdrawal, for this agency or one of its topics; it applies to
     the next routing decision. A topic grant also subscribes, a withdrawal unsubscribes."""
+    async with app.uow() as uow:
+        citizen = await _visible(uow, caller.agency.id, citizen_id)
+        consent = await write_consent(app, uow, citizen.id, caller.agency.id, choice)
+        await uow.commit()
+    return consent
+
+
+async def write_consent(
+    app: Warta, uow: UnitOfWork, citizen_id: uuid.UUID, agency_id: uuid.UUID, choice: ConsentChoice
+) -> Consent:
+    """The one way a choice is recorded, whether an agency or the citizen's portal makes
+    it: the history row, the opt-out state and the topic subscription, in ``uow``."""
     if not choice.source.strip() or len(choice.source) > 20:
         raise ValidationFailed("source is required (at most 20 characters), e.g. portal, sms")
     if not choice.text_shown.strip():
         raise ValidationFailed("text_shown is required: the words the citizen agreed to")
-    async with app.uow() as uow:
-        citizen = await _visible(uow, caller.agency.id, citizen_id)
-        topic = await _topic(uow, caller, choice.topic) if choice.topic else None
-        consent = Consent(
-            id=uuid.uuid4(),
-            citizen_id=citizen.id,
-            agency_id=caller.agency.id,
-            topic=topic.slug if topic else "",
-            granted=choice.granted,
-            source=choice.source.strip(),
-            text_shown=choice.text_shown,
-            created_at=app.clock(),
-        )
-        await uow.citizens.record_consent(consent)
-        if topic is not None:
-            if choice.granted:
-                await uow.citizens.subscribe(topic.id, citizen.id, consent.created_at)
-            else:
-                await uow.citizens.unsubscribe(topic.id, citizen.id)
-        await uow.commit()
+    topic = await _topic(uow, agency_id, choice.topic) if choice.topic else None
+    consent = Consent(
+        id=uuid.uuid4(),
+        citizen_id=citizen_id,
+        agency_id=agency_id,
+        topic=topic.slug if topic else "",
+        granted=choice.granted,
+        source=choice.source.strip(),
+        text_shown=choice.text_shown,
+        created_at=app.clock(),
+    )
+    await uow.citizens.record_consent(consent)
+    if topic is not None:
+        if choice.granted:
+            await uow.citizens.subscribe(topic.id, citizen_id, consent.created_at)
+        else:
+            await uow.citizens.unsubscribe(topic.id, citizen_id)
     return consent
 
 
@@ -456,8 +465,8 @@ async def consents(app: Warta, caller: Caller, citizen_id: uuid.UUID) -> Sequenc
         return await uow.citizens.consents(citizen.id, caller.agency.id)
 
 
-async def _topic(uow: UnitOfWork, caller: Caller, slug: str) -> Topic:
-    topic = await uow.citizens.topic(caller.agency.id, slug)
+async def _topic(uow: UnitOfWork, agency_id: uuid.UUID, slug: str) -> Topic:
+    topic = await uow.citizens.topic(agency_id, slug)
     if topic is None:
         raise BadRequest(f"Topic {slug!r} not found")
     return topic

@@ -1,0 +1,406 @@
+"""The citizen acting on their own record, through the portal: preferences, consent to
+agencies and topics, the consent history, a copy of their data, and erasure (UU PDP
+27/2022: the rights to access (art. 7), to withdraw consent (art. 9) and to erasure
+(art. 8, 43)).
+
+The same rules as the agency API apply, through the same functions: preferences are
+checked by ``citizens.check_preferences`` and consent is written by
+``citizens.write_consent`` (history row, opt-out state and subscription together), with
+``source`` "portal" and the words the page showed. A citizen acts only where they have a
+relationship: the agencies that registered them, and those agencies' topics.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, exists, select, update
+
+from warta.bootstrap import Warta
+from warta.domain import citizens as rules
+from warta.domain import statuses
+from warta.domain.timefmt import notify_time
+from warta.errors import InvalidInput, NotFound, ValidationFailed
+from warta.services import citizens, portal
+from warta.store.models import (
+    NOTIFICATIONS,
+    Agency,
+    AgencyCitizen,
+    ChatLink,
+    Citizen,
+    CitizenContact,
+    Consent,
+    Notification,
+    OptOut,
+    Topic,
+    TopicSubscription,
+)
+from warta.store.uow import UnitOfWork
+
+log = logging.getLogger(__name__)
+
+SOURCE = "portal"
+#: What an erased notification's recipient becomes: the row stays, the person does not.
+ERASED = ""
+
+
+@dataclass(frozen=True)
+class AgencyChoice:
+    agency_id: uuid.UUID
+    agency: str
+    #: The citizen withdrew consent for the whole agency (urgent messages still come).
+    withdrawn: bool
+
+
+@dataclass(frozen=True)
+class TopicChoice:
+    agency_id: uuid.UUID
+    agency: str
+    slug: str
+    name: str
+    subscribed: bool
+
+
+@dataclass(frozen=True)
+class Choices:
+    preferences: citizens.Preferences
+    language: str
+    #: Channels with a verified, working contact (the ones routing can use).
+    usable: frozenset[str]
+    agencies: list[AgencyChoice]
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    at: datetime
+    agency: str
+    topic: str | None
+    granted: bool
+    source: str
+    text_shown: str
+
+
+@dataclass(frozen=True)
+class Devices:
+    push: int
+    chat: int
+
+
+async def is_registered(app: Warta, citizen_id: uuid.UUID) -> bool:
+    """A session outlives nothing: after erasure its citizen is gone and it opens nothing."""
+    async with app.uow() as uow:
+        found = await uow.session.scalar(select(exists().where(Citizen.id == citizen_id)))
+    return bool(found)
+
+
+async def _citizen(uow: UnitOfWork, citizen_id: uuid.UUID) -> Citizen:
+    citizen = await uow.citizens.get(citizen_id)
+    if citizen is None:
+        raise NotFound("Citizen not found")
+    return citizen
+
+
+async def _relations(uow: UnitOfWork, citizen_id: uuid.UUID) -> list[tuple[uuid.UUID, str]]:
+    query = (
+        select(Agency.id, Agency.name)
+        .join(AgencyCitizen, AgencyCitizen.agency_id == Agency.id)
+        .where(AgencyCitizen.citizen_id == citizen_id)
+        .order_by(Agency.name)
+    )
+    return [(i, name) for i, name in await uow.session.execute(query)]
+
+
+async def _withdrawn(uow: UnitOfWork, citizen_id: uuid.UUID) -> set[tuple[uuid.UUID, str]]:
+    query = select(OptOut.agency_id, OptOut.topic).where(OptOut.citizen_id == citizen_id)
+    return {(a, t) for a, t in await uow.session.execute(query)}
+
+
+async def choices(app: Warta, citizen_id: uuid.UUID) -> Choices:
+    async with app.uow() as uow:
+        citizen = await _citizen(uow, citizen_id)
+        usable = {row.kind for row in await uow.citizens.verified([citizen_id])}
+        withdrawn = await _withdrawn(uow, citizen_id)
+        agencies = [
+            AgencyChoice(i, name, (i, "") in withdrawn)
+            for i, name in await _relations(uow, citizen_id)
+        ]
+        return Choices(
+            citizens.preferences_of(citizen), citizen.language, frozenset(usable), agencies
+        )
+
+
+async def set_preferences(
+    app: Warta, citizen_id: uuid.UUID, prefs: citizens.Preferences, language: str
+) -> None:
+    """The agency API's rules (``check_preferences``); the next routing decision uses them."""
+    citizens.check_preferences(prefs)
+    try:
+        language = rules.check_language(language)
+    except InvalidInput as exc:
+        raise ValidationFailed(str(exc)) from exc
+    async with app.uow() as uow:
+        citizen = await _citizen(uow, citizen_id)
+        citizens.apply_preferences(citizen, prefs)
+        citizen.language = language
+        citizen.updated_at = app.clock()
+        await uow.commit()
+
+
+async def topics(app: Warta, citizen_id: uuid.UUID) -> list[TopicChoice]:
+    """Every topic of every agency the citizen has a relationship with."""
+    async with app.uow() as uow:
+        related = dict(await _relations(uow, citizen_id))
+        subscribed = set(
+            (
+                await uow.session.scalars(
+                    select(TopicSubscription.topic_id).where(
+                        TopicSubscription.citizen_id == citizen_id
+                    )
+                )
+            ).all()
+        )
+        rows = (
+            await uow.session.scalars(
+                select(Topic).where(Topic.agency_id.in_(list(related))).order_by(Topic.name)
+            )
+        ).all()
+    return sorted(
+        (TopicChoice(t.agency_id, related[t.agency_id], t.slug, t.name, t.id in subscribed)
+         for t in rows),
+        key=lambda c: (c.agency, c.name),
+    )  # fmt: skip
+
+
+async def choose(
+    app: Warta,
+    citizen_id: uuid.UUID,
+    agency_id: uuid.UUID,
+    topic: str | None,
+    granted: bool,
+    text_shown: str,
+) -> Consent:
+    """The citizen grants or withdraws consent for an agency they know, or one of its
+    topics: recorded exactly as the agency API records it, and applied at once."""
+    choice = citizens.ConsentChoice(granted, topic or None, SOURCE, text_shown)
+    async with app.uow() as uow:
+        if await uow.citizens.visible(agency_id, citizen_id) is None:
+            raise NotFound("Agency not found")
+        consent = await citizens.write_consent(app, uow, citizen_id, agency_id, choice)
+        await uow.commit()
+    return consent
+
+
+async def history(app: Warta, citizen_id: uuid.UUID) -> list[HistoryEntry]:
+    """Every choice, with every agency, oldest first."""
+    async with app.uow() as uow:
+        rows = await _consents(uow, citizen_id)
+        names = await _names(uow, rows)
+    return [
+        HistoryEntry(
+            c.created_at,
+            names.get((c.agency_id, ""), ""),
+            names.get((c.agency_id, c.topic), c.topic) if c.topic else None,
+            c.granted,
+            c.source,
+            c.text_shown,
+        )
+        for c in rows
+    ]
+
+
+async def _consents(uow: UnitOfWork, citizen_id: uuid.UUID) -> Sequence[Consent]:
+    query = (
+        select(Consent)
+        .where(Consent.citizen_id == citizen_id)
+        .order_by(Consent.created_at, Consent.id)
+    )
+    return (await uow.session.scalars(query)).all()
+
+
+async def _names(uow: UnitOfWork, rows: Sequence[Consent]) -> dict[tuple[uuid.UUID, str], str]:
+    """(agency id, "") -> the agency's name; (agency id, slug) -> the topic's name."""
+    agency_ids = list({c.agency_id for c in rows})
+    names = {
+        (i, ""): name
+        for i, name in await uow.session.execute(
+            select(Agency.id, Agency.name).where(Agency.id.in_(agency_ids))
+        )
+    }
+    topics_ = select(Topic.agency_id, Topic.slug, Topic.name).where(Topic.agency_id.in_(agency_ids))
+    names.update({(a, slug): name for a, slug, name in await uow.session.execute(topics_)})
+    return names
+
+
+async def devices(app: Warta, citizen_id: uuid.UUID) -> Devices:
+    async with app.uow() as uow:
+        kinds = [row.kind for row in await uow.citizens.verified([citizen_id])]
+    return Devices(push=kinds.count("push"), chat=kinds.count("chat"))
+
+
+# -- download my data ----------------------------------------------------------------------
+
+
+async def export(app: Warta, citizen_id: uuid.UUID) -> dict[str, Any]:
+    """Everything Warta holds about the citizen, decrypted: it is their own data."""
+    decrypt = app.keyring.decrypt
+    async with app.uow() as uow:
+        citizen = await _citizen(uow, citizen_id)
+        contacts = await uow.citizens.contacts([citizen_id])
+        related = await _relations(uow, citizen_id)
+        subscribed = await uow.session.execute(
+            select(Agency.name, Topic.slug, Topic.name, TopicSubscription.created_at)
+            .join(Topic, Topic.id == TopicSubscription.topic_id)
+            .join(Agency, Agency.id == Topic.agency_id)
+            .where(TopicSubscription.citizen_id == citizen_id)
+            .order_by(Agency.name, Topic.slug)
+        )
+        subscriptions = [
+            {"agency": a, "topic": slug, "name": name, "since": notify_time(at)}
+            for a, slug, name, at in subscribed
+        ]
+        firsts = (
+            await uow.session.scalars(
+                portal._messages(citizen_id).order_by(Notification.created_at, Notification.id)
+            )
+        ).all()
+        messages = await portal._present(app, uow, firsts)
+        consents = await _consents(uow, citizen_id)
+        names = await _names(uow, consents)
+    prefs = citizens.preferences_of(citizen)
+    return {
+        "profile": {
+            "id": str(citizen.id),
+            "nik": decrypt(citizen.nik_enc, field="citizen.nik"),
+            "name": decrypt(citizen.name_enc, field="citizen.name"),
+            "region_code": citizen.region_code,
+            "time_zone": citizen.zone,
+            "language": citizen.language,
+            "created_at": notify_time(citizen.created_at),
+            "updated_at": notify_time(citizen.updated_at),
+        },
+        "contacts": [
+            {
+                "type": c.kind,
+                "value": decrypt(c.value_enc, field="contact.value"),
+                "verified_at": notify_time(c.verified_at),
+                "gone_at": notify_time(c.gone_at),
+                "created_at": notify_time(c.created_at),
+            }
+            for c in contacts
+        ],
+        "preferences": {
+            "channels": list(prefs.channels),
+            "quiet_hours": (
+                {"start": prefs.quiet_start, "end": prefs.quiet_end} if prefs.quiet_start else None
+            ),
+            "max_per_day": prefs.max_per_day,
+            "max_per_week": prefs.max_per_week,
+            "digest": prefs.digest,
+            "digest_at": prefs.digest_at,
+        },
+        "agencies": [name for _, name in related],
+        "topics": subscriptions,
+        "consents": [
+            {
+                "agency": names.get((c.agency_id, ""), ""),
+                "topic": c.topic or None,
+                "granted": c.granted,
+                "source": c.source,
+                "text_shown": c.text_shown,
+                "created_at": notify_time(c.created_at),
+            }
+            for c in consents
+        ],
+        "messages": [
+            {
+                "agency": m.agency,
+                "subject": m.subject,
+                "body": m.body,
+                "channel": m.channel,
+                "status": m.status,
+                "created_at": notify_time(m.created_at),
+                "read_at": notify_time(m.read_at),
+            }
+            for m in messages
+        ],
+    }
+
+
+# -- delete my data ------------------------------------------------------------------------
+
+
+async def erase(app: Warta, citizen_id: uuid.UUID) -> None:
+    """Erase the citizen (UU PDP art. 8 and 43): what identifies them is deleted, not
+    hidden, in one transaction.
+
+    Deleted: the citizen row (NIK ciphertext and lookup hash, name, region, preferences),
+    every contact (phones, addresses, push subscriptions, chat handles: ciphertexts and
+    lookup hashes), relationships with agencies, topic subscriptions, consent records and
+    opt-outs, and unused Telegram link codes. With the row gone every session token of
+    theirs opens nothing (sessions are sealed tokens, checked against the row).
+
+    Kept, anonymised: each agency's notification rows (id, status, template, times,
+    channel, routing reasons, billing units), which the agency needs for its own records
+    and audit: those sent to the citizen, and those sent straight to one of their
+    contacts (the one-time codes that verified them, any SMS or email to the address)
+    unless another citizen shares that contact (a family phone: then the row may be
+    theirs). Their personal content is erased: the recipient becomes empty (ciphertext
+    of "", lookup hash ""), the rendered message and the other channels' text are
+    deleted (personalisation itself was never stored), and the link to the citizen is
+    cut. Messages not yet sent are cancelled first: nobody is left to send them to.
+
+    Kept, untouched: an SMS opt-out (BERHENTI) is a keyed hash of the number per agency,
+    not tied to the citizen; erasing it would let that agency text the number again.
+    Texts the citizen sent to an agency belong to that agency's inbox and are not part
+    of the citizen record.
+    """
+    now = app.clock()
+    erased = app.keyring.encrypt(ERASED, field="notification.recipient")
+    n = NOTIFICATIONS.c
+    async with app.uow() as uow:
+        await _citizen(uow, citizen_id)
+        mine = {c.value_hash for c in await uow.citizens.contacts([citizen_id])}
+        shared = await uow.session.scalars(
+            select(CitizenContact.value_hash).where(
+                CitizenContact.value_hash.in_(list(mine)), CitizenContact.citizen_id != citizen_id
+            )
+        )
+        addressed = n.citizen_id.is_(None) & n.recipient_hash.in_(list(mine - set(shared)))
+        theirs = (n.citizen_id == citizen_id) | addressed
+        unsent = theirs & (
+            (n.status == statuses.CREATED)
+            | ((n.status == statuses.SENDING) & n.lease_until.is_not(None))
+        )
+        await uow.session.execute(
+            update(NOTIFICATIONS)
+            .where(unsent)
+            .values(
+                status=statuses.CANCELLED,
+                lease_until=None,
+                completed_at=now,
+                updated_at=now,
+                failure_reason="citizen erased their data",
+            )
+        )
+        await uow.session.execute(
+            update(NOTIFICATIONS)
+            .where(theirs)
+            .values(
+                citizen_id=None,
+                recipient_enc=erased,
+                recipient_hash=ERASED,
+                content_enc=None,
+                alternatives_enc=None,
+                escalate_at=None,
+            )
+        )
+        for table in (ChatLink, TopicSubscription, OptOut, Consent, AgencyCitizen, CitizenContact):
+            await uow.session.execute(delete(table).where(table.citizen_id == citizen_id))
+        await uow.session.execute(delete(Citizen).where(Citizen.id == citizen_id))
+        await uow.commit()
+    log.info("citizen %s erased their data", citizen_id)
