@@ -8,29 +8,28 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
 
-import httpx
 import pytest
 
 from tests.integration.harness import Clock, Harness, code_in, make_settings, running_warta
+from tests.integration.portal_forms import (
+    EMAIL,
+    FIRST_LOAD_LIMIT,
+    PHONE,
+    agency_view,
+    multi_template,
+    post_form,
+    register,
+    send,
+    sign_in,
+    wib,
+)
 from warta.api.pages import csrf_token
 from warta.channels.capture import Outbox, RecordingChannel
 from warta.services.admin import create_template
 from warta.services.portal import new_session
-
-PHONE = "+6281234567890"
-EMAIL = "sri@contoh.id"
-NIK = "3273014101900002"
-#: Pages a citizen may open first, over a slow connection.
-FIRST_LOAD_LIMIT = 100_000
-
-
-def wib(hour: int, minute: int = 0) -> datetime:
-    """1 December 2026 (a Tuesday) at this wall-clock time in Jakarta, as UTC."""
-    return datetime(2026, 12, 1, hour, minute, tzinfo=UTC) - timedelta(hours=7)
 
 
 @pytest.fixture
@@ -51,79 +50,6 @@ async def harness(
     settings = make_settings(database_url, tmp_path)
     async with running_warta(settings, channels=channels, clock=clock) as running:
         yield running
-
-
-async def register(harness: Harness, outbox: Outbox, **preferences: Any) -> dict[str, Any]:
-    """A citizen with a verified phone and address, as an agency registers them."""
-    body = {
-        "nik": NIK,
-        "name": "Sri Wahyuni",
-        "region_code": "32.73.01.1001",
-        "phone_numbers": [PHONE],
-        "email_addresses": [EMAIL],
-        "preferences": {"channels": ["sms"], "quiet_hours": None, **preferences},
-    }
-    made = (await harness.post("/v2/citizens", body)).json()
-    for contact in made["contacts"]:
-        before = len(outbox)
-        added = {"type": contact["type"], "value": contact["value"]}
-        await harness.post(f"/v2/citizens/{made['id']}/contacts", added)
-        message = (await outbox.wait_for(before + 1))[0]  # newest first
-        url = f"/v2/citizens/{made['id']}/contacts/{contact['id']}/verify"
-        assert (await harness.post(url, {"code": code_in(message.body)})).status_code == 200
-    outbox.clear()
-    return dict(made)
-
-
-async def multi_template(harness: Harness) -> str:
-    made = await create_template(
-        harness.app, harness.agency_id, kind="multi", name="pajak",
-        subject="Pajak ((nopol))", body="Pajak kendaraan ((nopol)) jatuh tempo.",
-        sms_body="Pajak ((nopol)) jatuh tempo.",
-    )  # fmt: skip
-    return str(made.id)
-
-
-async def send(harness: Harness, citizen: dict[str, Any], template: str, **extra: Any) -> Any:
-    body = {
-        "citizen_id": citizen["id"],
-        "template_id": template,
-        "personalisation": {"nopol": "D 1234 XY"},
-        **extra,
-    }
-    sent = await harness.post("/v2/notifications", body)
-    assert sent.status_code == 201, sent.text
-    return sent.json()
-
-
-async def sign_in(harness: Harness, outbox: Outbox, contact: str = "0812 3456 7890") -> None:
-    """Through the forms, with the code the phone got; the client keeps the cookie."""
-    before = len(outbox)
-    asked = await harness.client.post("/portal/sign-in", data={"contact": contact})
-    challenge = re.search(r'name="challenge" value="([^"]+)"', asked.text)
-    assert challenge, asked.text
-    sms = (await outbox.wait_for(before + 1))[0]
-    signed = await harness.client.post(
-        "/portal/sign-in/verify", data={"challenge": challenge.group(1), "code": code_in(sms.body)}
-    )
-    assert signed.status_code == 303, signed.text
-    outbox.clear()
-
-
-def csrf_of(page: httpx.Response) -> str:
-    found = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
-    assert found, "the page has no signed-in form"
-    return found.group(1)
-
-
-async def post_form(harness: Harness, page: str, action: str, **fields: str) -> httpx.Response:
-    """Open ``page`` and submit the form at ``action`` with its own token, as a browser."""
-    token = csrf_of(await harness.client.get(page))
-    return await harness.client.post(action, data={"csrf_token": token, **fields})
-
-
-async def agency_view(harness: Harness, citizen: dict[str, Any]) -> dict[str, Any]:
-    return dict((await harness.get(f"/v2/citizens/{citizen['id']}")).json())
 
 
 # -- sign-in and inbox ---------------------------------------------------------------------
