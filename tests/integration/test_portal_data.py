@@ -128,7 +128,11 @@ async def test_delete_my_data_erases_the_citizen_and_keeps_only_anonymous_record
     assert (await harness.client.get("/portal/inbox")).headers["location"] == "/portal/"
     bearer = {"Authorization": f"Bearer {session}"}
     api_inbox = await harness.client.get("/portal/api/inbox", headers=bearer)
-    assert api_inbox.json()["messages"] == []
+    assert api_inbox.status_code == 401
+    fcm = {"token": "x" * 40}
+    assert (
+        await harness.client.post("/portal/api/push/fcm-tokens", json=fcm, headers=bearer)
+    ).status_code == 401
     harness.client.cookies.clear()
 
     # The agency can no longer find the citizen, by id or by NIK.

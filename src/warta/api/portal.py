@@ -26,7 +26,7 @@ from warta.api.schemas import Strict
 from warta.bootstrap import Warta
 from warta.domain.timefmt import notify_time
 from warta.errors import AuthError, ValidationFailed
-from warta.services import chat, devices, portal
+from warta.services import chat, citizen_self, devices, portal
 
 router = APIRouter(prefix="/portal/api", tags=["Citizen portal (Warta extension)"])
 AppDep = Annotated[Warta, Depends(warta)]
@@ -74,7 +74,9 @@ async def citizen(request: Request, app: AppDep) -> uuid.UUID:
     if not token:
         raise AuthError("Sign in first: this needs a session", 401)
     found = portal.citizen_of(app, token)
-    if found is None:
+    # An erased citizen's session token still opens (it is sealed, not stored): check
+    # that someone is still there.
+    if found is None or not await citizen_self.is_registered(app, found):
         raise AuthError("The session is not valid or has ended: sign in again", 401)
     return found
 
