@@ -1,0 +1,75 @@
+"""A citizen changes how she is reached in the portal, and the agency's next message
+follows her choice. Every portal page is audited, screenshotted and weighed."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from playwright.sync_api import Page, expect
+
+from tests.browser.conftest import Server, transferred
+from tests.browser.test_citizen_portal import check_page
+from tests.integration.harness import code_in
+
+PHONE, EMAIL = "+6281299887766", "dewi.lestari@contoh.id"
+
+
+def register_citizen(server: Server, tmp_path: Path) -> None:
+    """As an agency would: an import of a record it checked itself (contacts trusted)."""
+    rows = tmp_path / "warga.csv"
+    rows.write_text(
+        "nik,name,region_code,phone,email,channels\n"
+        f"3273014101900777,Dewi Lestari,32.73.01.1001,{PHONE},{EMAIL},sms;email\n"
+    )
+    server.run_cli(
+        "citizen", "import", "--agency", server.demo["agency_id"], str(rows), "--trust-contacts"
+    )
+
+
+def send_notice(server: Server, citizen_id: str, tanggal: str) -> None:
+    sent = server.api(
+        "POST",
+        "/v2/notifications",
+        {
+            "citizen_id": citizen_id,
+            "template_id": server.demo["multi_template_id"],
+            "personalisation": {"nama": "Dewi", "tanggal": tanggal},
+        },
+    )
+    server.wait_status(sent["id"], "delivered")
+
+
+def test_the_next_notification_follows_the_citizens_new_channel_order(
+    server: Server, page: Page, tmp_path: Path
+) -> None:
+    register_citizen(server, tmp_path)
+    citizen_id = server.api("GET", "/v2/citizens?nik=3273014101900777")["id"]
+    send_notice(server, citizen_id, "1 Desember")
+    assert any("1 Desember" in m["body"] for m in server.outbox(PHONE))  # SMS came first
+
+    page.goto(server.url + "/portal/?lang=en")
+    seen = len(server.outbox(PHONE))
+    page.get_by_label("Mobile number or email").fill(PHONE)
+    page.get_by_role("button", name="Send code").click()
+    page.get_by_label("Code").fill(code_in(server.next_message(PHONE, seen)["body"]))
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url("**/portal/inbox")
+
+    with transferred(page) as load:
+        page.goto(server.url + "/portal/preferences")
+    check_page(page, "portal-preferences", load)
+    page.get_by_label("Email").select_option("1")
+    page.get_by_label("SMS").select_option("2")
+    page.get_by_label("Use quiet hours").uncheck()
+    page.get_by_role("button", name="Save preferences").click()
+    expect(page.get_by_role("status")).to_have_text("Saved.")
+
+    send_notice(server, citizen_id, "8 Desember")
+    [email] = [m for m in server.outbox(EMAIL) if "8 Desember" in m["body"]]
+    assert "Dewi" in email["body"]
+    assert not any("8 Desember" in m["body"] for m in server.outbox(PHONE))
+
+    for name in ("topics", "consents", "devices", "data"):
+        with transferred(page) as load:
+            page.goto(f"{server.url}/portal/{name}")
+        check_page(page, f"portal-{name}", load)
