@@ -17,13 +17,14 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import update
 
 from warta.bootstrap import Warta
 from warta.services import broadcasts as service
 from warta.services import content, routing
 from warta.services.sending import sender_of
-from warta.store.models import Broadcast, Citizen, Topic, TopicSubscription
+from warta.store import broadcast_batches as batches
+from warta.store.models import Broadcast
 from warta.store.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -88,6 +89,7 @@ async def _fan_out_one(app: Warta, broadcast_id: uuid.UUID) -> None:
         expires_at=broadcast.expires_at,
     )
     cursor, total = broadcast.cursor, broadcast.recipients
+    writer = batches.Rows(app.engine.dialect)
     # Three batches in flight at most, each stage on its own: the next batch is read (the
     # database, in its thread or server), this one routed (Python), the last one written
     # (the database again). Memory stays flat and each batch still commits alone, with
@@ -96,22 +98,12 @@ async def _fan_out_one(app: Warta, broadcast_id: uuid.UUID) -> None:
     writing: asyncio.Task[bool] | None = None
     try:
         while True:
-            batch, known, now = await reading
+            batch, now = await reading
             if batch:
-                reading = asyncio.create_task(_read(app, broadcast, batch[-1].id))
-            rows = [
-                routing.attempt(
-                    app,
-                    message,
-                    known[c.id],
-                    routing.decide(known[c.id], ask, now),
-                    message_id=None,
-                    contents=None,
-                    alternatives_enc=None,
-                    now=now,
-                )
-                for c in batch
-            ]
+                last = batches.to_uuid(batch[-1].citizen.id)
+                reading = asyncio.create_task(_read(app, broadcast, last))
+            decisions = routing.decide_all(batch, ask, now)
+            rows, due = routing.broadcast_rows(app, writer, message, batch, decisions, now)
             if writing is not None and not await writing:
                 return
             writing = None
@@ -122,8 +114,10 @@ async def _fan_out_one(app: Warta, broadcast_id: uuid.UUID) -> None:
                 if finished:
                     log.info("broadcast %s fanned out to %d citizens", broadcast.id, total)
                 return
-            cursor, total = batch[-1].id, total + len(batch)
-            writing = asyncio.create_task(_write(app, broadcast, rows, cursor, total, now))
+            cursor, total = last, total + len(batch)
+            writing = asyncio.create_task(
+                _write(app, writer, broadcast, rows, due, cursor, total, now)
+            )
     finally:
         # Stopped early (cancelled, taken over, an error): let what is in flight end first.
         await asyncio.gather(reading, *([writing] if writing else []), return_exceptions=True)
@@ -131,19 +125,25 @@ async def _fan_out_one(app: Warta, broadcast_id: uuid.UUID) -> None:
 
 async def _read(
     app: Warta, broadcast: Broadcast, after: uuid.UUID | None
-) -> tuple[list[Any], dict[uuid.UUID, routing.Known], datetime]:
-    """The next batch of the segment and what routing needs to know of it."""
+) -> tuple[list[routing.Known], datetime]:
+    """The next batch of the segment: what routing needs to know of each citizen."""
     now = app.clock()
     async with app.uow() as uow:  # reads only; rolled back on close
-        batch = await _segment(uow, broadcast, after)
-        known = await routing.gather(uow, batch, broadcast.agency_id, now)
-    return batch, known, now
+        rows = await batches.read(uow.session, broadcast, after, BATCH)
+        sent: list[Any] = []
+        capped = any(r.max_per_day is not None or r.max_per_week is not None for r in rows)
+        if capped:  # most citizens set no cap: counting their sends would be wasted
+            last = batches.to_uuid(rows[-1].id)
+            sent = await batches.sent_between(uow.session, after, last, now - routing.CAP_LOOKBACK)
+    return routing.known_of_batch(rows, sent, broadcast.topic), now
 
 
 async def _write(
     app: Warta,
+    writer: batches.Rows,
     broadcast: Broadcast,
-    rows: list[dict[str, Any]],
+    rows: list[tuple[Any, ...]],
+    due: list[uuid.UUID],
     cursor: uuid.UUID,
     total: int,
     now: datetime,
@@ -151,50 +151,14 @@ async def _write(
     """One batch's rows and the cursor after it, in one transaction; False (nothing
     written) when the broadcast was cancelled or taken over meanwhile."""
     async with app.uow() as uow:
-        await routing.insert_attempts(uow, rows)
+        await writer.write(uow.session, rows)
         if not await _advance(app, uow, broadcast, cursor, total, now, done=False):
             log.info("broadcast %s stopped: cancelled or taken over", broadcast.id)
             return False  # leaving without commit rolls this batch back
         await uow.commit()
-    due = [r["id"] for r in rows if r["lease_until"] is not None and r["lease_until"] <= now]
     if due:
         await app.queue.submit("deliver", due)
     return True
-
-
-#: What routing reads of a citizen; plain rows, not entities, for a million of them.
-_ROUTED = (
-    Citizen.id,
-    Citizen.zone,
-    Citizen.channel_order,
-    Citizen.quiet_start,
-    Citizen.quiet_end,
-    Citizen.max_per_day,
-    Citizen.max_per_week,
-    Citizen.digest,
-    Citizen.digest_at,
-)
-
-
-async def _segment(uow: UnitOfWork, broadcast: Broadcast, after: uuid.UUID | None) -> list[Any]:
-    query = select(*_ROUTED)
-    if broadcast.topic:
-        query = query.join(TopicSubscription, TopicSubscription.citizen_id == Citizen.id).join(
-            Topic,
-            and_(
-                Topic.id == TopicSubscription.topic_id,
-                Topic.agency_id == broadcast.agency_id,
-                Topic.slug == broadcast.topic,
-            ),
-        )
-    if broadcast.region_prefix:
-        prefix = broadcast.region_prefix
-        query = query.where(
-            or_(Citizen.region_code == prefix, Citizen.region_code.like(f"{prefix}.%"))
-        )
-    if after is not None:
-        query = query.where(Citizen.id > after)
-    return list((await uow.session.execute(query.order_by(Citizen.id).limit(BATCH))).all())
 
 
 async def _advance(

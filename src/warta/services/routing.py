@@ -22,6 +22,7 @@ from warta.domain import routing, sms, statuses
 from warta.domain.citizens import local_time
 from warta.domain.regions import ZONES
 from warta.services import content
+from warta.store import broadcast_batches as batches
 from warta.store.ids import new_id
 from warta.store.models import Citizen
 from warta.store.uow import UnitOfWork
@@ -29,7 +30,7 @@ from warta.store.uow import UnitOfWork
 ALTERNATIVES_FIELD = "notification.alternatives"
 BROADCAST_FIELD = "broadcast.content"
 #: How far back sends are counted for caps: a local week is at most 7 days and a bit.
-_CAP_LOOKBACK = timedelta(days=8)
+CAP_LOOKBACK = timedelta(days=8)
 
 
 @dataclass
@@ -72,7 +73,7 @@ async def gather(
         if entry.citizen.max_per_day is not None or entry.citizen.max_per_week is not None
     ]
     if capped:
-        since = now - _CAP_LOOKBACK
+        since = now - CAP_LOOKBACK
         counted = await uow.citizens.sent_counts(capped, since, routing_now)
         for citizen_id, times in counted.items():
             known[citizen_id].sent = times
@@ -84,6 +85,30 @@ async def gather(
         for entry in phones[phone_hash]:
             entry.sms_stopped = True
     return known
+
+
+def known_of_batch(
+    rows: Iterable[Any], sent: Iterable[tuple[Any, datetime]], topic: str | None
+) -> list[Known]:
+    """What routing needs of a broadcast's batch, from ``warta.store.broadcast_batches``: its
+    ``batch`` rows (a citizen per contact, in order) and ``sent_between``'s sends."""
+    known: dict[Any, Known] = {}
+    for row in rows:
+        entry = known.get(row.id)
+        if entry is None:
+            entry = known[row.id] = Known(row)
+            if row.opted_out:
+                entry.opt_outs.add("")
+            if row.opted_out_topic:
+                entry.opt_outs.add(topic or "")
+        if row.kind is not None and row.kind not in entry.contacts:
+            entry.contacts[row.kind] = (row.contact_id, row.value_enc, row.value_hash)
+            if row.kind == "sms":
+                entry.sms_stopped = bool(row.stopped)
+    for citizen_id, sent_at in sent:
+        if citizen_id in known:
+            known[citizen_id].sent.append(sent_at)
+    return list(known.values())
 
 
 def preferences(citizen: Citizen) -> routing.Preferences:
@@ -169,6 +194,34 @@ def decide(known: Known, ask: Ask, now: datetime) -> routing.Decision:
     return _route(prefs, situation, ask.priority, now, ask.expires_at, ask.scheduled_for)
 
 
+def decide_all(entries: Iterable[Known], ask: Ask, now: datetime) -> list[routing.Decision]:
+    """``decide`` for many citizens at one moment. Most of a broadcast's citizens ask the
+    same question (preferences, channels, consent, past sends), so each is answered once."""
+    answers: dict[tuple[Any, ...], routing.Decision] = {}
+    decisions = []
+    for known in entries:
+        c = known.citizen
+        question = (
+            c.channel_order,
+            c.quiet_start,
+            c.quiet_end,
+            c.max_per_day,
+            c.max_per_week,
+            c.digest,
+            c.digest_at,
+            c.zone,
+            frozenset(known.contacts),
+            frozenset(known.opt_outs),
+            known.sms_stopped,
+            tuple(known.sent),
+        )
+        decision = answers.get(question)
+        if decision is None:
+            decision = answers[question] = decide(known, ask, now)
+        decisions.append(decision)
+    return decisions
+
+
 # The policy is pure and its inputs hashable, so equal questions share one answer: in a
 # fan-out most citizens ask the same question at the same moment.
 @functools.lru_cache(maxsize=4096)
@@ -241,15 +294,49 @@ def attempt(
     """A notification row (as a dict for a bulk insert) for one attempt. ``contents`` is
     every channel's rendered content, or None for a broadcast (rows share its content)."""
     row_id = new_id()
-    channel = decision.channel or _first_choice(known)
-    cancelled = decision.action == "cancel"
-    contact = known.contacts.get(channel) if not cancelled else None
-    recipient = app.keyring.decrypt(contact[1], field="contact.value") if contact else ""
+    channel, contact = target(known, decision)
     body_content = contents.get(channel) if contents is not None else None
-    body = (body_content or {}).get("body") or ""
-    due = decision.at if not cancelled else None
     return {
+        **shared_columns(message, decision, channel, body_content, now, tuple(tried)),
         "id": row_id,
+        "recipient_enc": seal_recipient(app, contact),
+        "recipient_hash": contact[2] if contact else "",
+        "content_enc": (
+            content.seal(app.keyring, body_content) if body_content is not None else None
+        ),
+        "citizen_id": known.citizen.id,
+        "message_id": message_id or row_id,
+        "alternatives_enc": alternatives_enc,
+    }
+
+
+def target(
+    known: Known, decision: routing.Decision
+) -> tuple[str, tuple[uuid.UUID, bytes, str] | None]:
+    """The channel an attempt is on and the contact it goes to (none when cancelled)."""
+    channel = decision.channel or _first_choice(known)
+    return channel, known.contacts.get(channel) if decision.action != "cancel" else None
+
+
+def seal_recipient(app: Warta, contact: tuple[uuid.UUID, bytes, str] | None) -> bytes:
+    """The contact's value, sealed again for the notification row (another field)."""
+    value = app.keyring.decrypt_bytes(contact[1], field="contact.value") if contact else b""
+    return app.keyring.encrypt_bytes(value, field="notification.recipient")
+
+
+def shared_columns(
+    message: Message,
+    decision: routing.Decision,
+    channel: str,
+    body_content: content.Content | None,
+    now: datetime,
+    tried: tuple[str, ...] = (),
+) -> dict[str, Any]:
+    """The columns of an attempt that follow from the message and the decision alone,
+    the same for every citizen a broadcast routes the same way."""
+    cancelled = decision.action == "cancel"
+    body = (body_content or {}).get("body") or ""
+    return {
         "agency_id": message.agency_id,
         "api_key_id": message.api_key_id,
         "key_type": message.key_type,
@@ -258,18 +345,13 @@ def attempt(
         "type": channel,
         "status": statuses.CANCELLED if cancelled else statuses.CREATED,
         "reference": message.reference,
-        "recipient_enc": app.keyring.encrypt(recipient, field="notification.recipient"),
-        "recipient_hash": contact[2] if contact else "",
-        "content_enc": (
-            content.seal(app.keyring, body_content) if body_content is not None else None
-        ),
         "sender": message.senders.get(channel),
         # Test keys send nothing: the attempt is marked delivered without a provider.
         "simulate": statuses.DELIVERED if message.key_type == "test" else None,
         "priority": message.priority,
         "billable_units": sms.describe(body).fragments if channel == "sms" and body else 0,
         "attempts": 0,
-        "lease_until": due,
+        "lease_until": decision.at if not cancelled else None,
         "failure_reason": "; ".join(decision.reasons)[:255] if cancelled else None,
         "provider_reference": None,
         "provider": None,
@@ -277,18 +359,46 @@ def attempt(
         "sent_at": None,
         "completed_at": now if cancelled else None,
         "updated_at": now,
-        "citizen_id": known.citizen.id,
-        "message_id": message_id or row_id,
         "broadcast_id": message.broadcast_id,
         "topic": message.topic,
         "expires_at": message.expires_at,
         "escalate_at": None,
         "routing": routing_json(decision, tried),
-        "alternatives_enc": alternatives_enc,
         "job_id": None,
         "digest": decision.action == "digest",
         "digest_of": None,
     }
+
+
+def broadcast_rows(
+    app: Warta,
+    writer: batches.Rows,
+    message: Message,
+    entries: Iterable[Known],
+    decisions: Iterable[routing.Decision],
+    now: datetime,
+) -> tuple[list[tuple[Any, ...]], list[uuid.UUID]]:
+    """A broadcast batch's notification rows, as ``attempt`` would make them but ready for
+    ``writer.write`` (the shared columns made once per decision), and the ids due now."""
+    shared: dict[tuple[routing.Decision, str], tuple[tuple[Any, ...], bool]] = {}
+    rows, due = [], []
+    for known, decision in zip(entries, decisions, strict=True):
+        channel, contact = target(known, decision)
+        common = shared.get((decision, channel))
+        if common is None:
+            columns = shared_columns(message, decision, channel, None, now)
+            at = columns["lease_until"]
+            common = shared[decision, channel] = (
+                writer.shared(columns),
+                at is not None and at <= now,
+            )
+        row_id = new_id()
+        recipient_hash = contact[2] if contact else ""
+        own = writer.own(row_id, known.citizen.id, seal_recipient(app, contact), recipient_hash)
+        rows.append(own + common[0])
+        if common[1]:
+            due.append(row_id)
+    return rows, due
 
 
 def _first_choice(known: Known) -> str:
