@@ -186,3 +186,14 @@ async def test_personal_data_of_staff_is_sealed(harness: Harness) -> None:
     stored = repr((row.email_enc, row.name_enc, row.email_hash, row.totp_secret_enc))
     assert "rahasia" not in stored and "Editor" not in stored
     assert row.password_hash.startswith("$argon2id$")
+
+
+async def test_a_page_that_does_not_exist_is_a_page_not_json(harness: Harness) -> None:
+    admin = await sign_in(harness)
+    missing = await admin.client.get("/console/no-such-page")
+    assert missing.status_code == 404 and "Halaman tidak ditemukan" in missing.text
+    api = await harness.client.get("/v2/no-such-thing")
+    assert api.json()["errors"] == [{"error": "NoResultFound", "message": "No result found"}]
+    bad_id = await admin.post("/console/team/not-an-id/remove", {})
+    assert bad_id.status_code == 400 and 'role="alert"' in bad_id.text
+    assert bad_id.headers["content-type"].startswith("text/html")

@@ -1,4 +1,8 @@
-"""Every error leaves the API in Notify's body: {"status_code", "errors": [{error, message}]}."""
+"""Every error leaves the API in Notify's body: {"status_code", "errors": [{error, message}]}.
+
+Except on pages people read (the console, the portal's pages): there the same errors
+come as an HTML page in the person's language.
+"""
 
 from __future__ import annotations
 
@@ -6,8 +10,10 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, Response
 from starlette.exceptions import HTTPException
 
+from warta.api.pages import render
 from warta.api.responses import JsonResponse
 from warta.errors import ApiError, InvalidInput
 
@@ -42,22 +48,44 @@ def validation_message(error: dict[str, Any]) -> str:
     return f"{name} {error['msg']}"
 
 
+def _is_page(request: Request) -> bool:
+    """The console and the portal's pages answer people, in HTML; the rest answers code."""
+    path = request.url.path
+    return path.startswith("/console") or (
+        path.startswith("/portal") and not path.startswith("/portal/api")
+    )
+
+
+def _problem_page(request: Request, status: int, message: str) -> HTMLResponse:
+    home = "/console/" if request.url.path.startswith("/console") else "/portal/"
+    return render(request, "problem.html", status, code=status, message=message, home=home)
+
+
 def install(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
-    async def api_error(_request: Request, exc: ApiError) -> JsonResponse:
+    async def api_error(request: Request, exc: ApiError) -> Response:
+        if _is_page(request):
+            return _problem_page(request, exc.status_code, exc.message)
         return error_body(exc.status_code, [(exc.error, exc.message)])
 
     @app.exception_handler(InvalidInput)
-    async def invalid_input(_request: Request, exc: InvalidInput) -> JsonResponse:
+    async def invalid_input(request: Request, exc: InvalidInput) -> Response:
+        if _is_page(request):
+            return _problem_page(request, 400, str(exc))
         return error_body(400, [("BadRequestError", str(exc))])
 
     @app.exception_handler(RequestValidationError)
-    async def invalid_request(_request: Request, exc: RequestValidationError) -> JsonResponse:
+    async def invalid_request(request: Request, exc: RequestValidationError) -> Response:
         messages = list(dict.fromkeys(validation_message(e) for e in exc.errors()))
+        if _is_page(request):
+            return _problem_page(request, 400, "; ".join(messages))
         return error_body(400, [("ValidationError", m) for m in messages])
 
     @app.exception_handler(HTTPException)
-    async def http_error(_request: Request, exc: HTTPException) -> JsonResponse:
+    async def http_error(request: Request, exc: HTTPException) -> Response:
+        if _is_page(request):
+            message = "Page not found" if exc.status_code == 404 else str(exc.detail)
+            return _problem_page(request, exc.status_code, message)
         if exc.status_code == 404:
             return error_body(404, [("NoResultFound", "No result found")])
         if exc.status_code == 405:
@@ -68,5 +96,7 @@ def install(app: FastAPI) -> None:
 
     # Starlette re-raises after this handler so the server logs the traceback once.
     @app.exception_handler(Exception)
-    async def crashed(_request: Request, exc: Exception) -> JsonResponse:
+    async def crashed(request: Request, exc: Exception) -> Response:
+        if _is_page(request):
+            return _problem_page(request, 500, "Something went wrong on our side")
         return error_body(500, [("Exception", "Internal server error")])
