@@ -28,7 +28,7 @@ from warta.store.models import Broadcast
 from warta.store.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
-BATCH = 2000
+BATCH = 5000
 
 
 async def fan_out(app: Warta, ids: Sequence[uuid.UUID]) -> None:

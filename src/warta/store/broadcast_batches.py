@@ -185,10 +185,13 @@ class Rows:
         if self.dialect.name == "postgresql":
             # COPY: one stream instead of a statement per row; in the session's transaction.
             driver = (await connection.get_raw_connection()).driver_connection
+            statement = f"COPY {NOTIFICATIONS.name} ({columns}) FROM STDIN (FORMAT BINARY)"
             async with (
                 driver.cursor() as cursor,  # type: ignore[union-attr]
-                cursor.copy(f"COPY {NOTIFICATIONS.name} ({columns}) FROM STDIN") as copy,
+                cursor.copy(statement) as copy,
             ):
+                # Binary: the server takes each value as is instead of parsing its text.
+                copy.set_types(_POSTGRES_TYPES)
                 for row in rows:
                     await copy.write_row(row)
             return
@@ -203,6 +206,15 @@ class Rows:
                 f"INSERT INTO {NOTIFICATIONS.name} ({columns}) VALUES {values}",
                 tuple(itertools.chain.from_iterable(chunk)),
             )
+
+
+#: Each column's PostgreSQL type, for binary COPY, in the order rows are written.
+_POSTGRES_TYPES = [
+    {"Uuid": "uuid", "Integer": "int4", "LargeBinary": "bytea", "Boolean": "bool"}.get(
+        kind, "timestamptz" if kind == "UtcDateTime" else "text"
+    )
+    for kind in (type(NOTIFICATIONS.c[c].type).__name__ for c in (*OWN, *SHARED))
+]
 
 
 def _processor(dialect: Dialect, column: str) -> Any:
