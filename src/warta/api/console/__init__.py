@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from fastapi import APIRouter, FastAPI
 
-from warta.api.console import auth, team, web
+from warta.api.console import auth, send, team, templates, web
 
-AREAS = (auth, team)
+AREAS = (auth, team, templates, send)
 
 
 def install(api: FastAPI) -> None:
