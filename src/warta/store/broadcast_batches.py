@@ -5,8 +5,8 @@ at that size SQLAlchemy's per-value work (expanding ``IN`` lists of thousands of
 turning each id into a ``UUID`` and back) cost more than the database did. So a batch is
 one query (the segment, its verified contacts, its opt-outs and SMS stops, joined in the
 database), ids stay as the driver gives them (``raw`` below: 32 hex digits on SQLite, a
-``UUID`` on PostgreSQL) from the read to the write, and the rows go out through
-``executemany`` on SQLite and ``COPY`` on PostgreSQL.
+``UUID`` on PostgreSQL) from the read to the write, and the rows go out hundreds to an
+``INSERT`` on SQLite and by binary ``COPY`` on PostgreSQL.
 """
 
 from __future__ import annotations
