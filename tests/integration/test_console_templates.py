@@ -184,7 +184,7 @@ async def test_an_email_preview_renders_the_markdown_and_escapes_html(harness: H
             "action": "preview",
         },
     )
-    assert "<h1" in preview.text and "<li" in preview.text
+    assert "<h4" in preview.text and "<li" in preview.text  # the email heading, under "Email"
     assert "&lt;b&gt;KK&lt;/b&gt;" in preview.text and "<b>KK</b>" not in preview.text
     assert 'Dokumen <mark class="placeholder">((jenis))</mark>' in preview.text
 

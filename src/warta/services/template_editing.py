@@ -147,9 +147,18 @@ def _email_preview(
         channel="email",
         sender=sender,
         subject_html=_highlight(html.escape(rendered_subject)),
-        body_html=_highlight(body_html(rendered)),
+        body_html=_highlight(_under_h3(body_html(rendered))),
         literal_brackets=_has_literal_brackets(rendered_subject + rendered),
     )
+
+
+_EMAIL_HEADING = re.compile(r"<(/?)h([12])\b")
+
+
+def _under_h3(blocks: str) -> str:
+    """An email's ``# heading`` is an <h1> in the email; in the preview it sits under the
+    page's "Email" <h3>, so it becomes an <h4> (``##`` an <h5>), keeping one <h1> a page."""
+    return _EMAIL_HEADING.sub(lambda m: f"<{m[1]}h{int(m[2]) + 3}", blocks)
 
 
 def _has_literal_brackets(rendered: str) -> bool:
