@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import uuid
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 from warta.bootstrap import Warta
 from warta.domain import recipients
@@ -83,6 +84,11 @@ async def _agency(uow: UnitOfWork, agency_id: uuid.UUID) -> Agency:
 async def create_key(
     app: Warta, agency_id: uuid.UUID, name: str, key_type: str
 ) -> tuple[ApiKey, str]:
+    name = name.strip()
+    if not name:
+        raise BadRequest("An API key needs a name")
+    if len(name) > 255:
+        raise BadRequest("An API key name is at most 255 characters")
     async with app.uow() as uow:
         agency = await _agency(uow, agency_id)
         row, key = _new_key(app, agency, name, key_type)
@@ -98,10 +104,13 @@ async def list_keys(app: Warta, agency_id: uuid.UUID) -> list[ApiKey]:
         return list(await uow.agencies.keys(agency_id))
 
 
-async def revoke_key(app: Warta, key_id: uuid.UUID) -> ApiKey:
+async def revoke_key(
+    app: Warta, key_id: uuid.UUID, *, agency_id: uuid.UUID | None = None
+) -> ApiKey:
+    """Revoke a key; with ``agency_id`` (the console), another agency's key is not found."""
     async with app.uow() as uow:
         key = await uow.agencies.key(key_id)
-        if key is None:
+        if key is None or (agency_id is not None and key.agency_id != agency_id):
             raise NotFound(f"No API key with id {key_id}")
         if key.revoked_at is None:
             key.revoked_at = app.clock()
@@ -141,8 +150,10 @@ async def set_callback(
 ) -> None:
     """Set or remove (``url`` None) the delivery-receipt callback, or with ``inbound`` the
     one for texts citizens send to the agency."""
-    if url and not url.startswith(("https://", "http://")):
+    if url and (not url.startswith(("https://", "http://")) or not urlsplit(url).hostname):
         raise BadRequest("A callback URL must start with https:// (or http:// for local tests)")
+    if url and len(url) > 2000:
+        raise BadRequest("A callback URL is at most 2000 characters")
     if url and (not token or len(token) < 10):
         raise BadRequest("A callback needs a bearer token of at least 10 characters")
     async with app.uow() as uow:
@@ -156,6 +167,30 @@ async def set_callback(
             agency.callback_url, agency.callback_token_enc = url or None, token_enc
         await uow.commit()
     app.caches.agencies.drop(agency_id)
+
+
+@dataclass(frozen=True)
+class CallbackSetting:
+    """What a page may show of a callback: the URL, and only the token's last 4 characters."""
+
+    url: str | None
+    token_end: str | None
+
+
+async def callbacks(app: Warta, agency_id: uuid.UUID) -> dict[str, CallbackSetting]:
+    """The agency's delivery-receipt (``receipts``) and ``inbound`` callbacks."""
+    async with app.uow() as uow:
+        agency = await _agency(uow, agency_id)
+    pairs = {
+        "receipts": (agency.callback_url, agency.callback_token_enc),
+        "inbound": (agency.inbound_callback_url, agency.inbound_callback_token_enc),
+    }
+    return {
+        kind: CallbackSetting(
+            url, app.keyring.decrypt(enc, field="agency.callback_token")[-4:] if enc else None
+        )
+        for kind, (url, enc) in pairs.items()
+    }
 
 
 def _check_template(

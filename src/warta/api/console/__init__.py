@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from fastapi import APIRouter, FastAPI
 
-from warta.api.console import auth, send, team, templates, web
+from warta.api.console import auth, callbacks, keys, send, team, templates, web
 
-AREAS = (auth, team, templates, send)
+AREAS = (auth, team, templates, send, keys, callbacks)
 
 
 def install(api: FastAPI) -> None:
