@@ -7,9 +7,19 @@ from __future__ import annotations
 
 from fastapi import APIRouter, FastAPI
 
-from warta.api.console import auth, callbacks, keys, send, team, templates, web
+from warta.api.console import (
+    auth,
+    callbacks,
+    dashboard,
+    keys,
+    notifications,
+    send,
+    team,
+    templates,
+    web,
+)
 
-AREAS = (auth, team, templates, send, keys, callbacks)
+AREAS = (auth, team, templates, send, keys, callbacks, dashboard, notifications)
 
 
 def install(api: FastAPI) -> None:

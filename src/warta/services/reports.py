@@ -1,0 +1,247 @@
+"""What the console reports about an agency's notifications: counts per channel and day
+for the dashboard, a search over its notifications, and one notification with its attempts.
+
+Days are Jakarta (WIB) days, the agency's working day. Counts use Notify's status groups:
+``sending`` (accepted, not yet settled), ``delivered`` and ``failed`` (permanent,
+temporary and technical failures together); a citizen's message counts once per attempt,
+on that attempt's channel. Test-key sends are simulated and cancelled ones never went
+out, so neither counts toward what was sent.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from warta.bootstrap import Warta
+from warta.domain import statuses
+from warta.domain.regions import ZONES
+from warta.errors import NotFound, ValidationFailed
+from warta.services import content, routing
+from warta.services.sending import normalise_recipient
+from warta.store.models import Notification, Template
+from warta.store.repositories import STATUS_ALIASES
+
+WIB = ZoneInfo(ZONES["WIB"])
+CHANNELS = ("email", "sms", "push", "chat")
+SPANS = (7, 30)
+PAGE_SIZE = 50
+GROUP_OF = {
+    statuses.CREATED: "sending",
+    statuses.SENDING: "sending",
+    statuses.PENDING: "sending",
+    statuses.DELIVERED: "delivered",
+    statuses.PERMANENT_FAILURE: "failed",
+    statuses.TEMPORARY_FAILURE: "failed",
+    statuses.TECHNICAL_FAILURE: "failed",
+    statuses.CANCELLED: "cancelled",
+}
+BAD_SPAN = "Show 7 or 30 days"
+BAD_RECIPIENT = "Search by a whole phone number or email address"
+BAD_FILTER = "Choose a status, channel and template from the lists"
+
+
+@dataclass
+class Tally:
+    delivered: int = 0
+    failed: int = 0
+    sending: int = 0
+
+    @property
+    def sent(self) -> int:
+        return self.delivered + self.failed + self.sending
+
+    def add(self, other: Tally) -> None:
+        self.delivered += other.delivered
+        self.failed += other.failed
+        self.sending += other.sending
+
+
+@dataclass
+class Dashboard:
+    days: list[date]  # oldest first, WIB
+    by_channel: dict[str, list[Tally]]  # one tally per day, in ``days`` order
+    cancelled: int = 0
+
+    def total(self, channel: str) -> Tally:
+        summed = Tally()
+        for tally in self.by_channel[channel]:
+            summed.add(tally)
+        return summed
+
+    @property
+    def grand_total(self) -> Tally:
+        summed = Tally()
+        for channel in self.by_channel:
+            summed.add(self.total(channel))
+        return summed
+
+
+def day_bounds(now: datetime, days: int) -> list[datetime]:
+    """The WIB midnights around the last ``days`` days (today included), in order.
+
+    >>> from datetime import UTC
+    >>> [b.isoformat() for b in day_bounds(datetime(2026, 12, 1, 18, tzinfo=UTC), 1)]
+    ['2026-12-02T00:00:00+07:00', '2026-12-03T00:00:00+07:00']
+    """
+    first = now.astimezone(WIB).date() - timedelta(days=days - 1)
+    return [datetime.combine(first + timedelta(days=i), time(), WIB) for i in range(days + 1)]
+
+
+async def dashboard(app: Warta, agency_id: uuid.UUID, days: int) -> Dashboard:
+    """One GROUP BY query: the day is a CASE over the WIB midnights, the same SQL on
+    SQLite and PostgreSQL (their date functions differ), and the range uses the
+    (agency, key type, created) index."""
+    if days not in SPANS:
+        raise ValidationFailed(BAD_SPAN)
+    bounds = day_bounds(app.clock(), days)
+    n = Notification
+    day = case(*((n.created_at < b, i) for i, b in enumerate(bounds[1:-1])), else_=days - 1)
+    rows = (
+        select(n.type, n.status, day.label("day"))
+        .where(
+            n.agency_id == agency_id,
+            n.key_type != "test",
+            n.created_at >= bounds[0],
+            n.created_at < bounds[-1],
+        )
+        .subquery()
+    )  # grouped outside: PostgreSQL would not match two copies of a parametrised CASE
+    query = select(rows.c.type, rows.c.status, rows.c.day, func.count()).group_by(
+        rows.c.type, rows.c.status, rows.c.day
+    )
+    report = Dashboard(
+        days=[b.date() for b in bounds[:-1]],
+        by_channel={c: [Tally() for _ in range(days)] for c in CHANNELS},
+    )
+    async with app.uow() as uow:
+        counted = (await uow.session.execute(query)).all()
+    for channel, status, index, count in counted:
+        group = GROUP_OF.get(status, "sending")
+        if group == "cancelled":
+            report.cancelled += count
+        elif channel in report.by_channel:
+            tally = report.by_channel[channel][index]
+            setattr(tally, group, getattr(tally, group) + count)
+    return report
+
+
+@dataclass(frozen=True)
+class Search:
+    """What the notifications page filters by; empty means any."""
+
+    recipient: str = ""
+    reference: str = ""
+    template_id: str = ""
+    status: str = ""  # a status, or the group "failed" / "sending"
+    channel: str = ""
+    older_than: uuid.UUID | None = None
+
+
+@dataclass
+class Found:
+    rows: Sequence[Notification]
+    template_names: dict[uuid.UUID, str]
+    older: uuid.UUID | None  # the next page's cursor, when there are older matches
+    recipients: dict[uuid.UUID, str | None] = field(default_factory=dict)
+
+
+def _recipient_hashes(app: Warta, raw: str) -> list[str]:
+    """The keyed hashes to look a recipient up by: stored recipients are encrypted, and
+    hashed after the same normalisation a send applies (so 0812-... finds +62812...)."""
+    raw = raw.strip()
+    channel = "email" if "@" in raw else "chat" if raw.startswith("whatsapp:") else "sms"
+    try:
+        return app.keyring.lookup_hashes(normalise_recipient(channel, raw))
+    except ValidationFailed as exc:
+        raise ValidationFailed(BAD_RECIPIENT) from exc
+
+
+def _template_id(raw: str) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(raw) if raw else None
+    except ValueError as exc:
+        raise ValidationFailed(BAD_FILTER) from exc
+
+
+def recipient_of(app: Warta, row: Notification) -> str | None:
+    """The address shown to the agency's staff; None for a push subscription, whose
+    endpoint means nothing to a person."""
+    if row.type == "push":
+        return None
+    return app.keyring.decrypt(row.recipient_enc, field="notification.recipient") or None
+
+
+async def search(app: Warta, agency_id: uuid.UUID, wanted: Search) -> Found:
+    """Newest first, a page at a time; ``older_than`` is the last id of the page before."""
+    n = Notification
+    if wanted.status and wanted.status not in statuses.FILTERS | STATUS_ALIASES.keys():
+        raise ValidationFailed(BAD_FILTER)
+    if wanted.channel and wanted.channel not in CHANNELS:
+        raise ValidationFailed(BAD_FILTER)
+    query = select(n).where(n.agency_id == agency_id)
+    if wanted.recipient.strip():
+        query = query.where(n.recipient_hash.in_(_recipient_hashes(app, wanted.recipient)))
+    if wanted.reference.strip():
+        query = query.where(n.reference == wanted.reference.strip())
+    if (template_id := _template_id(wanted.template_id)) is not None:
+        query = query.where(n.template_id == template_id)
+    if wanted.status:
+        query = query.where(n.status.in_(STATUS_ALIASES.get(wanted.status, [wanted.status])))
+    if wanted.channel:
+        query = query.where(n.type == wanted.channel)
+    async with app.uow() as uow:
+        if wanted.older_than is not None:
+            anchor = await uow.notifications.get(agency_id, wanted.older_than)
+            if anchor is None:
+                raise NotFound()
+            query = query.where(
+                or_(
+                    n.created_at < anchor.created_at,
+                    and_(n.created_at == anchor.created_at, n.id < anchor.id),
+                )
+            )
+        query = query.order_by(n.created_at.desc(), n.id.desc()).limit(PAGE_SIZE + 1)
+        rows = (await uow.session.scalars(query)).all()
+        names = await _template_names(uow.session, {r.template_id for r in rows})
+    shown = rows[:PAGE_SIZE]
+    older = shown[-1].id if len(rows) > PAGE_SIZE else None
+    return Found(shown, names, older, {r.id: recipient_of(app, r) for r in shown})
+
+
+async def _template_names(session: AsyncSession, ids: set[uuid.UUID]) -> dict[uuid.UUID, str]:
+    """Archived ones too: a notification keeps the name it was sent with."""
+    if not ids:
+        return {}
+    query = select(Template.id, Template.name).where(Template.id.in_(list(ids)))
+    return {i: name for i, name in (await session.execute(query)).all()}
+
+
+@dataclass(frozen=True)
+class Detail:
+    """One notification as ``GET /v2/notifications/{id}`` reads it: the row, every attempt
+    of its message (a send to a citizen), and broadcasts' shared content."""
+
+    row: Notification
+    attempts: Sequence[Notification]
+    shared: dict[uuid.UUID, content.ChannelContents]
+    template_name: str
+    recipients: dict[uuid.UUID, str | None]
+
+
+async def detail(app: Warta, agency_id: uuid.UUID, notification_id: uuid.UUID) -> Detail:
+    async with app.uow() as uow:
+        row = await uow.notifications.get(agency_id, notification_id)
+        if row is None:
+            raise NotFound()
+        attempts = await uow.notifications.attempts(row.message_id) if row.message_id else []
+        shared = await routing.shared_contents(app, uow, [row, *attempts])
+        names = await _template_names(uow.session, {row.template_id})
+    recipients = {r.id: recipient_of(app, r) for r in (row, *attempts)}
+    return Detail(row, attempts, shared, names.get(row.template_id, ""), recipients)
