@@ -97,6 +97,14 @@ async def progress(app: Warta, caller: Caller, broadcast_id: uuid.UUID) -> Progr
         return Progress(broadcast, await uow.broadcasts.counts(broadcast.id))
 
 
+async def recent(app: Warta, caller: Caller, limit: int = 50) -> list[Progress]:
+    """The agency's latest broadcasts, newest first, each with its counts."""
+    async with app.uow() as uow:
+        found = await uow.broadcasts.recent(caller.agency.id, limit)
+        counts = await uow.broadcasts.counts_of(b.id for b in found)
+    return [Progress(b, counts.get(b.id, {})) for b in found]
+
+
 async def cancel(app: Warta, caller: Caller, broadcast_id: uuid.UUID) -> Progress:
     """Stop the fan-out and cancel every notification of it not yet handed to a provider."""
     now = app.clock()

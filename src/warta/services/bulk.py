@@ -18,7 +18,14 @@ from typing import Any
 
 from warta.bootstrap import Warta
 from warta.domain import simulated
-from warta.errors import ApiError, BadRequest, InvalidInput, NotFound, ValidationFailed
+from warta.errors import (
+    ApiError,
+    BadRequest,
+    InvalidInput,
+    MissingPersonalisation,
+    NotFound,
+    ValidationFailed,
+)
 from warta.services import lookups
 from warta.services.sending import (
     RECIPIENT_FIELD,
@@ -51,6 +58,38 @@ class NewJob:
 
 
 @dataclass(frozen=True)
+class RowProblem:
+    """Why one row cannot be sent. ``number`` counts recipients (1 is the row after the
+    header); ``column`` is the recipient's cell when that is at fault; ``missing`` names
+    placeholders the row leaves empty."""
+
+    number: int
+    column: str | None
+    message: str
+    missing: tuple[str, ...] = ()
+
+    def __str__(self) -> str:
+        where = f"`{self.column}`: " if self.column else ""
+        return f"Row {self.number} - {where}{self.message}"
+
+
+@dataclass(frozen=True)
+class Checked:
+    """A job as it would be stored: its notification rows, or the rows that refuse it."""
+
+    job: Job
+    rows: list[dict[str, Any]]
+    problems: list[RowProblem]
+    due: datetime
+
+
+class _BadRow(Exception):
+    def __init__(self, column: str | None, message: str, missing: tuple[str, ...] = ()) -> None:
+        super().__init__(message)
+        self.column, self.message, self.missing = column, message, missing
+
+
+@dataclass(frozen=True)
 class JobProgress:
     job: Job
     counts: dict[str, int]
@@ -64,7 +103,9 @@ def _key(name: str) -> str:
     return "".join(name.lower().split()).replace("_", "").replace("-", "")
 
 
-async def create(app: Warta, caller: Caller, new: NewJob) -> Job:
+async def check(app: Warta, caller: Caller, new: NewJob) -> Checked:
+    """Every row checked as the job would store it; nothing is stored. Raises for what
+    refuses the whole file (the template, the header, the number of rows)."""
     now = app.clock()
     template = await _template(app, caller, new.template_id)
     channel = template.type
@@ -92,15 +133,25 @@ async def create(app: Warta, caller: Caller, new: NewJob) -> Job:
         scheduled_for=new.scheduled_for,
         created_at=now,
     )
-    rows, errors = [], []
+    rows, problems = [], []
     for number, cells in enumerate(new.rows[1:], start=1):
         try:
             rows.append(await _row(app, caller, job, template, header, column, cells, due, new))
+        except _BadRow as bad:
+            problems.append(RowProblem(number, bad.column, bad.message, bad.missing))
         except (InvalidInput, ApiError) as exc:
-            errors.append(f"Row {number} - {exc}")
-    if errors:
+            problems.append(RowProblem(number, None, str(exc)))
+    return Checked(job, rows, problems, due)
+
+
+async def create(app: Warta, caller: Caller, new: NewJob) -> Job:
+    checked = await check(app, caller, new)
+    if checked.problems:
+        errors = [str(p) for p in checked.problems]
         more = f" ({len(errors) - _SHOWN_ERRORS} more)" if len(errors) > _SHOWN_ERRORS else ""
         raise ValidationFailed("Some rows have errors. " + ". ".join(errors[:_SHOWN_ERRORS]) + more)
+    job, rows, due = checked.job, checked.rows, checked.due
+    now = job.created_at
     counted = await count_toward_limit(app, caller, now, len(rows))
     try:
         async with app.uow() as uow:
@@ -145,7 +196,7 @@ async def _row(
     channel = template.type
     raw = cells[column].strip() if column < len(cells) else ""
     if not raw:
-        raise ValidationFailed(f"`{header[column]}`: Missing")
+        raise _BadRow(header[column], "Missing")
     # An empty cell is a missing value, as in GC Notify's sheets: a blank is never sent.
     personalisation = {h: cells[i] for i, h in enumerate(header) if i < len(cells) and cells[i]}
     test_key = caller.key_type == "test"
@@ -156,7 +207,7 @@ async def _row(
         try:
             recipient = normalise_recipient(channel, raw)
         except ValidationFailed as exc:
-            raise ValidationFailed(f"`{header[column]}`: {str(exc).split(' ', 1)[1]}") from exc
+            raise _BadRow(header[column], str(exc).split(" ", 1)[1]) from exc
         if caller.key_type == "team":
             async with app.uow() as uow:
                 allowed = await uow.agencies.on_guest_list(
@@ -164,7 +215,12 @@ async def _row(
                 )
             if not allowed:
                 raise BadRequest("Can’t send to this recipient using a team-only API key")
-    rendered = render_content(template, personalisation)
+    try:
+        rendered = render_content(template, personalisation)
+    except BadRequest as exc:
+        cause = exc.__cause__
+        missing = tuple(cause.fields) if isinstance(cause, MissingPersonalisation) else ()
+        raise _BadRow(None, str(exc), missing) from exc
     command = SendNotification(channel, raw, template.id, personalisation, new.reference)  # type: ignore[arg-type]
     row = new_row(app, caller, command, template, recipient, simulate, rendered, job.created_at)
     values = {c.key: getattr(row, c.key) for c in NOTIFICATIONS.columns}

@@ -498,6 +498,13 @@ async def topics(app: Warta, caller: Caller) -> Sequence[Topic]:
         return await uow.citizens.topics(caller.agency.id)
 
 
+async def topics_with_subscribers(app: Warta, caller: Caller) -> list[tuple[Topic, int]]:
+    async with app.uow() as uow:
+        found = await uow.citizens.topics(caller.agency.id)
+        counts = await uow.citizens.subscriber_counts(caller.agency.id)
+    return [(topic, counts.get(topic.id, 0)) for topic in found]
+
+
 # -- CSV import ----------------------------------------------------------------------------
 
 IMPORT_COLUMNS = ("nik", "name", "region_code")

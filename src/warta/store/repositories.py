@@ -681,6 +681,16 @@ class CitizenRepository(_Repository):
         query = select(Topic).where(Topic.agency_id == agency_id).order_by(Topic.slug)
         return (await self.session.scalars(query)).all()
 
+    async def subscriber_counts(self, agency_id: uuid.UUID) -> dict[uuid.UUID, int]:
+        """Subscribers of each of the agency's topics that has any."""
+        query = (
+            select(TopicSubscription.topic_id, func.count())
+            .join(Topic, Topic.id == TopicSubscription.topic_id)
+            .where(Topic.agency_id == agency_id)
+            .group_by(TopicSubscription.topic_id)
+        )
+        return {topic_id: count for topic_id, count in await self.session.execute(query)}
+
     async def subscribe(self, topic_id: uuid.UUID, citizen_id: uuid.UUID, now: datetime) -> None:
         insert = self._insert(TopicSubscription).values(
             topic_id=topic_id, citizen_id=citizen_id, created_at=now
@@ -733,6 +743,33 @@ class BroadcastRepository(_Repository):
             .group_by(Notification.status)
         )
         return {status: count for status, count in await self.session.execute(query)}
+
+    async def recent(self, agency_id: uuid.UUID, limit: int) -> Sequence[Broadcast]:
+        query = (
+            select(Broadcast)
+            .where(Broadcast.agency_id == agency_id)
+            .order_by(Broadcast.created_at.desc())
+            .limit(limit)
+        )
+        return (await self.session.scalars(query)).all()
+
+    async def counts_of(
+        self, broadcast_ids: Iterable[uuid.UUID]
+    ) -> dict[uuid.UUID, dict[str, int]]:
+        """``counts`` for many broadcasts in one query (the index covers it)."""
+        wanted = list(broadcast_ids)
+        if not wanted:
+            return {}
+        query = (
+            select(Notification.broadcast_id, Notification.status, func.count())
+            .where(Notification.broadcast_id.in_(wanted))
+            .group_by(Notification.broadcast_id, Notification.status)
+        )
+        found: dict[uuid.UUID, dict[str, int]] = {}
+        for broadcast_id, status, count in await self.session.execute(query):
+            if broadcast_id is not None:  # always, by the WHERE; mypy cannot know
+                found.setdefault(broadcast_id, {})[status] = count
+        return found
 
 
 class StaffRepository(_Repository):

@@ -9,6 +9,7 @@ from fastapi import APIRouter, FastAPI
 
 from warta.api.console import (
     auth,
+    bulk,
     callbacks,
     dashboard,
     keys,
@@ -16,10 +17,11 @@ from warta.api.console import (
     send,
     team,
     templates,
+    topics,
     web,
 )
 
-AREAS = (auth, team, templates, send, keys, callbacks, dashboard, notifications)
+AREAS = (auth, team, templates, send, keys, callbacks, dashboard, notifications, bulk, topics)
 
 
 def install(api: FastAPI) -> None:

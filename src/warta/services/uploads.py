@@ -1,0 +1,201 @@
+"""Spreadsheets people upload (CSV or XLSX) read into rows of text, each with the row
+number the spreadsheet shows, so a report can say "row 7" and mean the row they see.
+
+Read in memory only: a list of people must not reach the disk in plain text. That is
+why ``MAX_BYTES`` is Starlette's in-memory spool (1 MiB): a larger upload would already
+have been written to a temporary file while the request was parsed.
+
+CSV files come from many spreadsheet programs: UTF-8 with or without a byte-order mark,
+and separated by commas or, as Excel in Indonesian saves them, by semicolons. XLSX files
+are read with openpyxl in read-only mode (rows streamed, formulas' cached values), the
+first sheet only; a phone number typed as a number (``81234567890``) reads as its digits.
+
+Between checking a file and sending it, the rows are *held* by the person's browser as a
+sealed token (compressed, then AES-GCM with the keyring, bound to the person and only
+good for ``HOLD_FOR``): nothing of the list is stored, in the database or on disk, until
+it is sent, and a token altered or taken from another person's page opens nothing.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import csv
+import io
+import json
+import uuid
+import zipfile
+import zlib
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+
+from openpyxl import load_workbook
+from openpyxl.utils.exceptions import InvalidFileException
+
+from warta.errors import ValidationFailed
+from warta.security.crypto import DecryptionError, Keyring
+
+MAX_BYTES = 1024 * 1024
+MAX_COLUMNS = 100
+#: Blank rows are skipped, but counted toward the limit, so a sheet of a million empty
+#: (formatted) rows is refused rather than read.
+BLANK_ROWS_ALLOWED = 1000
+_ZIP = b"PK\x03\x04"
+_OLD_EXCEL = b"\xd0\xcf\x11\xe0"  # .xls, Excel 97-2003
+_SEPARATORS = (",", ";", "\t")
+HOLD_FOR = timedelta(hours=1)
+#: A token travels in a form field, and Starlette refuses a field over 1 MiB.
+MAX_HELD = 1_000_000
+
+
+@dataclass(frozen=True)
+class Sheet:
+    """The non-blank rows of a file; ``numbers[i]`` is the spreadsheet's number of
+    ``rows[i]`` (the header is usually 1)."""
+
+    rows: list[list[str]]
+    numbers: list[int]
+
+
+def read(filename: str, data: bytes, *, max_recipients: int) -> Sheet:
+    """The rows of ``data``, a CSV or XLSX file named ``filename``: a header row and at
+    most ``max_recipients`` more. Raises ``ValidationFailed`` with a message for the person who
+    uploaded it: ``read("list.pdf", ...)`` is "Upload a .csv or .xlsx file"."""
+    name = filename.lower()
+    if not name.endswith((".csv", ".xlsx")):
+        raise ValidationFailed("Upload a .csv or .xlsx file")
+    if not data:
+        raise ValidationFailed("The file is empty")
+    if len(data) > MAX_BYTES:
+        raise ValidationFailed("The file is larger than 1 MB: split it into smaller files")
+    if name.endswith(".xlsx"):
+        if data.startswith(_OLD_EXCEL):
+            raise ValidationFailed("This is an old Excel file (.xls): save it as .xlsx or .csv")
+        if not data.startswith(_ZIP):
+            raise ValidationFailed("This file is not an XLSX spreadsheet")
+        sheet = _xlsx_rows(data, max_recipients)
+    else:
+        sheet = _csv_rows(data, max_recipients)
+    if not sheet.rows:
+        raise ValidationFailed("The file is empty")
+    return sheet
+
+
+def _csv_rows(data: bytes, max_recipients: int) -> Sheet:
+    if b"\x00" in data or data.startswith((_ZIP, _OLD_EXCEL)):
+        raise ValidationFailed("This file is not CSV text: save the sheet as .csv or .xlsx")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ValidationFailed(
+            "This CSV file is not UTF-8: save it as “CSV UTF-8”, or as .xlsx"
+        ) from exc
+    first_line = text.split("\n", 1)[0]
+    separator = max(_SEPARATORS, key=first_line.count)
+    try:
+        records = csv.reader(io.StringIO(text, newline=""), delimiter=separator)
+        return _collect(enumerate(records, start=1), max_recipients)
+    except csv.Error as exc:
+        raise ValidationFailed(f"This CSV file cannot be read: {exc}") from exc
+
+
+def _xlsx_rows(data: bytes, max_recipients: int) -> Sheet:
+    try:
+        book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except (zipfile.BadZipFile, InvalidFileException, KeyError, OSError, ValueError) as exc:
+        raise ValidationFailed("This XLSX file cannot be read: save it again and retry") from exc
+    try:
+        sheet = book.worksheets[0]
+        # One column past the limit, to notice a sheet that goes beyond it.
+        rows = sheet.iter_rows(max_col=MAX_COLUMNS + 1, values_only=True)
+        numbered = ((n, [_text(v) for v in row]) for n, row in enumerate(rows, start=1))
+        return _collect(numbered, max_recipients)
+    finally:
+        book.close()
+
+
+def _collect(numbered: Iterable[tuple[int, list[str]]], max_recipients: int) -> Sheet:
+    rows: list[list[str]] = []
+    numbers: list[int] = []
+    last = max_recipients + 1 + BLANK_ROWS_ALLOWED
+    for number, cells in numbered:
+        blank = not any(cell.strip() for cell in cells)
+        if number > last or (not blank and len(rows) > max_recipients):
+            raise ValidationFailed(
+                f"Too many rows: at most {max_recipients:,} recipients in one file "
+                "(and delete any empty rows at the end)"
+            )
+        if blank:
+            continue
+        if len(cells) > MAX_COLUMNS and any(c.strip() for c in cells[MAX_COLUMNS:]):
+            raise ValidationFailed(f"Row {number} has more than {MAX_COLUMNS} columns")
+        rows.append(_trimmed(cells))
+        numbers.append(number)
+    return Sheet(rows, numbers)
+
+
+def _trimmed(cells: list[str]) -> list[str]:
+    """Without the empty cells a spreadsheet leaves after the last column."""
+    end = len(cells)
+    while end and not cells[end - 1].strip():
+        end -= 1
+    return cells[:end]
+
+
+def _text(value: object) -> str:
+    """A cell as the person typed it: ``81234567890.0`` is ``"81234567890"``, a date is
+    ``"2026-12-01"``, an empty cell is ``""``."""
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, datetime) and value.time() == time():
+        return value.date().isoformat()
+    if isinstance(value, datetime | date | time):
+        return value.isoformat()
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    return str(value)
+
+
+@dataclass(frozen=True)
+class Held:
+    """A checked upload waiting for the person to send it."""
+
+    template_id: uuid.UUID
+    name: str
+    rows: list[list[str]]
+
+
+def hold(keyring: Keyring, owner: str, held: Held, now: datetime) -> str:
+    """A sealed token of ``held`` that only ``owner`` (say, a staff id) can give back."""
+    payload = {
+        "template": str(held.template_id),
+        "name": held.name,
+        "at": now.isoformat(),
+        "rows": held.rows,
+    }
+    packed = zlib.compress(json.dumps(payload, ensure_ascii=False).encode())
+    token = base64.urlsafe_b64encode(keyring.encrypt_bytes(packed, field=_field(owner))).decode()
+    if len(token) > MAX_HELD:
+        raise ValidationFailed(
+            "The file is too large to send in one go: split it into smaller files"
+        )
+    return token
+
+
+def take(keyring: Keyring, owner: str, token: str, now: datetime) -> Held:
+    """The upload ``hold`` sealed; refused when altered, someone else's, or too old."""
+    try:
+        blob = base64.urlsafe_b64decode(token.encode())
+        payload = json.loads(zlib.decompress(keyring.decrypt_bytes(blob, field=_field(owner))))
+    except (binascii.Error, ValueError, zlib.error, DecryptionError) as exc:
+        raise ValidationFailed("This upload cannot be sent: upload the file again") from exc
+    if now - datetime.fromisoformat(payload["at"]) > HOLD_FOR:
+        raise ValidationFailed("This upload was checked over an hour ago: upload the file again")
+    return Held(uuid.UUID(payload["template"]), payload["name"], payload["rows"])
+
+
+def _field(owner: str) -> str:
+    return f"upload:{owner}"
