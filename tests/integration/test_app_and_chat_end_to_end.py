@@ -390,7 +390,8 @@ async def test_a_blocked_bot_marks_the_chat_gone_and_the_sms_goes_instead(
 
 async def test_the_readme_walkthrough_with_the_demo_citizen(harness: Harness) -> None:
     demo = await ensure_demo(harness.app)
-    assert await ensure_demo(harness.app) == demo  # make run may run it again
+    again = await ensure_demo(harness.app)  # make run may run it again
+    assert {**again, "console_password": ""} == {**demo, "console_password": ""}
     harness.keys["demo"] = demo["live_key"]
     async with serve_asgi(harness.api) as warta_url:
         telegram = harness.app.channels["chat"].services["telegram"]  # type: ignore[attr-defined]

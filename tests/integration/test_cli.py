@@ -138,6 +138,8 @@ def test_agency_keys_and_templates(run, tmp_path: Path) -> None:  # type: ignore
 def test_demo_is_idempotent_and_prints_working_keys(run) -> None:  # type: ignore[no-untyped-def]
     first = json.loads(run("demo", "--json"))
     second = json.loads(run("demo", "--json"))
+    # The demo admin's password is new at every run (printed for the newcomer).
+    assert first.pop("console_password") != second.pop("console_password")
     assert first == second
     assert {
         "agency_id",
