@@ -30,7 +30,20 @@ from __future__ import annotations
 
 
 class WartaError(Exception):
-    """Base of every error Warta raises on purpose."""
+    """Base of every error Warta raises on purpose.
+
+    ``str(exc)`` is English, as the API and the logs give it. Pages give it in the
+    reader's language (``api.pages.error_text``): ``msgid`` is what the gettext catalogs
+    translate, its ``%(name)s`` slots filled from ``values`` afterwards, so a message with
+    a row number or a name in it still has one catalog entry; and ``field``, the API's
+    name for what was wrong (Notify's "phone_number Not enough digits"), is left off,
+    since a page shows the message beside its field.
+    """
+
+    def __init__(self, message: str = "", /, *, field: str | None = None, **values: object):
+        self.msgid, self.field, self.values = message, field, values
+        text = message % values if values else message
+        super().__init__(f"{field} {text}" if field else text)
 
 
 class InvalidInput(WartaError):
@@ -44,7 +57,7 @@ class InvalidTemplate(InvalidInput):
 class MissingPersonalisation(InvalidInput):
     def __init__(self, fields: list[str]) -> None:
         self.fields = fields
-        super().__init__("Missing personalisation: " + ", ".join(fields))
+        super().__init__("Missing personalisation: %(fields)s", fields=", ".join(fields))
 
 
 class InvalidPhoneNumber(InvalidInput):
@@ -69,9 +82,9 @@ class ApiError(WartaError):
     status_code = 400
     error = "BadRequestError"
 
-    def __init__(self, message: str) -> None:
-        self.message = message
-        super().__init__(message)
+    def __init__(self, message: str, /, *, field: str | None = None, **values: object) -> None:
+        super().__init__(message, field=field, **values)
+        self.message = str(self)
 
 
 class BadRequest(ApiError):
@@ -97,8 +110,8 @@ class NotFound(ApiError):
     status_code = 404
     error = "NoResultFound"
 
-    def __init__(self, message: str = "No result found") -> None:
-        super().__init__(message)
+    def __init__(self, message: str = "No result found", /, **values: object) -> None:
+        super().__init__(message, field=None, **values)
 
 
 class RateLimited(ApiError):

@@ -108,6 +108,23 @@ async def test_sign_in_read_the_inbox_and_open_a_message(harness: Harness, outbo
     assert (after.status_code, after.headers["location"]) == (303, "/portal/")
 
 
+async def test_a_contact_that_is_not_one_is_refused_in_the_readers_own_words(
+    harness: Harness, outbox: Outbox
+) -> None:
+    """The page gives the reason in the citizen's language and without the API's field
+    name; the API keeps Notify's English with it."""
+    indonesian = await harness.client.post("/portal/sign-in", data={"contact": "0812"})
+    assert indonesian.status_code == 400
+    assert '<p class="error" role="alert">Digitnya kurang</p>' in indonesian.text
+    english = await harness.client.post("/portal/sign-in?lang=en", data={"contact": "0812"})
+    assert '<p class="error" role="alert">Not enough digits</p>' in english.text
+    api = await harness.send_sms("0812")
+    assert api.json()["errors"] == [
+        {"error": "ValidationError", "message": "phone_number Not enough digits"}
+    ]
+    assert len(outbox) == 0
+
+
 async def test_every_signed_in_page_needs_a_session(harness: Harness) -> None:
     for path in ("/portal/preferences", "/portal/topics", "/portal/consents", "/portal/devices",
                  "/portal/data"):  # fmt: skip

@@ -13,7 +13,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, Response
 from starlette.exceptions import HTTPException
 
-from warta.api.pages import render
+from warta.api.pages import error_text, render, translate
 from warta.api.responses import JsonResponse
 from warta.errors import ApiError, InvalidInput
 
@@ -65,27 +65,26 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
     async def api_error(request: Request, exc: ApiError) -> Response:
         if _is_page(request):
-            return _problem_page(request, exc.status_code, exc.message)
+            return _problem_page(request, exc.status_code, error_text(request, exc))
         return error_body(exc.status_code, [(exc.error, exc.message)])
 
     @app.exception_handler(InvalidInput)
     async def invalid_input(request: Request, exc: InvalidInput) -> Response:
         if _is_page(request):
-            return _problem_page(request, 400, str(exc))
+            return _problem_page(request, 400, error_text(request, exc))
         return error_body(400, [("BadRequestError", str(exc))])
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, exc: RequestValidationError) -> Response:
         messages = list(dict.fromkeys(validation_message(e) for e in exc.errors()))
         if _is_page(request):
-            return _problem_page(request, 400, "; ".join(messages))
+            return _problem_page(request, 400, "; ".join(translate(request, m) for m in messages))
         return error_body(400, [("ValidationError", m) for m in messages])
 
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, exc: HTTPException) -> Response:
         if _is_page(request):
-            message = "Page not found" if exc.status_code == 404 else str(exc.detail)
-            return _problem_page(request, exc.status_code, message)
+            return _problem_page(request, exc.status_code, translate(request, str(exc.detail)))
         if exc.status_code == 404:
             return error_body(404, [("NoResultFound", "No result found")])
         if exc.status_code == 405:

@@ -24,6 +24,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
+from warta.errors import WartaError
 from warta.security.crypto import Keyring
 
 WEB = Path(__file__).parent.parent / "web"
@@ -79,9 +80,19 @@ def translate(request: Request, message: str) -> str:
     return _translations(language_of(request)).gettext(message)
 
 
+def error_text(request: Request, exc: WartaError) -> str:
+    """An error as a page shows it: translated, then filled in, without the API's field
+    name (the page shows it beside the field)."""
+    text = translate(request, exc.msgid)
+    return text % exc.values if exc.values else text
+
+
 def render(request: Request, name: str, status: int = 200, **values: Any) -> HTMLResponse:
-    """The template ``name`` in the request's language; a ``?lang=`` switch is remembered."""
+    """The template ``name`` in the request's language; a ``?lang=`` switch is remembered.
+    An ``error`` value may be a ``WartaError``: it reaches the template as ``error_text``."""
     language = language_of(request)
+    if isinstance(values.get("error"), WartaError):
+        values["error"] = error_text(request, values["error"])
     page = environment(language).get_template(name).render(request=request, **values)
     response = HTMLResponse(page, status)
     if request.query_params.get("lang") in LANGUAGES:

@@ -27,7 +27,7 @@ from warta.api.pages import translate as _t
 from warta.api.portal import clear_session_cookie, session_token, set_session_cookie, tries
 from warta.bootstrap import Warta
 from warta.domain.citizens import CHANNELS
-from warta.errors import ApiError, NotFound
+from warta.errors import ApiError, NotFound, WartaError
 from warta.services import chat, citizen_self, citizens, portal
 
 router = APIRouter(prefix="/portal", include_in_schema=False)
@@ -92,7 +92,7 @@ async def sign_in(
     try:
         started = await portal.sign_in(app, contact)
     except ApiError as exc:
-        return _page(request, "sign_in", 400, title=_t(request, "Sign in"), error=str(exc))
+        return _page(request, "sign_in", 400, title=_t(request, "Sign in"), error=exc)
     if started.code is not None:
         background.add_task(portal.send_code, app, started.code)
     title = _t(request, "Enter the code")
@@ -110,7 +110,7 @@ async def verify(
         session = await portal.verify(app, tries(request), challenge, code)
     except ApiError as exc:
         title = _t(request, "Enter the code")
-        return _page(request, "sign_in", 400, title=title, challenge=challenge, error=str(exc))
+        return _page(request, "sign_in", 400, title=title, challenge=challenge, error=exc)
     response = _back("/portal/inbox")
     set_session_cookie(response, request, app, session)
     return response
@@ -155,7 +155,11 @@ async def message(request: Request, app: AppDep, message_id: str) -> Response:
 
 
 async def _preferences_page(
-    request: Request, app: Warta, who: uuid.UUID, status: int = 200, error: str | None = None
+    request: Request,
+    app: Warta,
+    who: uuid.UUID,
+    status: int = 200,
+    error: str | WartaError | None = None,
 ) -> HTMLResponse:
     choices = await citizen_self.choices(app, who)
     listed = [*choices.preferences.channels]
@@ -228,7 +232,7 @@ async def save_preferences(request: Request, app: AppDep) -> Response:
     except _FormProblem as exc:
         return await _preferences_page(request, app, who, 400, str(exc))
     except ApiError as exc:
-        return await _preferences_page(request, app, who, 400, _t(request, str(exc)))
+        return await _preferences_page(request, app, who, 400, exc)
     return _back("/portal/preferences?saved")
 
 

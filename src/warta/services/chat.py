@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from sqlalchemy import delete, select, update
@@ -23,8 +23,8 @@ from warta.channels.base import OutboundMessage
 from warta.channels.telegram import link_url, new_link_code
 from warta.errors import BadRequest, DeliveryError
 from warta.pipeline.receipts import settle_references
+from warta.services import citizens
 from warta.store.models import ChatLink, CitizenContact
-from warta.store.uow import UnitOfWork
 
 if TYPE_CHECKING:
     from warta.bootstrap import Warta
@@ -81,7 +81,8 @@ async def telegram_start(app: Warta, chat_id: str, code: str) -> bool:
         if link is not None:
             await uow.session.delete(link)  # one use, even a late one
         if linked and link is not None:
-            await _verified_contact(app, uow, link.citizen_id, address, now)
+            contact = await citizens.proven_contact(app, uow, link.citizen_id, "chat", address, now)
+            contact.last_inbound_at = now  # the citizen just wrote from this chat
         await uow.commit()
     await _reply(app, chat_id, LINKED_ID if linked else LINK_FAILED_ID)
     return linked
@@ -89,35 +90,6 @@ async def telegram_start(app: Warta, chat_id: str, code: str) -> bool:
 
 async def telegram_text(app: Warta, chat_id: str) -> None:
     await _reply(app, chat_id, HELP_ID)
-
-
-async def _verified_contact(
-    app: Warta, uow: UnitOfWork, citizen_id: uuid.UUID, address: str, now: datetime
-) -> None:
-    session = uow.session
-    value_hash = app.keyring.lookup_hash(address)
-    contact = (
-        await session.scalars(
-            select(CitizenContact).where(
-                CitizenContact.citizen_id == citizen_id,
-                CitizenContact.kind == "chat",
-                CitizenContact.value_hash == value_hash,
-            )
-        )
-    ).first()
-    if contact is None:
-        contact = CitizenContact(
-            id=uuid.uuid4(),
-            citizen_id=citizen_id,
-            kind="chat",
-            value_enc=app.keyring.encrypt(address, field="contact.value"),
-            value_hash=value_hash,
-            code_attempts=0,
-            created_at=now,
-        )
-        session.add(contact)
-    # Opening the link in this chat proves it is the citizen's: verified, alive again.
-    contact.verified_at, contact.gone_at, contact.last_inbound_at = now, None, now
 
 
 async def _reply(app: Warta, chat_id: str, text: str) -> None:

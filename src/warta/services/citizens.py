@@ -109,11 +109,11 @@ def _contacts_of(new: NewCitizen) -> list[tuple[str, str]]:
     try:
         phones = [("sms", recipients.normalise_phone(p)) for p in new.phone_numbers]
     except InvalidInput as exc:
-        raise ValidationFailed(f"phone_numbers {exc}") from exc
+        raise ValidationFailed(str(exc), field="phone_numbers") from exc
     try:
         emails = [("email", recipients.validate_email(e)) for e in new.email_addresses]
     except InvalidInput as exc:
-        raise ValidationFailed(f"email_addresses {exc}") from exc
+        raise ValidationFailed(str(exc), field="email_addresses") from exc
     return list(dict.fromkeys(phones + emails))
 
 
@@ -169,6 +169,20 @@ async def register(app: Warta, caller: Caller, new: NewCitizen) -> tuple[Citizen
         await uow.commit()
         view = await _view(app, uow, caller.agency.id, citizen)
     return view, created
+
+
+async def proven_contact(
+    app: Warta, uow: UnitOfWork, citizen_id: uuid.UUID, kind: str, value: str, now: datetime
+) -> CitizenContact:
+    """The citizen's contact of this kind and value, added if new, and now verified and
+    alive: for contacts the act itself proves theirs (a push subscription made in their
+    signed-in browser or app, a Telegram link opened in their chat)."""
+    contact = await uow.citizens.contact_by_hash(citizen_id, kind, app.keyring.lookup_hash(value))
+    if contact is None:
+        contact = _new_contact(app, citizen_id, kind, value, now)
+        uow.citizens.add(contact)
+    contact.verified_at, contact.gone_at = now, None
+    return contact
 
 
 def _new_contact(

@@ -14,11 +14,9 @@ import re
 import uuid
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
-
 from warta.channels.webpush import parse_subscription
 from warta.errors import InvalidInput, ValidationFailed
-from warta.store.models import CitizenContact
+from warta.services import citizens
 
 if TYPE_CHECKING:
     from warta.bootstrap import Warta
@@ -52,29 +50,7 @@ async def add_fcm_token(app: Warta, citizen_id: uuid.UUID, token: str) -> uuid.U
 
 
 async def _device(app: Warta, citizen_id: uuid.UUID, text: str) -> uuid.UUID:
-    now = app.clock()
-    value_hash = app.keyring.lookup_hash(text)
     async with app.uow() as uow:
-        contact = (
-            await uow.session.scalars(
-                select(CitizenContact).where(
-                    CitizenContact.citizen_id == citizen_id,
-                    CitizenContact.kind == "push",
-                    CitizenContact.value_hash == value_hash,
-                )
-            )
-        ).first()
-        if contact is None:
-            contact = CitizenContact(
-                id=uuid.uuid4(),
-                citizen_id=citizen_id,
-                kind="push",
-                value_enc=app.keyring.encrypt(text, field="contact.value"),
-                value_hash=value_hash,
-                code_attempts=0,
-                created_at=now,
-            )
-            uow.session.add(contact)
-        contact.verified_at, contact.gone_at = now, None
+        contact = await citizens.proven_contact(app, uow, citizen_id, "push", text, app.clock())
         await uow.commit()
         return contact.id

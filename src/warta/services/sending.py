@@ -72,7 +72,7 @@ def normalise_recipient(channel: str, raw: str) -> str:
             return "whatsapp:" + recipients.normalise_phone(number)
         return recipients.validate_email(raw)
     except InvalidInput as exc:
-        raise ValidationFailed(f"{RECIPIENT_FIELD[channel]} {exc}") from exc
+        raise ValidationFailed(str(exc), field=RECIPIENT_FIELD[channel]) from exc
 
 
 def render_content(template: Template, personalisation: dict[str, Any]) -> tuple[str | None, str]:

@@ -74,7 +74,7 @@ def _email(raw: str) -> str:
     try:
         return normalise_email(raw)
     except InvalidInput as exc:
-        raise ValidationFailed(f"email {exc}") from exc
+        raise ValidationFailed(str(exc), field="email") from exc
 
 
 def _token_hash(token: str) -> str:

@@ -601,6 +601,16 @@ class CitizenRepository(_Repository):
                 .values(gone_at=now)
             )
 
+    async def contact_by_hash(
+        self, citizen_id: uuid.UUID, kind: str, value_hash: str
+    ) -> CitizenContact | None:
+        query = select(CitizenContact).where(
+            CitizenContact.citizen_id == citizen_id,
+            CitizenContact.kind == kind,
+            CitizenContact.value_hash == value_hash,
+        )
+        return (await self.session.scalars(query)).first()
+
     async def contact(self, citizen_id: uuid.UUID, contact_id: uuid.UUID) -> CitizenContact | None:
         row = await self.session.get(CitizenContact, contact_id)
         return row if row is not None and row.citizen_id == citizen_id else None

@@ -41,7 +41,7 @@ async def sign_in(
     except ApiError as exc:
         return page(
             request, None, "sign_in", exc.status_code,
-            next=_back_to(next), error=str(exc), email=email,
+            next=_back_to(next), error=exc, email=email,
         )  # fmt: skip
     target = "/console/two-factor/setup" if stage == "enrol" else "/console/two-factor"
     response = RedirectResponse(f"{target}?next={_back_to(next)}", status_code=303)
@@ -86,7 +86,7 @@ async def check_code(
             enrolment = await staff.enrolment(app, pending)
         return page(
             request, None, "two_factor", exc.status_code,
-            enrolment=enrolment, next=_back_to(next), error=str(exc),
+            enrolment=enrolment, next=_back_to(next), error=exc,
         )  # fmt: skip
     response = RedirectResponse(_back_to(next), status_code=303)
     set_cookie(response, request, app, token)

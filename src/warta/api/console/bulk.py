@@ -15,6 +15,7 @@ from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi.responses import RedirectResponse, Response
 
 from warta.api.console.web import AppDep, allowed, page
+from warta.api.pages import translate as _t
 from warta.bootstrap import Warta
 from warta.domain import statuses
 from warta.errors import ApiError, NotFound
@@ -83,9 +84,10 @@ async def check(
     try:
         template_id = uuid.UUID(template)
     except ValueError:
-        return await _form_page(request, app, me, 400, error="Choose a template")
+        return await _form_page(request, app, me, 400, error=_t(request, "Choose a template"))
     if file is None or not file.filename:
-        return await _form_page(request, app, me, 400, error="Choose a file", chosen=template_id)
+        no_file = _t(request, "Choose a file")
+        return await _form_page(request, app, me, 400, error=no_file, chosen=template_id)
     data = await file.read(uploads.MAX_BYTES + 1)
     try:
         sheet = uploads.read(file.filename, data, max_recipients=bulk.MAX_ROWS)
@@ -96,9 +98,7 @@ async def check(
             upload = uploads.Held(template_id, file.filename, sheet.rows)
             held = uploads.hold(app.keyring, _owner(me), upload, app.clock())
     except ApiError as exc:
-        return await _form_page(
-            request, app, me, exc.status_code, error=str(exc), chosen=template_id
-        )
+        return await _form_page(request, app, me, exc.status_code, error=exc, chosen=template_id)
     problems = [(sheet.numbers[p.number], p) for p in checked.problems]
     response = page(
         request, me, "bulk_report", 200,
@@ -122,7 +122,7 @@ async def send(
         app.quotas.check_rate(caller.agency.id, caller.key_type, caller.agency.rate_limit)
         job = await bulk.create(app, caller, bulk.NewJob(held.name, held.template_id, held.rows))
     except ApiError as exc:
-        return await _form_page(request, app, me, exc.status_code, error=str(exc))
+        return await _form_page(request, app, me, exc.status_code, error=exc)
     return RedirectResponse(f"/console/jobs/{job.id}", status_code=303)
 
 

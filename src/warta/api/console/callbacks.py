@@ -55,7 +55,7 @@ async def save(
         await admin.set_callback(app, me.agency_id, url, token, inbound=_inbound(kind))
     except ApiError as exc:
         form = {"kind": kind, "url": url}
-        return await _callbacks_page(request, app, me, 400, error=str(exc), form=form)
+        return await _callbacks_page(request, app, me, 400, error=exc, form=form)
     return RedirectResponse("/console/callbacks?done=saved", status_code=303)
 
 
@@ -66,5 +66,5 @@ async def remove(
     try:
         await admin.set_callback(app, me.agency_id, None, None, inbound=_inbound(kind))
     except ApiError as exc:
-        return await _callbacks_page(request, app, me, 400, error=str(exc))
+        return await _callbacks_page(request, app, me, 400, error=exc)
     return RedirectResponse("/console/callbacks?done=removed", status_code=303)

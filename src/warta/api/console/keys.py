@@ -59,7 +59,7 @@ async def create(
         row, key = await admin.create_key(app, me.agency_id, name, key_type)
     except ApiError as exc:
         form = {"name": name, "key_type": key_type}
-        return await _keys_page(request, app, me, 400, error=str(exc), form=form)
+        return await _keys_page(request, app, me, 400, error=exc, form=form)
     labels = {kind: label for kind, label, _ in KINDS}
     # Shown here and never again (only the encrypted secret is kept), so not redirected to
     # a GET, and kept out of every cache and the browser's history snapshots.

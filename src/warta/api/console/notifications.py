@@ -58,7 +58,7 @@ async def listing(
     try:
         found = await reports.search(app, me.agency_id, wanted)
     except ValidationFailed as exc:
-        return page(request, me, "notifications", 400, error=str(exc), found=None, **values)
+        return page(request, me, "notifications", 400, error=exc, found=None, **values)
     filters = [(k, v) for k, v in request.query_params.multi_items() if k != "older_than" and v]
     older = urlencode([*filters, ("older_than", str(found.older))]) if found.older else ""
     newest = urlencode(filters)

@@ -107,12 +107,11 @@ async def send(
     try:
         sent = await _send(app, me, chosen, recipient, values, how)
     except (ApiError, InvalidInput) as exc:
-        # "phone_number Not a valid ..." reads better without the API's field name.
         cause = exc.__cause__ if isinstance(exc.__cause__, InvalidInput) else exc
         status = exc.status_code if isinstance(exc, ApiError) else 400
         form_values = {"recipient": recipient, "values": values}
         missing = cause.fields if isinstance(cause, MissingPersonalisation) else []
         return await _page(
-            request, app, me, chosen, status, error=str(cause), missing=missing, form=form_values
+            request, app, me, chosen, status, error=exc, missing=missing, form=form_values
         )
     return RedirectResponse(f"/console/notifications/{sent.notification.id}", status_code=303)

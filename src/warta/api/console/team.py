@@ -44,7 +44,7 @@ async def invite(
         await staff.add(app, me.agency_id, email=email, name=name, role=role, password=password)
     except ApiError as exc:
         form = {"email": email, "name": name, "role": role}
-        return await _team_page(request, app, me, 400, error=str(exc), form=form)
+        return await _team_page(request, app, me, 400, error=exc, form=form)
     return RedirectResponse("/console/team?done=added", status_code=303)
 
 
@@ -55,7 +55,7 @@ async def change_role(
     try:
         await staff.change_role(app, me, staff_id, role)
     except ApiError as exc:
-        return await _team_page(request, app, me, exc.status_code, error=str(exc))
+        return await _team_page(request, app, me, exc.status_code, error=exc)
     return RedirectResponse("/console/team?done=role", status_code=303)
 
 
@@ -64,5 +64,5 @@ async def remove(request: Request, app: AppDep, me: Admin, staff_id: uuid.UUID) 
     try:
         await staff.remove(app, me, staff_id)
     except ApiError as exc:
-        return await _team_page(request, app, me, exc.status_code, error=str(exc))
+        return await _team_page(request, app, me, exc.status_code, error=exc)
     return RedirectResponse("/console/team?done=removed", status_code=303)

@@ -14,7 +14,7 @@ from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
 from warta.api.console.web import AppDep, allowed, page
-from warta.errors import ApiError, NotFound
+from warta.errors import ApiError, NotFound, WartaError
 from warta.services import template_editing
 from warta.services.staff import Member
 from warta.services.template_editing import Draft
@@ -56,7 +56,7 @@ async def _editor(
     draft: Draft,
     template_id: uuid.UUID | None = None,
     status: int = 200,
-    error: str = "",
+    error: str | WartaError = "",
 ) -> Response:
     shown = await template_editing.preview(app, me.agency_id, draft)
     return page(
@@ -79,7 +79,7 @@ async def create(
     try:
         template = await template_editing.create(app, me.agency_id, draft)
     except ApiError as exc:
-        return await _editor(request, app, me, draft, status=exc.status_code, error=str(exc))
+        return await _editor(request, app, me, draft, status=exc.status_code, error=exc)
     return RedirectResponse(f"/console/templates/{template.id}?done=saved", status_code=303)
 
 
@@ -126,7 +126,7 @@ async def update(
         saved = await template_editing.update(app, me.agency_id, template_id, draft)
     except ApiError as exc:
         return await _editor(
-            request, app, me, draft, template_id, status=exc.status_code, error=str(exc)
+            request, app, me, draft, template_id, status=exc.status_code, error=exc
         )
     done = "saved" if saved else "unchanged"
     return RedirectResponse(f"/console/templates/{template_id}?done={done}", status_code=303)

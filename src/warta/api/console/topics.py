@@ -56,7 +56,7 @@ async def create_topic(
         await citizens.create_topic(app, await agency_caller(app, me), slug, name)
     except ApiError as exc:
         form = {"slug": slug, "name": name}
-        return await _topics_page(request, app, me, exc.status_code, error=str(exc), form=form)
+        return await _topics_page(request, app, me, exc.status_code, error=exc, form=form)
     return RedirectResponse("/console/topics?done=created", status_code=303)
 
 
@@ -132,7 +132,7 @@ async def create_broadcast(
         missing = cause.fields if isinstance(cause, MissingPersonalisation) else []
         return await _broadcasts_page(
             request, app, me, template, exc.status_code,
-            error=str(exc), missing=missing, form=typed,
+            error=exc, missing=missing, form=typed,
         )  # fmt: skip
     return RedirectResponse(f"/console/broadcasts/{made.id}", status_code=303)
 
@@ -189,7 +189,7 @@ async def cancel_broadcast(
         await broadcasts.cancel(app, caller, broadcast_id)
     except ApiError as exc:
         progress = await broadcasts.progress(app, caller, broadcast_id)
-        return await _broadcast_page(request, app, me, progress, exc.status_code, error=str(exc))
+        return await _broadcast_page(request, app, me, progress, exc.status_code, error=exc)
     return RedirectResponse(f"/console/broadcasts/{broadcast_id}?done=cancelled", status_code=303)
 
 
