@@ -23,6 +23,7 @@ from tests.conftest import TEST_SECRET_KEY
 from warta.api.app import create_app
 from warta.bootstrap import Warta, bootstrap
 from warta.channels.base import Channel
+from warta.channels.capture import Outbox, RecordingChannel
 from warta.services.admin import create_agency, create_template
 from warta.settings import Settings
 from warta.store.models import Notification
@@ -63,6 +64,11 @@ class Clock:
 
     def advance(self, by: timedelta) -> None:
         self.set(self() + by)
+
+
+def recording(outbox: Outbox) -> dict[str, Channel]:
+    """Email and SMS channels that put what they send in ``outbox``, for a test to read."""
+    return {"email": RecordingChannel("email", outbox), "sms": RecordingChannel("sms", outbox)}
 
 
 def code_in(text: str) -> str:

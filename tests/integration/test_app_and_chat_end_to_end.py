@@ -25,7 +25,6 @@ from warta.channels.capture import Outbox
 from warta.devpeers.loopback import serve_asgi
 from warta.devpeers.push_service import PushService
 from warta.pipeline.escalation import escalate_unanswered
-from warta.services.admin import create_template
 from warta.services.demo import ensure_demo
 
 NIK = "3273014101900002"
@@ -47,17 +46,9 @@ async def harness(sqlite_url: str, tmp_path: Path, clock: Clock) -> AsyncIterato
 
 
 @pytest.fixture
-async def template(harness: Harness) -> str:
-    made = await create_template(
-        harness.app,
-        harness.agency_id,
-        kind="multi",
-        name="pajak",
-        subject="Pajak kendaraan ((nopol))",
-        body="Yth. ((nama)), pajak kendaraan ((nopol)) jatuh tempo ((tanggal)).",
-        sms_body="Pajak ((nopol)) jatuh tempo ((tanggal)). Bapenda",
-    )
-    return str(made.id)
+def template(multi_template: str) -> str:
+    """The conftest's template for citizens, under the name these tests give it."""
+    return multi_template
 
 
 async def register(harness: Harness, channels: list[str]) -> dict[str, Any]:

@@ -7,14 +7,13 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.integration.harness import Clock, Harness, make_settings, running_warta
+from tests.integration.harness import Clock, Harness, recording
+from warta.channels.base import Channel
 from warta.channels.capture import Outbox, RecordingChannel
 from warta.errors import PermanentFailure
 from warta.services.admin import create_agency, create_template
@@ -37,36 +36,8 @@ def clock() -> Clock:
 
 
 @pytest.fixture
-def outbox() -> Outbox:
-    return Outbox()
-
-
-@pytest.fixture
-def channels(outbox: Outbox) -> dict[str, RecordingChannel]:
-    return {"email": RecordingChannel("email", outbox), "sms": RecordingChannel("sms", outbox)}
-
-
-@pytest.fixture
-async def harness(
-    database_url: str, tmp_path: Path, clock: Clock, channels: dict[str, RecordingChannel]
-) -> AsyncIterator[Harness]:
-    settings = make_settings(database_url, tmp_path)
-    async with running_warta(settings, channels=channels, clock=clock) as running:
-        yield running
-
-
-@pytest.fixture
-async def multi_template(harness: Harness) -> str:
-    made = await create_template(
-        harness.app,
-        harness.agency_id,
-        kind="multi",
-        name="pajak",
-        subject="Pajak kendaraan ((nopol))",
-        body="Yth. ((nama)), pajak kendaraan ((nopol)) jatuh tempo ((tanggal)).",
-        sms_body="Pajak ((nopol)) jatuh tempo ((tanggal)). Bapenda",
-    )
-    return str(made.id)
+def channels(outbox: Outbox) -> dict[str, Channel]:
+    return recording(outbox)
 
 
 PERSONAL = {"nama": "Budi", "nopol": "D 1234 XY", "tanggal": "5 Desember"}

@@ -4,16 +4,15 @@ notification pages (search, and one notification with its attempt chain)."""
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from html.parser import HTMLParser
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.integration.console import Staffer, sign_in
-from tests.integration.harness import Clock, Harness, auth_header, make_settings, running_warta
+from tests.integration.harness import Clock, Harness, auth_header, recording
+from warta.channels.base import Channel
 from warta.channels.capture import Outbox, RecordingChannel
 from warta.errors import PermanentFailure
 from warta.services.admin import create_agency, create_template
@@ -82,22 +81,8 @@ def clock() -> Clock:
 
 
 @pytest.fixture
-def outbox() -> Outbox:
-    return Outbox()
-
-
-@pytest.fixture
-def channels(outbox: Outbox) -> dict[str, RecordingChannel]:
-    return {"email": RecordingChannel("email", outbox), "sms": RecordingChannel("sms", outbox)}
-
-
-@pytest.fixture
-async def harness(
-    database_url: str, tmp_path: Path, clock: Clock, channels: dict[str, RecordingChannel]
-) -> AsyncIterator[Harness]:
-    settings = make_settings(database_url, tmp_path)
-    async with running_warta(settings, channels=channels, clock=clock) as running:
-        yield running
+def channels(outbox: Outbox) -> dict[str, Channel]:
+    return recording(outbox)
 
 
 async def sent(harness: Harness, response: Any, status: str = "delivered") -> str:

@@ -300,17 +300,3 @@ async def test_a_delivered_receipt_for_the_digest_delivers_each_message(
     await settled(harness, low, "sending")
     await receipt(harness, "delivered")
     await settled(harness, low, "delivered")
-
-
-@pytest.fixture
-async def multi_template(harness: Harness) -> str:
-    made = await create_template(
-        harness.app,
-        harness.agency_id,
-        kind="multi",
-        name="pajak",
-        subject="Pajak kendaraan ((nopol))",
-        body="Yth. ((nama)), pajak kendaraan ((nopol)) jatuh tempo ((tanggal)).",
-        sms_body="Pajak ((nopol)) jatuh tempo ((tanggal)). Bapenda",
-    )
-    return str(made.id)

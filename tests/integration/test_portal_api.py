@@ -9,20 +9,18 @@ import json
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from tests.integration.harness import Clock, Harness, code_in, make_settings, running_warta
+from tests.integration.harness import Clock, Harness, code_in
 from warta.channels.base import Channel
 from warta.channels.capture import Outbox, RecordingChannel
 from warta.channels.webpush import VapidKeys, WebPushChannel, WebPushConfig
 from warta.devpeers.loopback import serve_asgi
 from warta.devpeers.push_service import PushService
 from warta.pipeline.escalation import escalate_unanswered
-from warta.services.admin import create_template
 from warta.store.models import CitizenContact, Notification
 
 PHONE = "0812-3456-7890"
@@ -34,11 +32,6 @@ PERSONAL = {"nama": "Sri", "nopol": "D 1234 XY", "tanggal": "5 Desember"}
 @pytest.fixture
 def clock() -> Clock:
     return Clock(datetime(2026, 12, 1, 3, 0, tzinfo=UTC))  # 10:00 WIB: not quiet hours
-
-
-@pytest.fixture
-def outbox() -> Outbox:
-    return Outbox()
 
 
 @pytest.fixture
@@ -61,26 +54,9 @@ async def channels(outbox: Outbox) -> AsyncIterator[dict[str, Channel]]:
 
 
 @pytest.fixture
-async def harness(
-    database_url: str, tmp_path: Path, clock: Clock, channels: dict[str, Channel]
-) -> AsyncIterator[Harness]:
-    settings = make_settings(database_url, tmp_path)
-    async with running_warta(settings, channels=channels, clock=clock) as running:
-        yield running
-
-
-@pytest.fixture
-async def template(harness: Harness) -> str:
-    made = await create_template(
-        harness.app,
-        harness.agency_id,
-        kind="multi",
-        name="pajak",
-        subject="Pajak kendaraan ((nopol))",
-        body="Yth. ((nama)), pajak kendaraan ((nopol)) jatuh tempo ((tanggal)).",
-        sms_body="Pajak ((nopol)) jatuh tempo ((tanggal)). Bapenda",
-    )
-    return str(made.id)
+def template(multi_template: str) -> str:
+    """The conftest's template for citizens, under the name these tests give it."""
+    return multi_template
 
 
 async def register(

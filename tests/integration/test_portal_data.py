@@ -5,14 +5,12 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import AsyncIterator
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 
-from tests.integration.harness import Clock, Harness, code_in, make_settings, running_warta
+from tests.integration.harness import Clock, Harness, code_in, recording
 from tests.integration.portal_forms import (
     EMAIL,
     NIK,
@@ -25,7 +23,8 @@ from tests.integration.portal_forms import (
     sign_in,
     wib,
 )
-from warta.channels.capture import Outbox, RecordingChannel
+from warta.channels.base import Channel
+from warta.channels.capture import Outbox
 from warta.store.models import (
     AgencyCitizen,
     Citizen,
@@ -40,23 +39,13 @@ PHONE_2 = "+6281298765432"
 
 
 @pytest.fixture
-def outbox() -> Outbox:
-    return Outbox()
-
-
-@pytest.fixture
 def clock() -> Clock:
     return Clock(wib(10))
 
 
 @pytest.fixture
-async def harness(
-    database_url: str, tmp_path: Path, outbox: Outbox, clock: Clock
-) -> AsyncIterator[Harness]:
-    channels = {"email": RecordingChannel("email", outbox), "sms": RecordingChannel("sms", outbox)}
-    settings = make_settings(database_url, tmp_path)
-    async with running_warta(settings, channels=channels, clock=clock) as running:
-        yield running
+def channels(outbox: Outbox) -> dict[str, Channel]:
+    return recording(outbox)
 
 
 async def test_download_my_data_holds_what_warta_knows_in_the_clear(

@@ -7,13 +7,11 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
-from pathlib import Path
 
 import pytest
 
-from tests.integration.harness import Clock, Harness, code_in, make_settings, running_warta
+from tests.integration.harness import Clock, Harness, code_in, recording
 from tests.integration.portal_forms import (
     EMAIL,
     FIRST_LOAD_LIMIT,
@@ -27,14 +25,10 @@ from tests.integration.portal_forms import (
     wib,
 )
 from warta.api.pages import csrf_token
-from warta.channels.capture import Outbox, RecordingChannel
+from warta.channels.base import Channel
+from warta.channels.capture import Outbox
 from warta.services.admin import create_template
 from warta.services.portal import new_session
-
-
-@pytest.fixture
-def outbox() -> Outbox:
-    return Outbox()
 
 
 @pytest.fixture
@@ -43,13 +37,8 @@ def clock() -> Clock:
 
 
 @pytest.fixture
-async def harness(
-    database_url: str, tmp_path: Path, outbox: Outbox, clock: Clock
-) -> AsyncIterator[Harness]:
-    channels = {"email": RecordingChannel("email", outbox), "sms": RecordingChannel("sms", outbox)}
-    settings = make_settings(database_url, tmp_path)
-    async with running_warta(settings, channels=channels, clock=clock) as running:
-        yield running
+def channels(outbox: Outbox) -> dict[str, Channel]:
+    return recording(outbox)
 
 
 # -- sign-in and inbox ---------------------------------------------------------------------
