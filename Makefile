@@ -42,7 +42,7 @@ browser-deps: $(CHROMIUM) $(AXE)
 run: install
 	$(BIN)/warta migrate
 	$(BIN)/warta demo
-	@echo "API: http://127.0.0.1:8000  docs: http://127.0.0.1:8000/docs  outbox: http://127.0.0.1:8000/dev/outbox"
+	@echo "API: http://127.0.0.1:8000  docs: /docs  console: /console/  portal: /portal/  outbox: /dev/outbox"
 	$(BIN)/warta serve
 
 lint: install-dev
