@@ -148,6 +148,29 @@ async def test_a_file_with_a_bad_row_gets_a_report_naming_it_and_nothing_is_sent
     assert len(outbox) == 0
 
 
+async def test_an_indonesian_report_gives_each_rows_problem_in_indonesian(
+    harness: Harness, outbox: Outbox
+) -> None:
+    sender = await sign_in(harness, "sender")
+    long_name = "x" * 1000  # the SMS would be far over the 918-character cap
+    csv_text = f"phone number,nama,nomor\n0812,Sri,2\n0812-3456-7003,{long_name},3\n"
+    report = await upload(sender, harness, "antrean.csv", csv_text.encode())
+    assert report is not None
+    length = len(f"Halo {long_name}, antrean Anda nomor 3.")
+    assert "2 dari 2 baris bermasalah. Tidak ada yang dikirim." in text_of(report)
+    assert rows_of(report, "Baris yang bermasalah") == [
+        ["2", "phone number", "Digitnya kurang"],
+        [
+            "3",
+            "Seluruh baris",
+            "Pesan Anda terlalu panjang. Pesan SMS tidak boleh lebih dari 918 karakter. "
+            f"Pesan Anda sepanjang {length} karakter.",
+        ],
+    ]
+    assert await stored(harness) == (0, 0)
+    assert len(outbox) == 0
+
+
 async def test_an_xlsx_with_every_row_right_is_sent_and_its_progress_shown(
     harness: Harness, outbox: Outbox
 ) -> None:

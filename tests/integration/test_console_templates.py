@@ -307,3 +307,12 @@ async def test_an_editor_sees_indonesian_by_default(harness: Harness) -> None:
     editor = await sign_in(harness, "editor")
     page = text_of((await editor.client.get("/console/templates/new")).text)
     assert "Templat baru" in page and "Pratinjau" in page
+    refused = await editor.post(
+        "/console/templates/new",
+        {"kind": "sms", "name": "Panjang", "body": "a" * 919, "action": "save"},
+    )
+    assert refused.status_code == 400
+    assert (
+        '<p class="error" role="alert">Pesan Anda terlalu panjang. Pesan SMS tidak boleh lebih '
+        "dari 918 karakter. Pesan Anda sepanjang 919 karakter.</p>"
+    ) in refused.text

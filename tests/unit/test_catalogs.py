@@ -1,21 +1,43 @@
 """Every word a page shows has its Indonesian translation, and the catalogs are sound.
 
-The messages are extracted the way ``pybabel extract`` would (Jinja templates, and
-``_t(request, "...")`` calls in the api package), so a new string without a translation
-fails here rather than showing English to an Indonesian citizen.
+The messages are extracted the way ``pybabel extract`` would (Jinja templates,
+``_t(request, "...")`` calls in the api package, and the message of every error the
+services and the domain raise), so a new string without a translation fails here rather
+than showing English to an Indonesian citizen.
 """
 
 from __future__ import annotations
 
+import ast
+import importlib
+import pkgutil
 import re
 from pathlib import Path
 
 import pytest
 from babel.messages.extract import extract_from_dir
 
+import warta.domain
 from warta.api.pages import LOCALES, WEB, catalog
+from warta.errors import ApiError, InvalidInput
 
-API = Path(__file__).parents[2] / "src" / "warta" / "api"
+SRC = Path(__file__).parents[2] / "src" / "warta"
+API = SRC / "api"
+#: Where errors a page may show are raised, their message the msgid.
+RAISERS = (SRC / "services", SRC / "domain")
+
+
+def _subclasses(base: type) -> set[type]:
+    found = set(base.__subclasses__())
+    return found.union(*(_subclasses(c) for c in found))
+
+
+def error_classes() -> set[str]:
+    """The names of the errors pages show: InvalidInput, ApiError and their subclasses,
+    the domain's own (InvalidCitizen) included once its modules are imported."""
+    for module in pkgutil.iter_modules(warta.domain.__path__):
+        importlib.import_module(f"warta.domain.{module.name}")
+    return {c.__name__ for base in (InvalidInput, ApiError) for c in {base, *_subclasses(base)}}
 
 
 def _msgids(folder: Path, method_map: list[tuple[str, str]], keywords: dict) -> set[str]:
@@ -34,11 +56,40 @@ def used_messages() -> set[str]:
         {"_": None, "gettext": None, "ngettext": (1, 2)},
     )
     python = _msgids(API, [("**.py", "python")], {"_t": (2,)})
-    return templates | python
+    errors = {name: None for name in error_classes()}  # None: the first argument
+    raised = set().union(*(_msgids(f, [("**.py", "python")], errors) for f in RAISERS))
+    return templates | python | raised
 
 
 def test_the_extraction_finds_the_portal_words() -> None:
     assert {"Sign in", "Inbox", "by %(channel)s"} <= used_messages()
+
+
+def test_the_extraction_finds_the_errors_raised() -> None:
+    assert {"InvalidCitizen", "InvalidRegion", "BadRequest", "NotFound"} <= error_classes()
+    assert {"Topic %(slug)s not found", "channels must name at least one channel"} <= (
+        used_messages()
+    )
+
+
+def test_errors_are_raised_with_a_constant_message() -> None:
+    """An f-string makes a message per call, which no catalog can translate: the values
+    go in as keywords for the message's ``%(name)s`` slots."""
+    names = error_classes()
+    found = []
+    for path in sorted(p for folder in RAISERS for p in folder.glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if not (isinstance(node, ast.Call) and node.args):
+                continue
+            called = node.func
+            name = called.id if isinstance(called, ast.Name) else getattr(called, "attr", None)
+            message = node.args[0]
+            substitutes = isinstance(message, ast.JoinedStr) and any(
+                isinstance(v, ast.FormattedValue) for v in message.values
+            )
+            if name in names and substitutes:
+                found.append(f"{path.relative_to(SRC)}:{node.lineno} {name}")
+    assert not found, f"errors raised with an f-string: {found}"
 
 
 @pytest.mark.parametrize("language", sorted(p.name for p in LOCALES.iterdir()))

@@ -25,6 +25,20 @@ LANGUAGES: Final = ("id", "en")
 CONTACT_KINDS: Final = ("sms", "email", "chat")
 WHATSAPP_PREFIX: Final = "whatsapp:"
 
+TimeField = Literal["quiet_hours start", "quiet_hours end", "digest_at"]
+CapField = Literal["max_per_day", "max_per_week"]
+#: A whole message per field rather than one "%(name)s must ...": a translation can then
+#: name the field in words ("Awal jam tenang"), not by its API name.
+_NOT_A_TIME: Final[dict[str, str]] = {
+    "quiet_hours start": "quiet_hours start must be a 24-hour time like 21:00",
+    "quiet_hours end": "quiet_hours end must be a 24-hour time like 21:00",
+    "digest_at": "digest_at must be a 24-hour time like 21:00",
+}
+_NOT_A_CAP: Final[dict[str, str]] = {
+    "max_per_day": "max_per_day must be between 1 and 1000, or null for no limit",
+    "max_per_week": "max_per_week must be between 1 and 1000, or null for no limit",
+}
+
 _NIK = re.compile(r"[0-9]{16}")
 _HHMM = re.compile(r"([01][0-9]|2[0-3]):([0-5][0-9])")
 
@@ -60,7 +74,9 @@ def check_name(raw: str) -> str:
 def check_language(raw: str) -> str:
     language = (raw or "").strip().lower()
     if language not in LANGUAGES:
-        raise InvalidCitizen(f"language must be one of {', '.join(LANGUAGES)}")
+        raise InvalidCitizen(
+            "language must be one of %(languages)s", languages=", ".join(LANGUAGES)
+        )
     return language
 
 
@@ -72,24 +88,26 @@ def channel_order(raw: list[str] | tuple[str, ...]) -> tuple[ContactKind, ...]:
     unknown = [c for c in order if c not in CHANNELS]
     if unknown:
         raise InvalidCitizen(
-            f"channels: {', '.join(unknown)} is not a channel (use {', '.join(CHANNELS)})"
+            "channels: %(unknown)s is not a channel (use %(channels)s)",
+            unknown=", ".join(unknown),
+            channels=", ".join(CHANNELS),
         )
     if len(set(order)) != len(order):
         raise InvalidCitizen("channels lists a channel twice")
     return cast(tuple[ContactKind, ...], order)
 
 
-def local_time(raw: str, field: str) -> time:
+def local_time(raw: str, field: TimeField) -> time:
     """``"21:00"`` -> ``time(21, 0)``; a 24-hour local time."""
     match = _HHMM.fullmatch((raw or "").strip())
     if match is None:
-        raise InvalidCitizen(f"{field} must be a 24-hour time like 21:00")
+        raise InvalidCitizen(_NOT_A_TIME[field])
     return time(int(match[1]), int(match[2]))
 
 
-def cap(value: int | None, field: str) -> int | None:
+def cap(value: int | None, field: CapField) -> int | None:
     if value is None:
         return None
     if not 1 <= value <= 1000:
-        raise InvalidCitizen(f"{field} must be between 1 and 1000, or null for no limit")
+        raise InvalidCitizen(_NOT_A_CAP[field])
     return value

@@ -97,7 +97,6 @@ _WIDTHS: Final = (2, 2, 2, 4)
 #: Digits without dots: a code of each level, by length.
 _PLAIN_LENGTHS: Final = (2, 4, 6, 10)
 _NOT_CODE = re.compile(r"[^0-9.]")  # ASCII digits only: "٣٢" is no code
-_EXAMPLES = "32, 32.73, 32.73.01 or 32.73.01.1001"
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,7 +111,9 @@ class Region:
 
     def __post_init__(self) -> None:
         if _canonical(self.code) != self.code:
-            raise InvalidRegion(f"region code {self.code!r} is not dotted: use parse_region")
+            raise InvalidRegion(
+                "region code %(code)s is not dotted: use parse_region", code=repr(self.code)
+            )
 
     @property
     def province(self) -> str:
@@ -148,18 +149,25 @@ def parse_region(raw: str) -> Region:
 def _canonical(raw: str) -> str:
     text = "".join((raw or "").split())
     if not text:
-        raise InvalidRegion(f"region code is empty: use a Kemendagri code such as {_EXAMPLES}")
+        raise InvalidRegion(
+            "region code is empty: use a Kemendagri code such as 32, 32.73, 32.73.01 or "
+            "32.73.01.1001"
+        )
     stray = _NOT_CODE.search(text)
     if stray is not None:
         raise InvalidRegion(
-            f"region code {text!r}: only digits and dots are allowed, not {stray.group()!r}"
+            "region code %(code)s: only digits and dots are allowed, not %(stray)s",
+            code=repr(text),
+            stray=repr(stray.group()),
         )
     if "." in text:
         parts = text.split(".")
         if len(parts) > len(_LEVELS):
             raise InvalidRegion(
-                f"region code {text!r} has {len(parts)} parts: at most 4 "
-                "(province.regency.district.village)"
+                "region code %(code)s has %(count)s parts: at most 4 "
+                "(province.regency.district.village)",
+                code=repr(text),
+                count=len(parts),
             )
     elif len(text) in _PLAIN_LENGTHS:
         parts, start = [], 0
@@ -168,20 +176,37 @@ def _canonical(raw: str) -> str:
             start += width
     else:
         raise InvalidRegion(
-            f"region code {text!r} has {len(text)} digits: without dots a code has 2, 4, 6 "
-            "or 10 (32, 3273, 327301, 3273011001)"
+            "region code %(code)s has %(count)s digits: without dots a code has 2, 4, 6 "
+            "or 10 (32, 3273, 327301, 3273011001)",
+            code=repr(text),
+            count=len(text),
         )
     for level, width, part in zip(_LEVELS, _WIDTHS, parts, strict=False):
         if not part:
-            raise InvalidRegion(f"region code {text!r}: the {level} part is empty")
+            raise InvalidRegion(
+                "region code %(code)s: the %(level)s part is empty", code=repr(text), level=level
+            )
         if len(part) != width:
             raise InvalidRegion(
-                f"region code {text!r}: the {level} must be {width} digits, not {part!r}"
+                "region code %(code)s: the %(level)s must be %(width)s digits, not %(part)s",
+                code=repr(text),
+                level=level,
+                width=width,
+                part=repr(part),
             )
         if level != "province" and int(part) == 0:
-            raise InvalidRegion(f"region code {text!r}: the {level} cannot be {part}")
+            raise InvalidRegion(
+                "region code %(code)s: the %(level)s cannot be %(part)s",
+                code=repr(text),
+                level=level,
+                part=part,
+            )
     if parts[0] not in PROVINCES:
-        raise InvalidRegion(f"region code {text!r}: {parts[0]} is not an Indonesian province")
+        raise InvalidRegion(
+            "region code %(code)s: %(province)s is not an Indonesian province",
+            code=repr(text),
+            province=parts[0],
+        )
     return ".".join(parts)
 
 
@@ -197,4 +222,4 @@ def parse_zone(raw: str) -> Zone:
     for known in ZONES:
         if zone == known:
             return known
-    raise InvalidInput(f"time zone {raw!r}: must be WIB, WITA or WIT")
+    raise InvalidInput("time zone %(zone)s: must be WIB, WITA or WIT", zone=repr(raw))

@@ -107,11 +107,13 @@ class Preferences:
         # A cap of 0 would defer every message day after day, never deciding anything.
         for name, cap in (("max_per_day", self.max_per_day), ("max_per_week", self.max_per_week)):
             if cap is not None and cap < 1:
-                raise InvalidInput(f"{name} must be at least 1, or None for no limit")
+                raise InvalidInput("%(name)s must be at least 1, or None for no limit", name=name)
         try:
             ZoneInfo(self.zone)
         except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise InvalidInput(f"zone {self.zone!r} is not an IANA time zone") from exc
+            raise InvalidInput(
+                "zone %(zone)s is not an IANA time zone", zone=repr(self.zone)
+            ) from exc
 
 
 @dataclass(frozen=True)
@@ -233,12 +235,14 @@ def route(
 
 def _check_priority(priority: str) -> None:
     if priority not in _PRIORITIES:
-        raise InvalidInput(f"priority {priority!r} must be urgent, normal or low")
+        raise InvalidInput(
+            "priority %(priority)s must be urgent, normal or low", priority=repr(priority)
+        )
 
 
 def _utc(moment: datetime, name: str) -> datetime:
     if moment.tzinfo is None or moment.utcoffset() is None:
-        raise InvalidInput(f"{name} must carry a time zone")
+        raise InvalidInput("%(name)s must carry a time zone", name=name)
     return moment.astimezone(UTC)
 
 

@@ -127,8 +127,10 @@ def check_length(text: str) -> None:
     """Refuse a message longer than ``MAX_SMS_CHARACTERS`` (918) characters."""
     if len(text) > MAX_SMS_CHARACTERS:
         raise MessageTooLong(
-            "Your message is too long. Text messages cannot be longer than "
-            f"{MAX_SMS_CHARACTERS} characters. Your message is {len(text)} characters long."
+            "Your message is too long. Text messages cannot be longer than %(limit)s "
+            "characters. Your message is %(length)s characters long.",
+            limit=MAX_SMS_CHARACTERS,
+            length=len(text),
         )
 
 

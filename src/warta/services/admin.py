@@ -49,7 +49,7 @@ async def create_agency(
     )
     async with app.uow() as uow:
         if await uow.agencies.by_name(name) is not None:
-            raise BadRequest(f"An agency called {name!r} already exists")
+            raise BadRequest("An agency called %(name)s already exists", name=repr(name))
         uow.agencies.add(agency)
         await uow.session.flush()
         names = {"normal": "live key", "team": "team key", "test": "test key"}
@@ -61,7 +61,7 @@ async def create_agency(
 
 def _new_key(app: Warta, agency: Agency, name: str, key_type: str) -> tuple[ApiKey, str]:
     if key_type not in KEY_TYPES:
-        raise BadRequest(f"Key type must be one of {', '.join(KEY_TYPES)}")
+        raise BadRequest("Key type must be one of %(types)s", types=", ".join(KEY_TYPES))
     secret = new_secret()
     row = ApiKey(
         id=uuid.uuid4(),
@@ -77,7 +77,7 @@ def _new_key(app: Warta, agency: Agency, name: str, key_type: str) -> tuple[ApiK
 async def _agency(uow: UnitOfWork, agency_id: uuid.UUID) -> Agency:
     agency = await uow.agencies.get(agency_id)
     if agency is None:
-        raise NotFound(f"No agency with id {agency_id}")
+        raise NotFound("No agency with id %(agency_id)s", agency_id=agency_id)
     return agency
 
 
@@ -111,7 +111,7 @@ async def revoke_key(
     async with app.uow() as uow:
         key = await uow.agencies.key(key_id)
         if key is None or (agency_id is not None and key.agency_id != agency_id):
-            raise NotFound(f"No API key with id {key_id}")
+            raise NotFound("No API key with id %(key_id)s", key_id=key_id)
         if key.revoked_at is None:
             key.revoked_at = app.clock()
         await uow.commit()
@@ -272,7 +272,7 @@ async def update_template(
     async with app.uow() as uow:
         template = await uow.templates.get(agency_id, template_id)
         if template is None:
-            raise NotFound(f"No template with id {template_id}")
+            raise NotFound("No template with id %(template_id)s", template_id=template_id)
         new_name = template.name if name is None else name
         new_subject = template.subject if subject is None else subject
         new_body = template.body if body is None else body

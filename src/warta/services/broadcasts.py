@@ -50,7 +50,7 @@ async def create(app: Warta, caller: Caller, new: NewBroadcast) -> Broadcast:
         try:
             region = parse_region(new.region).code
         except InvalidInput as exc:
-            raise ValidationFailed(str(exc)) from exc
+            raise ValidationFailed(exc.msgid, field=exc.field, **exc.values) from exc
     now = app.clock()
     if new.expires_at is not None and new.expires_at <= now:
         raise BadRequest("expires_at is in the past: nothing would be sent")
@@ -61,7 +61,7 @@ async def create(app: Warta, caller: Caller, new: NewBroadcast) -> Broadcast:
         raise BadRequest("The template has no channel Warta can deliver")
     async with app.uow() as uow:
         if new.topic and await uow.citizens.topic(caller.agency.id, new.topic) is None:
-            raise BadRequest(f"Topic {new.topic!r} not found")
+            raise BadRequest("Topic %(slug)s not found", slug=repr(new.topic))
         broadcast = Broadcast(
             id=uuid.uuid4(),
             agency_id=caller.agency.id,

@@ -25,6 +25,7 @@ from warta.errors import (
     MissingPersonalisation,
     NotFound,
     ValidationFailed,
+    WartaError,
 )
 from warta.services import lookups
 from warta.services.sending import (
@@ -60,17 +61,18 @@ class NewJob:
 @dataclass(frozen=True)
 class RowProblem:
     """Why one row cannot be sent. ``number`` counts recipients (1 is the row after the
-    header); ``column`` is the recipient's cell when that is at fault; ``missing`` names
-    placeholders the row leaves empty."""
+    header); ``column`` is the recipient's cell when that is at fault; ``error`` says why,
+    kept whole so the console's report can translate it (``api.pages.error_text``);
+    ``missing`` names placeholders the row leaves empty."""
 
     number: int
     column: str | None
-    message: str
+    error: WartaError
     missing: tuple[str, ...] = ()
 
     def __str__(self) -> str:
         where = f"`{self.column}`: " if self.column else ""
-        return f"Row {self.number} - {where}{self.message}"
+        return f"Row {self.number} - {where}{self.error}"
 
 
 @dataclass(frozen=True)
@@ -84,9 +86,11 @@ class Checked:
 
 
 class _BadRow(Exception):
-    def __init__(self, column: str | None, message: str, missing: tuple[str, ...] = ()) -> None:
-        super().__init__(message)
-        self.column, self.message, self.missing = column, message, missing
+    def __init__(
+        self, column: str | None, error: WartaError, missing: tuple[str, ...] = ()
+    ) -> None:
+        super().__init__(str(error))
+        self.column, self.error, self.missing = column, error, missing
 
 
 @dataclass(frozen=True)
@@ -112,12 +116,16 @@ async def check(app: Warta, caller: Caller, new: NewJob) -> Checked:
     if len(new.rows) < 2:
         raise ValidationFailed("rows must hold a header row and at least one recipient")
     if len(new.rows) - 1 > MAX_ROWS:
-        raise ValidationFailed(f"Too many rows: at most {MAX_ROWS:,} recipients in one job")
+        raise ValidationFailed(
+            "Too many rows: at most %(count)s recipients in one job", count=format(MAX_ROWS, ",")
+        )
     header = [cell.strip() for cell in new.rows[0]]
     column = next((i for i, h in enumerate(header) if _key(h) in RECIPIENT_COLUMNS[channel]), None)
     if column is None:
         wanted = RECIPIENT_FIELD[channel].replace("_", " ")
-        raise ValidationFailed(f"Missing column: {wanted!r} (the recipient of each row)")
+        raise ValidationFailed(
+            "Missing column: %(column)s (the recipient of each row)", column=repr(wanted)
+        )
     if new.scheduled_for is not None and new.scheduled_for.tzinfo is None:
         raise ValidationFailed("scheduled_for needs a time zone, like 2026-12-01T08:00:00+07:00")
     due = max(now, new.scheduled_for) if new.scheduled_for else now
@@ -138,9 +146,9 @@ async def check(app: Warta, caller: Caller, new: NewJob) -> Checked:
         try:
             rows.append(await _row(app, caller, job, template, header, column, cells, due, new))
         except _BadRow as bad:
-            problems.append(RowProblem(number, bad.column, bad.message, bad.missing))
+            problems.append(RowProblem(number, bad.column, bad.error, bad.missing))
         except (InvalidInput, ApiError) as exc:
-            problems.append(RowProblem(number, None, str(exc)))
+            problems.append(RowProblem(number, None, exc))
     return Checked(job, rows, problems, due)
 
 
@@ -149,7 +157,8 @@ async def create(app: Warta, caller: Caller, new: NewJob) -> Job:
     if checked.problems:
         errors = [str(p) for p in checked.problems]
         more = f" ({len(errors) - _SHOWN_ERRORS} more)" if len(errors) > _SHOWN_ERRORS else ""
-        raise ValidationFailed("Some rows have errors. " + ". ".join(errors[:_SHOWN_ERRORS]) + more)
+        listed = ". ".join(errors[:_SHOWN_ERRORS]) + more
+        raise ValidationFailed("Some rows have errors. %(rows)s", rows=listed)
     job, rows, due = checked.job, checked.rows, checked.due
     now = job.created_at
     counted = await count_toward_limit(app, caller, now, len(rows))
@@ -196,7 +205,7 @@ async def _row(
     channel = template.type
     raw = cells[column].strip() if column < len(cells) else ""
     if not raw:
-        raise _BadRow(header[column], "Missing")
+        raise _BadRow(header[column], InvalidInput("Missing"))
     # An empty cell is a missing value, as in GC Notify's sheets: a blank is never sent.
     personalisation = {h: cells[i] for i, h in enumerate(header) if i < len(cells) and cells[i]}
     test_key = caller.key_type == "test"
@@ -207,7 +216,9 @@ async def _row(
         try:
             recipient = normalise_recipient(channel, raw)
         except ValidationFailed as exc:
-            raise _BadRow(header[column], str(exc).split(" ", 1)[1]) from exc
+            # The column stands where the API names its field.
+            plain = ValidationFailed(exc.msgid, field=None, **exc.values)
+            raise _BadRow(header[column], plain) from exc
         if caller.key_type == "team":
             async with app.uow() as uow:
                 allowed = await uow.agencies.on_guest_list(
@@ -220,7 +231,7 @@ async def _row(
     except BadRequest as exc:
         cause = exc.__cause__
         missing = tuple(cause.fields) if isinstance(cause, MissingPersonalisation) else ()
-        raise _BadRow(None, str(exc), missing) from exc
+        raise _BadRow(None, exc, missing) from exc
     command = SendNotification(channel, raw, template.id, personalisation, new.reference)  # type: ignore[arg-type]
     row = new_row(app, caller, command, template, recipient, simulate, rendered, job.created_at)
     values = {c.key: getattr(row, c.key) for c in NOTIFICATIONS.columns}

@@ -142,7 +142,7 @@ async def set_preferences(
     try:
         language = rules.check_language(language)
     except InvalidInput as exc:
-        raise ValidationFailed(str(exc)) from exc
+        raise ValidationFailed(exc.msgid, field=exc.field, **exc.values) from exc
     async with app.uow() as uow:
         citizen = await _citizen(uow, citizen_id)
         citizens.apply_preferences(citizen, prefs)

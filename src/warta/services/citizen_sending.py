@@ -83,7 +83,7 @@ async def send_to_citizen(app: Warta, caller: Caller, command: SendToCitizen) ->
     async with app.uow() as uow:
         citizen = await _citizen(app, uow, caller, command)
         if command.topic and await uow.citizens.topic(caller.agency.id, command.topic) is None:
-            raise BadRequest(f"Topic {command.topic!r} not found")
+            raise BadRequest("Topic %(slug)s not found", slug=repr(command.topic))
         known = (await routing.gather(uow, [citizen], caller.agency.id, now))[citizen.id]
         decision = routing.decide(known, ask, now)
         alternatives = content.seal_channels(
@@ -133,7 +133,9 @@ def _check_times(command: SendToCitizen, now: datetime) -> None:
     for name in ("scheduled_for", "expires_at"):
         value = getattr(command, name)
         if value is not None and value.tzinfo is None:
-            raise ValidationFailed(f"{name} needs a time zone, like 2026-12-01T08:00:00+07:00")
+            raise ValidationFailed(
+                "%(name)s needs a time zone, like 2026-12-01T08:00:00+07:00", name=name
+            )
     if command.expires_at is not None and command.expires_at <= now:
         raise BadRequest("expires_at is in the past: nothing would be sent")
     if (
@@ -151,7 +153,7 @@ async def usable_template(app: Warta, caller: Caller, template_id: uuid.UUID) ->
     if template is None or template.archived:
         raise BadRequest("Template not found")
     if template.type != MULTI and template.type not in TEMPLATE_TYPES:
-        raise BadRequest(f"{template.type} templates cannot be sent to citizens")
+        raise BadRequest("%(kind)s templates cannot be sent to citizens", kind=template.type)
     return template
 
 
@@ -163,7 +165,7 @@ async def _citizen(app: Warta, uow: Any, caller: Caller, command: SendToCitizen)
         try:
             nik = rules.normalise_nik(command.nik or "")
         except InvalidInput as exc:
-            raise ValidationFailed(str(exc)) from exc
+            raise ValidationFailed(exc.msgid, field=exc.field, **exc.values) from exc
         citizen = await uow.citizens.by_nik_hash(app.keyring.lookup_hash(nik))
         if citizen is not None:
             citizen = await uow.citizens.visible(caller.agency.id, citizen.id)

@@ -85,7 +85,8 @@ class CitizenView:
 
 
 def _invalid(exc: InvalidInput) -> ValidationFailed:
-    return ValidationFailed(str(exc))
+    # The msgid and values, not str(exc): a page translates the message.
+    return ValidationFailed(exc.msgid, field=exc.field, **exc.values)
 
 
 def check_preferences(prefs: Preferences) -> Preferences:
@@ -109,11 +110,11 @@ def _contacts_of(new: NewCitizen) -> list[tuple[str, str]]:
     try:
         phones = [("sms", recipients.normalise_phone(p)) for p in new.phone_numbers]
     except InvalidInput as exc:
-        raise ValidationFailed(str(exc), field="phone_numbers") from exc
+        raise ValidationFailed(exc.msgid, field="phone_numbers", **exc.values) from exc
     try:
         emails = [("email", recipients.validate_email(e)) for e in new.email_addresses]
     except InvalidInput as exc:
-        raise ValidationFailed(str(exc), field="email_addresses") from exc
+        raise ValidationFailed(exc.msgid, field="email_addresses", **exc.values) from exc
     return list(dict.fromkeys(phones + emails))
 
 
@@ -315,8 +316,9 @@ async def add_contact(
     """Add a contact (or take the existing one) and send it a fresh one-time code."""
     if kind not in rules.CONTACT_KINDS:
         raise ValidationFailed(
-            f"type must be one of {', '.join(rules.CONTACT_KINDS)}: push subscriptions come "
-            "from the citizen's portal, Telegram chats from the bot's link"
+            "type must be one of %(kinds)s: push subscriptions come from the citizen's "
+            "portal, Telegram chats from the bot's link",
+            kinds=", ".join(rules.CONTACT_KINDS),
         )
     value = sending.normalise_recipient(kind, raw)
     now = app.clock()
@@ -482,7 +484,7 @@ async def consents(app: Warta, caller: Caller, citizen_id: uuid.UUID) -> Sequenc
 async def _topic(uow: UnitOfWork, agency_id: uuid.UUID, slug: str) -> Topic:
     topic = await uow.citizens.topic(agency_id, slug)
     if topic is None:
-        raise BadRequest(f"Topic {slug!r} not found")
+        raise BadRequest("Topic %(slug)s not found", slug=repr(slug))
     return topic
 
 
@@ -494,7 +496,7 @@ async def create_topic(app: Warta, caller: Caller, slug: str, name: str) -> Topi
         raise ValidationFailed("name cannot be empty")
     async with app.uow() as uow:
         if await uow.citizens.topic(caller.agency.id, slug) is not None:
-            raise BadRequest(f"Topic {slug!r} already exists")
+            raise BadRequest("Topic %(slug)s already exists", slug=repr(slug))
         topic = Topic(
             id=uuid.uuid4(),
             agency_id=caller.agency.id,
@@ -537,12 +539,13 @@ def check_import_header(header: Sequence[str] | None) -> None:
     columns = [c.strip().lower() for c in header or []]
     missing = [c for c in IMPORT_COLUMNS if c not in columns]
     if missing:
-        raise BadRequest(f"The CSV lacks the column(s) {', '.join(missing)}")
+        raise BadRequest("The CSV lacks the column(s) %(columns)s", columns=", ".join(missing))
     unknown = [c for c in columns if c not in IMPORT_COLUMNS + OPTIONAL_COLUMNS]
     if unknown:
         raise BadRequest(
-            f"Unknown CSV column(s) {', '.join(unknown)}; known: "
-            f"{', '.join(IMPORT_COLUMNS + OPTIONAL_COLUMNS)}"
+            "Unknown CSV column(s) %(columns)s; known: %(known)s",
+            columns=", ".join(unknown),
+            known=", ".join(IMPORT_COLUMNS + OPTIONAL_COLUMNS),
         )
 
 

@@ -38,7 +38,7 @@ async def add_push_subscription(
     try:
         parse_subscription(text)
     except InvalidInput as exc:
-        raise ValidationFailed(str(exc)) from exc
+        raise ValidationFailed(exc.msgid, field=exc.field, **exc.values) from exc
     return await _device(app, citizen_id, text)
 
 

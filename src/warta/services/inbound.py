@@ -34,7 +34,7 @@ async def receive_text(
     async with app.uow() as uow:
         agency = await uow.agencies.get(agency_id)
         if agency is None:
-            raise NotFound(f"No agency with id {agency_id}")
+            raise NotFound("No agency with id %(agency_id)s", agency_id=agency_id)
         row = _stored(app, agency, sender, content)
         uow.received_texts.add(row)
         await uow.session.flush()  # no ORM relationship orders the callback after it

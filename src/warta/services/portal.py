@@ -177,7 +177,7 @@ async def sign_in(app: Warta, raw_contact: str) -> SignIn:
         check = recipients.validate_email if kind == "email" else recipients.normalise_phone
         value = check(raw_contact)
     except InvalidInput as exc:
-        raise ValidationFailed(str(exc), field="contact") from exc
+        raise ValidationFailed(exc.msgid, field="contact", **exc.values) from exc
     now = app.clock()
     async with app.uow() as uow:
         # The oldest verified, working contact with this value: a family's shared phone

@@ -38,8 +38,10 @@ class Quotas:
             bucket = self._buckets[(agency_id, key_type)] = TokenBucket.full(per_minute, 60.0, now)
         if not bucket.take(now):
             raise RateLimited(
-                f"Exceeded rate limit for key type {key_type.upper()} of {per_minute} "
-                "requests per 60 seconds"
+                "Exceeded rate limit for key type %(key_type)s of %(limit)s requests per 60 "
+                "seconds",
+                key_type=key_type.upper(),
+                limit=per_minute,
             )
 
     async def count_message(
@@ -57,7 +59,7 @@ class Quotas:
             used = await count_from_store(start_of_day_wib(now))
         if used + n > limit:
             self._daily[agency_id] = (today, used)
-            raise DailyLimitExceeded(f"Exceeded send limits ({limit}) for today")
+            raise DailyLimitExceeded("Exceeded send limits (%(limit)s) for today", limit=limit)
         self._daily[agency_id] = (today, used + n)
 
     def uncount_message(self, agency_id: uuid.UUID, n: int = 1) -> None:

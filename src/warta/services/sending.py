@@ -72,7 +72,7 @@ def normalise_recipient(channel: str, raw: str) -> str:
             return "whatsapp:" + recipients.normalise_phone(number)
         return recipients.validate_email(raw)
     except InvalidInput as exc:
-        raise ValidationFailed(str(exc), field=RECIPIENT_FIELD[channel]) from exc
+        raise ValidationFailed(exc.msgid, field=RECIPIENT_FIELD[channel], **exc.values) from exc
 
 
 def render_content(template: Template, personalisation: dict[str, Any]) -> tuple[str | None, str]:
@@ -88,13 +88,13 @@ def render_channel(
         if channel == "email":
             rendered_subject = render(subject or "", personalisation, channel="sms")
     except MissingPersonalisation as exc:
-        raise BadRequest(str(exc)) from exc
+        raise BadRequest(exc.msgid, field=exc.field, **exc.values) from exc
     if channel == "sms":
         text = sms.sanitise(text)
         try:
             sms.check_length(text)
         except MessageTooLong as exc:
-            raise BadRequest(str(exc)) from exc
+            raise BadRequest(exc.msgid, field=exc.field, **exc.values) from exc
     return rendered_subject, text
 
 
@@ -198,12 +198,14 @@ async def _usable_template(app: Warta, caller: Caller, command: SendNotification
     if template is None:
         raise BadRequest("Template not found")
     if template.archived:
-        raise BadRequest(f"Template {template.id} has been deleted")
+        raise BadRequest("Template %(template_id)s has been deleted", template_id=template.id)
     if template.type == MULTI:
         raise BadRequest("multi-channel templates are sent to citizens: POST /v2/notifications")
     if template.type != command.channel:
         raise BadRequest(
-            f"{template.type} template is not suitable for {command.channel} notification"
+            "%(kind)s template is not suitable for %(channel)s notification",
+            kind=template.type,
+            channel=command.channel,
         )
     return template
 

@@ -74,7 +74,7 @@ def _email(raw: str) -> str:
     try:
         return normalise_email(raw)
     except InvalidInput as exc:
-        raise ValidationFailed(str(exc), field="email") from exc
+        raise ValidationFailed(exc.msgid, field="email", **exc.values) from exc
 
 
 def _token_hash(token: str) -> str:

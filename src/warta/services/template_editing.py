@@ -171,7 +171,7 @@ async def preview(app: Warta, agency_id: uuid.UUID, draft: Draft) -> Preview:
     markers = _markers(names)
     entry = await lookups.agency_and_keys(app, agency_id)
     if entry is None:
-        raise NotFound(f"No agency with id {agency_id}")
+        raise NotFound("No agency with id %(agency_id)s", agency_id=agency_id)
     channels = [
         _sms_preview(sender_of(app, entry.agency, "sms"), body, markers)
         if channel == "sms"
@@ -188,7 +188,7 @@ def _check_sms_length(draft: Draft) -> None:
             try:
                 sms.check_length(_as_written(_sms_text(body, markers)[1]))
             except MessageTooLong as exc:
-                raise BadRequest(str(exc)) from exc
+                raise BadRequest(exc.msgid, field=exc.field, **exc.values) from exc
 
 
 async def create(app: Warta, agency_id: uuid.UUID, draft: Draft) -> Template:
@@ -233,7 +233,7 @@ async def history(
     async with app.uow() as uow:
         template = await uow.templates.get(agency_id, template_id)
         if template is None or template.archived:
-            raise NotFound(f"No template with id {template_id}")
+            raise NotFound("No template with id %(template_id)s", template_id=template_id)
         query = (
             select(TemplateVersion)
             .where(TemplateVersion.template_id == template_id)

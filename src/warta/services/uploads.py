@@ -97,7 +97,7 @@ def _csv_rows(data: bytes, max_recipients: int) -> Sheet:
         records = csv.reader(io.StringIO(text, newline=""), delimiter=separator)
         return _collect(enumerate(records, start=1), max_recipients)
     except csv.Error as exc:
-        raise ValidationFailed(f"This CSV file cannot be read: {exc}") from exc
+        raise ValidationFailed("This CSV file cannot be read: %(reason)s", reason=str(exc)) from exc
 
 
 def _xlsx_rows(data: bytes, max_recipients: int) -> Sheet:
@@ -123,13 +123,16 @@ def _collect(numbered: Iterable[tuple[int, list[str]]], max_recipients: int) -> 
         blank = not any(cell.strip() for cell in cells)
         if number > last or (not blank and len(rows) > max_recipients):
             raise ValidationFailed(
-                f"Too many rows: at most {max_recipients:,} recipients in one file "
-                "(and delete any empty rows at the end)"
+                "Too many rows: at most %(count)s recipients in one file "
+                "(and delete any empty rows at the end)",
+                count=format(max_recipients, ","),
             )
         if blank:
             continue
         if len(cells) > MAX_COLUMNS and any(c.strip() for c in cells[MAX_COLUMNS:]):
-            raise ValidationFailed(f"Row {number} has more than {MAX_COLUMNS} columns")
+            raise ValidationFailed(
+                "Row %(row)s has more than %(limit)s columns", row=number, limit=MAX_COLUMNS
+            )
         rows.append(_trimmed(cells))
         numbers.append(number)
     return Sheet(rows, numbers)

@@ -15,6 +15,7 @@ from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi.responses import RedirectResponse, Response
 
 from warta.api.console.web import AppDep, allowed, page
+from warta.api.pages import error_text
 from warta.api.pages import translate as _t
 from warta.bootstrap import Warta
 from warta.domain import statuses
@@ -99,7 +100,9 @@ async def check(
             held = uploads.hold(app.keyring, _owner(me), upload, app.clock())
     except ApiError as exc:
         return await _form_page(request, app, me, exc.status_code, error=exc, chosen=template_id)
-    problems = [(sheet.numbers[p.number], p) for p in checked.problems]
+    problems = [
+        (sheet.numbers[p.number], p, error_text(request, p.error)) for p in checked.problems
+    ]
     response = page(
         request, me, "bulk_report", 200,
         filename=file.filename, template=await lookups.template(app, me.agency_id, template_id),
