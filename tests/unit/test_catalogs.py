@@ -16,15 +16,16 @@ from pathlib import Path
 
 import pytest
 from babel.messages.extract import extract_from_dir
+from starlette.requests import Request
 
 import warta.domain
-from warta.api.pages import LOCALES, WEB, catalog
-from warta.errors import ApiError, InvalidInput
+from warta.api.pages import LANG_COOKIE, LOCALES, WEB, catalog, error_text
+from warta.errors import ApiError, InvalidInput, ValidationFailed
 
 SRC = Path(__file__).parents[2] / "src" / "warta"
 API = SRC / "api"
 #: Where errors a page may show are raised, their message the msgid.
-RAISERS = (SRC / "services", SRC / "domain")
+RAISERS = (SRC / "services", SRC / "domain", SRC / "api" / "console")
 
 
 def _subclasses(base: type) -> set[type]:
@@ -108,3 +109,22 @@ def test_translations_keep_their_placeholders(language: str) -> None:
 
     wrong = [m.id for m in catalog(language) if m.string and names(m.id) != names(m.string)]
     assert not wrong, f"translations that lose or invent a placeholder: {wrong}"
+
+
+@pytest.mark.parametrize(
+    ("cookie", "shown"),
+    [
+        ("id", "Terlalu banyak baris: paling banyak 50.000 penerima dalam satu pengiriman"),
+        ("en", "Too many rows: at most 50,000 recipients in one job"),
+    ],
+)
+def test_a_page_gives_an_error_in_its_language_with_numbers_written_its_way(
+    cookie: str, shown: str
+) -> None:
+    error = ValidationFailed(
+        "Too many rows: at most %(count)s recipients in one job", field="rows", count=50_000
+    )
+    headers = [(b"cookie", f"{LANG_COOKIE}={cookie}".encode())]
+    request = Request({"type": "http", "query_string": b"", "headers": headers})
+    assert error_text(request, error) == shown
+    assert str(error) == "rows Too many rows: at most 50000 recipients in one job"  # the API's

@@ -20,6 +20,7 @@ from typing import Any
 from babel.messages.catalog import Catalog
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
+from babel.numbers import format_decimal
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
@@ -81,10 +82,19 @@ def translate(request: Request, message: str) -> str:
 
 
 def error_text(request: Request, exc: WartaError) -> str:
-    """An error as a page shows it: translated, then filled in, without the API's field
-    name (the page shows it beside the field)."""
+    """An error as a page shows it: translated, then filled in (numbers written as the
+    language writes them: 50.000 in Indonesian is 50,000 in English), without the API's
+    field name (the page shows it beside the field)."""
+    language = language_of(request)
     text = translate(request, exc.msgid)
-    return text % exc.values if exc.values else text
+    if not exc.values:
+        return text
+    return text % {
+        name: format_decimal(value, locale=language)
+        if isinstance(value, int) and not isinstance(value, bool)
+        else value
+        for name, value in exc.values.items()
+    }
 
 
 def render(request: Request, name: str, status: int = 200, **values: Any) -> HTMLResponse:

@@ -117,7 +117,7 @@ async def check(app: Warta, caller: Caller, new: NewJob) -> Checked:
         raise ValidationFailed("rows must hold a header row and at least one recipient")
     if len(new.rows) - 1 > MAX_ROWS:
         raise ValidationFailed(
-            "Too many rows: at most %(count)s recipients in one job", count=format(MAX_ROWS, ",")
+            "Too many rows: at most %(count)s recipients in one job", count=MAX_ROWS
         )
     header = [cell.strip() for cell in new.rows[0]]
     column = next((i for i, h in enumerate(header) if _key(h) in RECIPIENT_COLUMNS[channel]), None)

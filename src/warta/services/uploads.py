@@ -125,7 +125,7 @@ def _collect(numbered: Iterable[tuple[int, list[str]]], max_recipients: int) -> 
             raise ValidationFailed(
                 "Too many rows: at most %(count)s recipients in one file "
                 "(and delete any empty rows at the end)",
-                count=format(max_recipients, ","),
+                count=max_recipients,
             )
         if blank:
             continue

@@ -75,7 +75,7 @@ async def confirm_revoke(
     keys = await admin.list_keys(app, me.agency_id)
     key = next((k for k in keys if k.id == key_id and k.revoked_at is None), None)
     if key is None:
-        raise NotFound(f"No API key with id {key_id}")
+        raise NotFound("No API key with id %(key_id)s", key_id=key_id)
     return await _keys_page(request, app, me, revoking=key)
 
 
