@@ -44,14 +44,15 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import functools
 import itertools
-import json
-import socket
 import time
 from datetime import UTC, datetime
 from typing import Any
 
 import smpp34
+
+from _common import control_server, free_port, run_loop
 
 _RECEIPT = 0x04  # esm_class of an SMSC delivery receipt
 _UDHI = 0x40
@@ -193,45 +194,11 @@ async def _smpp(counter: Counter, server: smpp34.Server) -> None:
             counter.esmes.pop(event.session_id, None)
 
 
-async def _control(
-    counter: Counter, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
-) -> None:
-    try:
-        while line := await reader.readline():
-            words = line.decode().split()
-            reply: dict[str, Any]
-            if words[:1] == ["WAIT"] and len(words) == 3:
-                nth = await counter.wait("parts", int(words[1]), float(words[2]))
-                reply = counter.stats() | {"nth": nth}
-            elif words[:1] == ["RECEIPTS"] and len(words) == 3:
-                nth = await counter.wait("receipts", int(words[1]), float(words[2]))
-                reply = counter.stats() | {"nth_receipt": nth}
-            elif words == ["RESET"]:
-                counter.reset()
-                reply = counter.stats()
-            elif words == ["STATS"]:
-                reply = counter.stats()
-            else:
-                reply = {"error": f"unknown command {line!r}"}
-            writer.write(json.dumps(reply).encode() + b"\n")
-            await writer.drain()
-    except (ConnectionError, asyncio.IncompleteReadError):
-        pass
-    finally:
-        writer.close()
-
-
-def _free_port() -> int:
-    # smpp34 cannot say which port it bound, so ask the OS for one it is not using.
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 async def serve(receipt_delay: float) -> None:
     counter = Counter(receipt_delay)
     for attempt in range(5):  # the free port may be taken before smpp34 binds it
-        smpp_port = _free_port()
+        # smpp34 cannot say which port it bound, so ask the OS for one it is not using.
+        smpp_port = free_port()
         server = smpp34.Server("127.0.0.1", smpp_port, system_id="BENCH-SMSC")
         try:
             await server.start()
@@ -239,8 +206,12 @@ async def serve(receipt_delay: float) -> None:
         except smpp34.SmppError:
             if attempt == 4:
                 raise
-    control = await asyncio.start_server(
-        lambda r, w: _control(counter, r, w), host="127.0.0.1", port=0
+    control = await control_server(
+        counter,
+        {
+            "WAIT": ("nth", functools.partial(counter.wait, "parts")),
+            "RECEIPTS": ("nth_receipt", functools.partial(counter.wait, "receipts")),
+        },
     )
     control_port = control.sockets[0].getsockname()[1]
     print(f"READY {smpp_port} {control_port}", flush=True)
@@ -257,14 +228,8 @@ def main() -> None:
         help="Seconds between taking a part and sending its receipt (default 0).",
     )
     args = parser.parse_args()
-    try:
-        import uvloop  # the same loop uvicorn picks for `warta serve`, when installed
-    except ImportError:
-        run = asyncio.run
-    else:
-        run = uvloop.run
     with contextlib.suppress(KeyboardInterrupt):
-        run(serve(args.receipt_delay))
+        run_loop(serve(args.receipt_delay))  # uvloop when installed, as for `warta serve`
 
 
 if __name__ == "__main__":

@@ -26,13 +26,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import json
 import logging
 import re
 import time
 from typing import Any
 
 from aiosmtpd.smtp import SMTP, Envelope, Session
+
+from _common import control_server, run_loop
 
 
 class Counter:
@@ -93,31 +94,6 @@ class Counter:
         }
 
 
-async def _control(
-    counter: Counter, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
-) -> None:
-    try:
-        while line := await reader.readline():
-            words = line.decode().split()
-            reply: dict[str, Any]
-            if words[:1] == ["WAIT"] and len(words) == 3:
-                nth = await counter.wait(int(words[1]), float(words[2]))
-                reply = counter.stats() | {"nth": nth}
-            elif words == ["RESET"]:
-                counter.reset()
-                reply = counter.stats()
-            elif words == ["STATS"]:
-                reply = counter.stats()
-            else:
-                reply = {"error": f"unknown command {line!r}"}
-            writer.write(json.dumps(reply).encode() + b"\n")
-            await writer.drain()
-    except (ConnectionError, asyncio.IncompleteReadError):
-        pass
-    finally:
-        writer.close()
-
-
 async def serve(key_header: str) -> None:
     loop = asyncio.get_running_loop()
     counter = Counter(key_header)
@@ -127,9 +103,7 @@ async def serve(key_header: str) -> None:
         host="127.0.0.1",
         port=0,
     )
-    control = await asyncio.start_server(
-        lambda r, w: _control(counter, r, w), host="127.0.0.1", port=0
-    )
+    control = await control_server(counter, {"WAIT": ("nth", counter.wait)})
     smtp_port = smtp.sockets[0].getsockname()[1]
     control_port = control.sockets[0].getsockname()[1]
     print(f"READY {smtp_port} {control_port}", flush=True)
@@ -147,14 +121,8 @@ def main() -> None:
     args = parser.parse_args()
     # aiosmtpd logs every connection and envelope at INFO; that would be most of its work.
     logging.basicConfig(level=logging.WARNING)
-    try:
-        import uvloop  # the same loop uvicorn picks for `warta serve`, when installed
-    except ImportError:
-        run = asyncio.run
-    else:
-        run = uvloop.run
     with contextlib.suppress(KeyboardInterrupt):
-        run(serve(args.key_header))
+        run_loop(serve(args.key_header))  # uvloop when installed, as for `warta serve`
 
 
 if __name__ == "__main__":
