@@ -31,6 +31,7 @@ from warta.store.models import (
     CitizenContact,
     Consent,
     Notification,
+    PreferenceChange,
     TopicSubscription,
 )
 
@@ -70,6 +71,8 @@ async def test_download_my_data_holds_what_warta_knows_in_the_clear(
     assert data["profile"]["nik"] == NIK and data["profile"]["name"] == "Sri Wahyuni"
     assert {(c["type"], c["value"]) for c in data["contacts"]} == {("sms", PHONE), ("email", EMAIL)}
     assert data["preferences"]["channels"] == ["sms"]
+    [registered] = data["preference_changes"]  # the agency that registered them set these
+    assert registered["by"] == "Dinas Uji" and registered["preferences"]["channels"] == ["sms"]
     assert data["agencies"] == ["Dinas Uji"]
     assert [t["topic"] for t in data["topics"]] == ["pajak-kendaraan"]
     [consent] = data["consents"]
@@ -176,7 +179,7 @@ async def _assert_gone_from_the_database(harness: Harness, citizen_id: uuid.UUID
         assert not (
             await session.scalars(select(Citizen).where(Citizen.nik_hash.in_(hashes)))
         ).all()
-        for table in (CitizenContact, AgencyCitizen, Consent, TopicSubscription):
+        for table in (CitizenContact, AgencyCitizen, Consent, PreferenceChange, TopicSubscription):
             rows = await session.scalars(select(table).where(table.citizen_id == citizen_id))
             assert not rows.all(), table.__tablename__
         contacts = await session.scalars(

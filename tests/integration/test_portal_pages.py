@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from tests.integration.harness import Clock, Harness, code_in, recording
+from tests.integration.harness import Clock, Harness, auth_header, code_in, recording
 from tests.integration.portal_forms import (
     EMAIL,
     FIRST_LOAD_LIMIT,
@@ -168,6 +168,38 @@ async def test_the_preferences_form_decides_how_the_next_notification_goes(
     await harness.wait_status(waiting["id"], "delivered")
     [sms, _] = await outbox.wait_for(2)
     assert sms.to == PHONE
+
+
+async def test_every_change_to_how_a_citizen_is_reached_is_in_their_history(
+    harness: Harness, outbox: Outbox
+) -> None:
+    """Who set what, newest first: the registering agency, the agency through the API,
+    the citizen in the portal. A save that changes nothing, or is refused, adds nothing."""
+    citizen = await register(harness, outbox)
+    by_agency = {"channels": ["sms"], "quiet_hours": {"start": "22:00", "end": "05:00"}}
+    put = await harness.client.put(
+        f"/v2/citizens/{citizen['id']}/preferences",
+        json=by_agency,
+        headers=auth_header(harness.keys["live"]),
+    )
+    assert put.status_code == 200, put.text
+    await sign_in(harness, outbox)
+    mine = {"rank_email": "1", "rank_sms": "2", "max_per_day": "3", "language": "id"}
+    for _ in range(2):  # the second save changes nothing
+        await post_form(harness, "/portal/preferences", "/portal/preferences", **mine)
+    refused = await post_form(
+        harness, "/portal/preferences", "/portal/preferences", rank_sms="1", max_per_day="0"
+    )
+    assert refused.status_code == 400
+
+    page = await harness.client.get("/portal/consents")
+    rows = re.findall(r"<tr>\s*<td>[^<]+</td>\s*<td>([^<]+)</td>\s*<td>(.+?)</td>", page.text, re.S)
+    assert [(who, " ".join(what.split())) for who, what in rows] == [
+        ("Anda", "Saluran: Email, SMS. Tanpa jam tenang. Paling banyak 3 per hari. "
+                 "Bahasa: Bahasa Indonesia."),
+        ("Dinas Uji", "Saluran: SMS. Jam tenang 22:00–05:00. Bahasa: Bahasa Indonesia."),
+        ("Dinas Uji", "Saluran: SMS. Tanpa jam tenang. Bahasa: Bahasa Indonesia."),
+    ]  # fmt: skip
 
 
 @pytest.mark.parametrize(

@@ -128,16 +128,7 @@ def present(view: citizens.CitizenView) -> dict[str, Any]:
             }
             for contact, value in view.contacts
         ],
-        "preferences": {
-            "channels": list(prefs.channels),
-            "quiet_hours": (
-                {"start": prefs.quiet_start, "end": prefs.quiet_end} if prefs.quiet_start else None
-            ),
-            "max_per_day": prefs.max_per_day,
-            "max_per_week": prefs.max_per_week,
-            "digest": prefs.digest,
-            "digest_at": prefs.digest_at,
-        },
+        "preferences": citizens.preferences_document(prefs),
         "topics": view.topics,
         "created_at": notify_time(c.created_at),
         "updated_at": notify_time(c.updated_at),

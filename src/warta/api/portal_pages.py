@@ -308,8 +308,9 @@ async def consents(request: Request, app: AppDep) -> Response:
     if who is None:
         return _to_sign_in()
     entries = list(reversed(await citizen_self.history(app, who)))  # newest first
+    changes = list(reversed(await citizen_self.preference_history(app, who)))
     title = _t(request, "Consent history")
-    return _page(request, "consents", 200, who, title=title, entries=entries)
+    return _page(request, "consents", 200, who, title=title, entries=entries, changes=changes)
 
 
 # -- devices: app, push, Telegram ---------------------------------------------------------

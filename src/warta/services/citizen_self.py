@@ -12,6 +12,7 @@ relationship: the agencies that registered them, and those agencies' topics.
 
 from __future__ import annotations
 
+import json
 import logging
 import uuid
 from collections.abc import Sequence
@@ -37,6 +38,7 @@ from warta.store.models import (
     Consent,
     Notification,
     OptOut,
+    PreferenceChange,
     Topic,
     TopicSubscription,
 )
@@ -83,6 +85,13 @@ class HistoryEntry:
     granted: bool
     source: str
     text_shown: str
+
+
+@dataclass(frozen=True)
+class PreferenceEntry:
+    at: datetime
+    agency: str | None  # None: the citizen, in the portal
+    preferences: dict[str, Any]  # as ``citizens.preferences_document`` gives them
 
 
 @dataclass(frozen=True)
@@ -145,9 +154,11 @@ async def set_preferences(
         raise ValidationFailed(exc.msgid, field=exc.field, **exc.values) from exc
     async with app.uow() as uow:
         citizen = await _citizen(uow, citizen_id)
+        before = citizens.reached_by(citizen)
         citizens.apply_preferences(citizen, prefs)
         citizen.language = language
         citizen.updated_at = app.clock()
+        citizens.record_preferences(uow, citizen, None, before)
         await uow.commit()
 
 
@@ -213,6 +224,25 @@ async def history(app: Warta, citizen_id: uuid.UUID) -> list[HistoryEntry]:
     ]
 
 
+async def preference_history(app: Warta, citizen_id: uuid.UUID) -> list[PreferenceEntry]:
+    """Every change to how the citizen is reached, oldest first."""
+    async with app.uow() as uow:
+        return await _preference_changes(uow, citizen_id)
+
+
+async def _preference_changes(uow: UnitOfWork, citizen_id: uuid.UUID) -> list[PreferenceEntry]:
+    query = (
+        select(PreferenceChange, Agency.name)
+        .outerjoin(Agency, Agency.id == PreferenceChange.agency_id)
+        .where(PreferenceChange.citizen_id == citizen_id)
+        .order_by(PreferenceChange.created_at, PreferenceChange.id)
+    )
+    return [
+        PreferenceEntry(change.created_at, agency, json.loads(change.preferences))
+        for change, agency in await uow.session.execute(query)
+    ]
+
+
 async def _consents(uow: UnitOfWork, citizen_id: uuid.UUID) -> Sequence[Consent]:
     query = (
         select(Consent)
@@ -271,7 +301,7 @@ async def export(app: Warta, citizen_id: uuid.UUID) -> dict[str, Any]:
         messages = await portal._present(app, uow, firsts)
         consents = await _consents(uow, citizen_id)
         names = await _names(uow, consents)
-    prefs = citizens.preferences_of(citizen)
+        changes = await _preference_changes(uow, citizen_id)
     return {
         "profile": {
             "id": str(citizen.id),
@@ -293,16 +323,11 @@ async def export(app: Warta, citizen_id: uuid.UUID) -> dict[str, Any]:
             }
             for c in contacts
         ],
-        "preferences": {
-            "channels": list(prefs.channels),
-            "quiet_hours": (
-                {"start": prefs.quiet_start, "end": prefs.quiet_end} if prefs.quiet_start else None
-            ),
-            "max_per_day": prefs.max_per_day,
-            "max_per_week": prefs.max_per_week,
-            "digest": prefs.digest,
-            "digest_at": prefs.digest_at,
-        },
+        "preferences": citizens.preferences_document(citizens.preferences_of(citizen)),
+        "preference_changes": [
+            {"by": e.agency or "you", "preferences": e.preferences, "created_at": notify_time(e.at)}
+            for e in changes
+        ],
         "agencies": [name for _, name in related],
         "topics": subscriptions,
         "consents": [
@@ -340,9 +365,10 @@ async def erase(app: Warta, citizen_id: uuid.UUID) -> None:
 
     Deleted: the citizen row (NIK ciphertext and lookup hash, name, region, preferences),
     every contact (phones, addresses, push subscriptions, chat handles: ciphertexts and
-    lookup hashes), relationships with agencies, topic subscriptions, consent records and
-    opt-outs, and unused Telegram link codes. With the row gone every session token of
-    theirs opens nothing (sessions are sealed tokens, checked against the row).
+    lookup hashes), relationships with agencies, topic subscriptions, consent records,
+    preference changes and opt-outs, and unused Telegram link codes. With the row gone
+    every session token of theirs opens nothing (sessions are sealed tokens, checked
+    against the row).
 
     Kept, anonymised: each agency's notification rows (id, status, template, times,
     channel, routing reasons, billing units), which the agency needs for its own records
@@ -399,7 +425,15 @@ async def erase(app: Warta, citizen_id: uuid.UUID) -> None:
                 escalate_at=None,
             )
         )
-        for table in (ChatLink, TopicSubscription, OptOut, Consent, AgencyCitizen, CitizenContact):
+        for table in (
+            ChatLink,
+            TopicSubscription,
+            OptOut,
+            Consent,
+            PreferenceChange,
+            AgencyCitizen,
+            CitizenContact,
+        ):
             await uow.session.execute(delete(table).where(table.citizen_id == citizen_id))
         await uow.session.execute(delete(Citizen).where(Citizen.id == citizen_id))
         await uow.commit()

@@ -10,11 +10,13 @@ very next routing decision.
 
 from __future__ import annotations
 
+import json
 import secrets
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from warta.bootstrap import Warta
 from warta.domain import citizens as rules
@@ -23,7 +25,14 @@ from warta.domain.regions import parse_region, parse_zone, zone_of
 from warta.errors import ApiError, BadRequest, InvalidInput, NotFound, ValidationFailed
 from warta.services import sending
 from warta.services.sending import Caller
-from warta.store.models import Citizen, CitizenContact, Consent, Template, Topic
+from warta.store.models import (
+    Citizen,
+    CitizenContact,
+    Consent,
+    PreferenceChange,
+    Template,
+    Topic,
+)
 from warta.store.uow import UnitOfWork
 
 CODE_TTL = timedelta(minutes=15)
@@ -160,6 +169,7 @@ async def register(app: Warta, caller: Caller, new: NewCitizen) -> tuple[Citizen
             apply_preferences(citizen, prefs)
             uow.citizens.add(citizen)
             await uow.session.flush()
+            record_preferences(uow, citizen, caller.agency.id, None)
         await uow.citizens.link(caller.agency.id, citizen.id, now)
         known = {(c.kind, c.value_hash) for c in await uow.citizens.contacts([citizen.id])}
         for kind, value in contacts:
@@ -256,6 +266,7 @@ async def update(
 ) -> CitizenView:
     async with app.uow() as uow:
         citizen = await _visible(uow, caller.agency.id, citizen_id)
+        before = reached_by(citizen)
         try:
             if changes.name is not None:
                 name = rules.check_name(changes.name)
@@ -269,6 +280,7 @@ async def update(
             # A move keeps an explicitly chosen zone only when a new one is given.
             citizen.region_code, citizen.zone = region, zone
         citizen.updated_at = app.clock()
+        record_preferences(uow, citizen, caller.agency.id, before)  # the language, if changed
         await uow.commit()
         return await _view(app, uow, caller.agency.id, citizen)
 
@@ -279,10 +291,53 @@ async def set_preferences(
     check_preferences(prefs)
     async with app.uow() as uow:
         citizen = await _visible(uow, caller.agency.id, citizen_id)
+        before = reached_by(citizen)
         apply_preferences(citizen, prefs)
         citizen.updated_at = app.clock()
+        record_preferences(uow, citizen, caller.agency.id, before)
         await uow.commit()
         return await _view(app, uow, caller.agency.id, citizen)
+
+
+def preferences_document(prefs: Preferences) -> dict[str, Any]:
+    """Preferences as the API and "download my data" give them."""
+    return {
+        "channels": list(prefs.channels),
+        "quiet_hours": (
+            {"start": prefs.quiet_start, "end": prefs.quiet_end} if prefs.quiet_start else None
+        ),
+        "max_per_day": prefs.max_per_day,
+        "max_per_week": prefs.max_per_week,
+        "digest": prefs.digest,
+        "digest_at": prefs.digest_at,
+    }
+
+
+def reached_by(citizen: Citizen) -> str:
+    """How the citizen is reached now, as a preference change records it (JSON)."""
+    document = preferences_document(preferences_of(citizen))
+    return json.dumps({**document, "language": citizen.language})
+
+
+def record_preferences(
+    uow: UnitOfWork, citizen: Citizen, agency_id: uuid.UUID | None, before: str | None
+) -> None:
+    """Record the citizen's preferences as just set (``before``: ``reached_by`` ahead of
+    the change, None for a new citizen), by an agency (through the API or an import) or,
+    with no ``agency_id``, by the citizen. A save that changed nothing is not a change."""
+    after = reached_by(citizen)
+    if after == before:
+        return
+    uow.citizens.add(
+        PreferenceChange(
+            id=uuid.uuid4(),
+            citizen_id=citizen.id,
+            agency_id=agency_id,
+            source="agency" if agency_id else "portal",
+            preferences=after,
+            created_at=citizen.updated_at,
+        )
+    )
 
 
 def preferences_of(citizen: Citizen) -> Preferences:

@@ -408,6 +408,24 @@ class Consent(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
 
+class PreferenceChange(Base):
+    """Each change to how a citizen is reached (channel order, quiet hours, caps, digest,
+    language) and who made it: ``agency_id`` through the API, or None for the citizen in
+    the portal. Shown to the citizen beside their consents, so "who chose email for me?"
+    has an answer. Append-only; the citizen row holds the current state, and
+    ``preferences`` (JSON) the state this change made."""
+
+    __tablename__ = "preference_changes"
+    __table_args__ = (Index("ix_preference_changes_citizen", "citizen_id", "created_at"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    citizen_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("citizens.id"))
+    agency_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("agencies.id"))
+    source: Mapped[str] = mapped_column(String(20))
+    preferences: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
 class OptOut(Base):
     """A citizen's current withdrawal from an agency (``topic`` "") or one of its topics."""
 
