@@ -46,6 +46,11 @@ class WartaError(Exception):
         super().__init__(f"{field} {text}" if field else text)
 
 
+class Word(str):
+    """A value of an error's message that is an English word itself (a region's level):
+    pages translate it with the message; the API gives it as it is."""
+
+
 class InvalidInput(WartaError):
     """Input that cannot be accepted. ``str(exc)`` is the user-facing message."""
 

@@ -20,7 +20,8 @@ from starlette.requests import Request
 
 import warta.domain
 from warta.api.pages import LANG_COOKIE, LOCALES, WEB, catalog, error_text
-from warta.errors import ApiError, InvalidInput, ValidationFailed
+from warta.domain.regions import parse_region
+from warta.errors import ApiError, InvalidInput, InvalidRegion, ValidationFailed
 
 SRC = Path(__file__).parents[2] / "src" / "warta"
 API = SRC / "api"
@@ -111,6 +112,35 @@ def test_translations_keep_their_placeholders(language: str) -> None:
     assert not wrong, f"translations that lose or invent a placeholder: {wrong}"
 
 
+def _page_request(language: str) -> Request:
+    headers = [(b"cookie", f"{LANG_COOKIE}={language}".encode())]
+    return Request({"type": "http", "query_string": b"", "headers": headers})
+
+
+@pytest.mark.parametrize(
+    ("code", "shown", "api"),
+    [
+        (
+            "32.00",
+            "Kode wilayah '32.00': bagian kabupaten/kota tidak boleh 00",
+            "region code '32.00': the regency cannot be 00",
+        ),
+        (
+            "32.73.1",
+            "Kode wilayah '32.73.1': bagian kecamatan harus 2 digit, bukan '1'",
+            "region code '32.73.1': the district must be 2 digits, not '1'",
+        ),
+    ],
+)
+def test_a_region_codes_level_is_named_in_the_pages_language(
+    code: str, shown: str, api: str
+) -> None:
+    with pytest.raises(InvalidRegion) as raised:
+        parse_region(code)
+    assert error_text(_page_request("id"), raised.value) == shown
+    assert str(raised.value) == api
+
+
 @pytest.mark.parametrize(
     ("cookie", "shown"),
     [
@@ -124,7 +154,5 @@ def test_a_page_gives_an_error_in_its_language_with_numbers_written_its_way(
     error = ValidationFailed(
         "Too many rows: at most %(count)s recipients in one job", field="rows", count=50_000
     )
-    headers = [(b"cookie", f"{LANG_COOKIE}={cookie}".encode())]
-    request = Request({"type": "http", "query_string": b"", "headers": headers})
-    assert error_text(request, error) == shown
+    assert error_text(_page_request(cookie), error) == shown
     assert str(error) == "rows Too many rows: at most 50000 recipients in one job"  # the API's

@@ -25,7 +25,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from warta.errors import WartaError
+from warta.errors import WartaError, Word
 from warta.security.crypto import Keyring
 
 WEB = Path(__file__).parent.parent / "web"
@@ -83,18 +83,21 @@ def translate(request: Request, message: str) -> str:
 
 def error_text(request: Request, exc: WartaError) -> str:
     """An error as a page shows it: translated, then filled in (numbers written as the
-    language writes them: 50.000 in Indonesian is 50,000 in English), without the API's
-    field name (the page shows it beside the field)."""
+    language writes them: 50.000 in Indonesian is 50,000 in English; ``Word`` values
+    translated too), without the API's field name (the page shows it beside the field)."""
     language = language_of(request)
     text = translate(request, exc.msgid)
     if not exc.values:
         return text
-    return text % {
-        name: format_decimal(value, locale=language)
-        if isinstance(value, int) and not isinstance(value, bool)
-        else value
-        for name, value in exc.values.items()
-    }
+    return text % {name: _shown(request, value, language) for name, value in exc.values.items()}
+
+
+def _shown(request: Request, value: object, language: str) -> object:
+    if isinstance(value, Word):
+        return translate(request, value)
+    if isinstance(value, int) and not isinstance(value, bool):
+        return format_decimal(value, locale=language)
+    return value
 
 
 def render(request: Request, name: str, status: int = 200, **values: Any) -> HTMLResponse:

@@ -19,7 +19,7 @@ import re
 from dataclasses import dataclass
 from typing import Final, Literal, NamedTuple
 
-from warta.errors import InvalidInput, InvalidRegion
+from warta.errors import InvalidInput, InvalidRegion, Word
 
 __all__ = [
     "PROVINCES",
@@ -184,13 +184,15 @@ def _canonical(raw: str) -> str:
     for level, width, part in zip(_LEVELS, _WIDTHS, parts, strict=False):
         if not part:
             raise InvalidRegion(
-                "region code %(code)s: the %(level)s part is empty", code=repr(text), level=level
+                "region code %(code)s: the %(level)s part is empty",
+                code=repr(text),
+                level=Word(level),
             )
         if len(part) != width:
             raise InvalidRegion(
                 "region code %(code)s: the %(level)s must be %(width)s digits, not %(part)s",
                 code=repr(text),
-                level=level,
+                level=Word(level),
                 width=width,
                 part=repr(part),
             )
@@ -198,7 +200,7 @@ def _canonical(raw: str) -> str:
             raise InvalidRegion(
                 "region code %(code)s: the %(level)s cannot be %(part)s",
                 code=repr(text),
-                level=level,
+                level=Word(level),
                 part=part,
             )
     if parts[0] not in PROVINCES:
