@@ -102,17 +102,9 @@ from typing import Any, ClassVar
 
 import aiosmtplib
 
-from _common import (
-    Channel,
-    CpuMeter,
-    Resources,
-    Run,
-    Runner,
-    SinkProcess,
-    Throughput,
-    finish,
-    run_loop,
-)
+from _common import Channel, CpuMeter, Resources, Run, SinkProcess, finish
+from _sink import run_loop
+from _throughput import Runner, Throughput
 from warta.channels.base import OutboundMessage
 from warta.channels.email_smtp import build_email as warta_build_email
 from warta.domain.email import render_email

@@ -103,18 +103,9 @@ from typing import Any, ClassVar
 
 import smpp34
 
-from _common import (
-    Channel,
-    CpuMeter,
-    Resources,
-    Run,
-    SinkProcess,
-    Throughput,
-    WartaApi,
-    finish,
-    median,
-    run_loop,
-)
+from _common import Channel, CpuMeter, Resources, Run, SinkProcess, WartaApi, finish
+from _sink import run_loop
+from _throughput import Throughput, median
 from warta.channels.sms_smpp_config import SmppConfig, source_address
 from warta.domain import sms
 from warta.domain.templates import render

@@ -52,7 +52,7 @@ from typing import Any
 
 import smpp34
 
-from _common import control_server, free_port, run_loop
+from _sink import control_server, free_port, run_loop
 
 _RECEIPT = 0x04  # esm_class of an SMSC delivery receipt
 _UDHI = 0x40

@@ -33,7 +33,7 @@ from typing import Any
 
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
-from _common import control_server, run_loop
+from _sink import control_server, run_loop
 
 
 class Counter:
