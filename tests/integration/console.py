@@ -1,10 +1,13 @@
-"""Signing staff in to the console from tests, as a browser would: password, then TOTP."""
+"""Console pages from tests: signing staff in as a browser would (password, then TOTP),
+and reading a page as a person does (its text, its tables)."""
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
 from datetime import datetime
+from html import unescape
+from html.parser import HTMLParser
 
 import httpx
 import pyotp
@@ -67,3 +70,62 @@ async def sign_in(
     )
     assert done.status_code == 303, done.text
     return Staffer(client=client, email=email, secret=secret)
+
+
+def text_of(html: str) -> str:
+    """What a reader sees: tags dropped, spaces collapsed."""
+    return " ".join(unescape(re.sub(r"<[^>]+>", " ", html)).split())
+
+
+class Tables(HTMLParser):
+    """Every table on a page as {caption: rows of cell texts}, header rows left out, as a
+    screen reader reads them."""
+
+    def __init__(self, page: str) -> None:
+        super().__init__()
+        self.tables: dict[str, list[list[str]]] = {}
+        self._caption: str | None = None
+        self._rows: list[list[str]] = []
+        self._text: list[str] | None = None
+        self._in_caption = self._in_head = False
+        self.feed(page)
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "table":
+            self._caption, self._rows = "", []
+        elif tag == "caption":
+            self._in_caption = True
+        elif tag == "thead":
+            self._in_head = True
+        elif tag == "tr" and not self._in_head:
+            self._rows.append([])
+        elif tag in ("td", "th") and not self._in_head:
+            self._text = []
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "caption":
+            self._in_caption = False
+        elif tag == "thead":
+            self._in_head = False
+        elif tag in ("td", "th") and self._text is not None:
+            self._rows[-1].append(" ".join("".join(self._text).split()))
+            self._text = None
+        elif tag == "table" and self._caption is not None:
+            self.tables[" ".join(self._caption.split())] = self._rows
+
+    def handle_data(self, data: str) -> None:
+        if self._in_caption and self._caption is not None:
+            self._caption += data
+        elif self._text is not None:
+            self._text.append(data)
+
+
+def rows_of(page: str, caption: str) -> list[list[str]]:
+    """The rows of the table with ``caption`` (its header left out), as cell texts."""
+    return Tables(page).tables[caption]
+
+
+def row(page: str, caption: str, first_cell: str) -> list[str]:
+    """The other cells of the row that starts with ``first_cell``."""
+    [found] = [r[1:] for r in rows_of(page, caption) if r and r[0] == first_cell]
+    return found

@@ -10,7 +10,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -64,6 +64,11 @@ class Clock:
 
     def advance(self, by: timedelta) -> None:
         self.set(self() + by)
+
+
+def wib(day: int, hour: int, minute: int = 0) -> datetime:
+    """A wall-clock time in Jakarta (UTC+7) on a day of December 2026, as UTC."""
+    return datetime(2026, 12, day, hour, minute, tzinfo=UTC) - timedelta(hours=7)
 
 
 def recording(outbox: Outbox) -> dict[str, Channel]:

@@ -20,6 +20,7 @@ from typing import Any
 
 import pytest
 
+from tests.integration.console import row, sign_in
 from tests.integration.harness import Clock, Harness, code_in, make_settings, running_warta
 from warta.channels.capture import Outbox
 from warta.devpeers.loopback import serve_asgi
@@ -316,6 +317,16 @@ async def test_dev_outbox_shows_push_and_chat_for_a_citizen_given_devices(
     assert by_channel["push"]["to"].startswith("webpush:…")
     assert by_channel["push"]["subject"] == "Pajak kendaraan D 1234 XY"
     assert by_channel["push"]["body"].startswith("Pajak D 1234 XY jatuh tempo 5 Desember.")
+
+    # The agency's dashboard counts each channel the warning was tried on.
+    attempts = (await harness.get(f"/v2/notifications/{emergency['id']}")).json()["attempts"]
+    for attempt in attempts:
+        await harness.wait_status(attempt["id"], "delivered")
+    viewer = await sign_in(harness, "viewer")
+    week = (await viewer.client.get("/console/?lang=en")).text
+    totals = "Totals by channel, last 7 days"
+    assert row(week, totals, "App notification") == ["1", "1", "0", "0"]
+    assert row(week, totals, "Chat") == ["1", "1", "0", "0"]
 
 
 async def test_the_official_app_gets_the_message_through_fcm(

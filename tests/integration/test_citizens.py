@@ -7,24 +7,16 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 import pytest
 
-from tests.integration.harness import Clock, Harness, recording
+from tests.integration.harness import Clock, Harness, recording, wib
 from warta.channels.base import Channel
 from warta.channels.capture import Outbox, RecordingChannel
 from warta.errors import PermanentFailure
 from warta.services.admin import create_agency, create_template
-
-WIB = timedelta(hours=7)
-
-
-def wib(day: int, hour: int, minute: int = 0) -> datetime:
-    """A wall-clock time in Jakarta (UTC+7) on a day of December 2026, as UTC."""
-    return datetime(2026, 12, day, hour, minute, tzinfo=UTC) - WIB
-
 
 NIK = "3273014101900002"  # Bandung registration, born 1 Jan 1990 (a woman: day + 40)
 NIK_2 = "3171020202850003"

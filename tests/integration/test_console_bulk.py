@@ -8,18 +8,15 @@ from __future__ import annotations
 import asyncio
 import io
 import re
-from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta
-from html import unescape
-from pathlib import Path
 
 import pytest
 from openpyxl import Workbook
 from sqlalchemy import func, select
 
-from tests.integration.console import Staffer, sign_in
-from tests.integration.harness import Clock, Harness, code_in, make_settings, running_warta
-from warta.channels.capture import Outbox, RecordingChannel
+from tests.integration.console import Staffer, rows_of, sign_in, text_of
+from tests.integration.harness import Clock, Harness, code_in, recording, wib
+from warta.channels.base import Channel
+from warta.channels.capture import Outbox
 from warta.services.admin import create_template
 from warta.store.models import Broadcast, Job, Notification
 
@@ -27,45 +24,14 @@ CSV = "text/csv"
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
-def wib(day: int, hour: int) -> datetime:
-    """A wall-clock time in Jakarta (UTC+7) on a day of December 2026, as UTC."""
-    return datetime(2026, 12, day, hour, tzinfo=UTC) - timedelta(hours=7)
-
-
 @pytest.fixture
-def outbox() -> Outbox:
-    return Outbox()
+def channels(outbox: Outbox) -> dict[str, Channel]:
+    return recording(outbox)
 
 
 @pytest.fixture
 def clock() -> Clock:
     return Clock(wib(1, 10))  # a Tuesday morning: outside citizens' quiet hours
-
-
-@pytest.fixture
-async def harness(
-    database_url: str, tmp_path: Path, outbox: Outbox, clock: Clock
-) -> AsyncIterator[Harness]:
-    channels = {"email": RecordingChannel("email", outbox), "sms": RecordingChannel("sms", outbox)}
-    settings = make_settings(database_url, tmp_path)
-    async with running_warta(settings, channels=channels, clock=clock) as running:
-        yield running
-
-
-def text_of(html: str) -> str:
-    """What a reader sees: tags dropped, spaces collapsed."""
-    return " ".join(unescape(re.sub(r"<[^>]+>", " ", html)).split())
-
-
-def rows_of(html: str, caption: str) -> list[list[str]]:
-    """The body rows of the table with ``caption``, as the text of each cell."""
-    table = html.split(f"<caption>{caption}</caption>", 1)[1].split("</table>", 1)[0]
-    body = table.split("<tbody>", 1)[1]
-    return [
-        [" ".join(unescape(re.sub(r"<[^>]+>", "", cell)).split()) for cell in cells]
-        for row in re.findall(r"<tr>(.*?)</tr>", body, re.S)
-        for cells in [re.findall(r"<t[hd][^>]*>(.*?)</t[hd]>", row, re.S)]
-    ]
 
 
 async def stored(harness: Harness, table: type = Job) -> tuple[int, int]:

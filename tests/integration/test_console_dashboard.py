@@ -4,75 +4,22 @@ notification pages (search, and one notification with its attempt chain)."""
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, timedelta
-from html.parser import HTMLParser
 from typing import Any
 
 import pytest
 
-from tests.integration.console import Staffer, sign_in
-from tests.integration.harness import Clock, Harness, auth_header, recording
+from tests.integration.console import Staffer, row, rows_of, sign_in
+from tests.integration.harness import Clock, Harness, auth_header, recording, wib
 from warta.channels.base import Channel
 from warta.channels.capture import Outbox, RecordingChannel
 from warta.errors import PermanentFailure
 from warta.services.admin import create_agency, create_template
-
-WIB = timedelta(hours=7)
-
-
-def wib(day: int, hour: int, minute: int = 0) -> datetime:
-    """A wall-clock time in Jakarta on a day of December 2026, as UTC."""
-    return datetime(2026, 12, day, hour, minute, tzinfo=UTC) - WIB
-
-
-class Tables(HTMLParser):
-    """Every table on a page as {caption: rows of cell texts}, as a screen reader reads it."""
-
-    def __init__(self, page: str) -> None:
-        super().__init__()
-        self.tables: dict[str, list[list[str]]] = {}
-        self._caption: str | None = None
-        self._rows: list[list[str]] = []
-        self._text: list[str] | None = None
-        self._in_caption = False
-        self.feed(page)
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag == "table":
-            self._caption, self._rows = "", []
-        elif tag == "caption":
-            self._in_caption = True
-        elif tag == "tr":
-            self._rows.append([])
-        elif tag in ("td", "th"):
-            self._text = []
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag == "caption":
-            self._in_caption = False
-        elif tag in ("td", "th") and self._text is not None:
-            self._rows[-1].append(" ".join("".join(self._text).split()))
-            self._text = None
-        elif tag == "table" and self._caption is not None:
-            self.tables[self._caption.strip()] = self._rows
-
-    def handle_data(self, data: str) -> None:
-        if self._in_caption and self._caption is not None:
-            self._caption += data
-        elif self._text is not None:
-            self._text.append(data)
 
 
 async def in_english(staffer: Staffer) -> Staffer:
     """Pages in English from here on (the language is remembered in a cookie)."""
     assert (await staffer.client.get("/console/?lang=en")).status_code == 200
     return staffer
-
-
-def row(page: str, caption: str, first_cell: str) -> list[str]:
-    """The numbers in one row of one table (Sent, Delivered, Failed, Still sending)."""
-    [found] = [r[1:] for r in Tables(page).tables[caption] if r and r[0] == first_cell]
-    return found
 
 
 @pytest.fixture
@@ -169,7 +116,7 @@ async def test_the_dashboard_counts_each_channel_by_wib_day_for_7_and_30_days(
     assert row(week.text, totals, "All channels") == ["6", "5", "1", "0"]
     assert row(week.text, "Email per day (WIB)", "2026-12-11") == ["4", "3", "1", "0"]
     assert row(week.text, "Email per day (WIB)", "2026-12-10") == ["0", "0", "0", "0"]
-    assert [r[0] for r in Tables(week.text).tables["SMS per day (WIB)"][1:]] == [
+    assert [r[0] for r in rows_of(week.text, "SMS per day (WIB)")] == [
         f"2026-12-{d:02d}" for d in range(5, 12)
     ]
     # Each chart is an image with a name and a summary, drawn from the same numbers.
@@ -184,7 +131,7 @@ async def test_the_dashboard_counts_each_channel_by_wib_day_for_7_and_30_days(
     totals = "Totals by channel, last 30 days"
     assert row(month.text, totals, "SMS") == ["3", "3", "0", "0"]
     assert row(month.text, "SMS per day (WIB)", "2026-12-01") == ["1", "1", "0", "0"]
-    assert len(Tables(month.text).tables["SMS per day (WIB)"]) == 31  # a header and 30 days
+    assert len(rows_of(month.text, "SMS per day (WIB)")) == 30
     assert '<a href="/console/?days=30" aria-current="page">' in month.text
 
     wrong = await viewer.client.get("/console/?days=5")

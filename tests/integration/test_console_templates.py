@@ -7,33 +7,20 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
 
-from tests.integration.console import Staffer, sign_in
-from tests.integration.harness import Harness, make_settings, running_warta
-from warta.channels.capture import Outbox, RecordingChannel
+from tests.integration.console import Staffer, sign_in, text_of
+from tests.integration.harness import Harness, recording
+from warta.channels.base import Channel
+from warta.channels.capture import Outbox
 from warta.store.models import Notification, Template, TemplateVersion
 
 
 @pytest.fixture
-def outbox() -> Outbox:
-    return Outbox()
-
-
-@pytest.fixture
-async def harness(database_url: str, tmp_path: Path, outbox: Outbox) -> AsyncIterator[Harness]:
-    channels = {"email": RecordingChannel("email", outbox), "sms": RecordingChannel("sms", outbox)}
-    async with running_warta(make_settings(database_url, tmp_path), channels=channels) as running:
-        yield running
-
-
-def text_of(html: str) -> str:
-    """What a reader sees: tags dropped, spaces collapsed."""
-    return " ".join(re.sub(r"<[^>]+>", " ", html).split())
+def channels(outbox: Outbox) -> dict[str, Channel]:
+    return recording(outbox)
 
 
 async def counts(harness: Harness) -> tuple[int, int, int]:
