@@ -9,11 +9,13 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
+import httpx
 import pyotp
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from tests.browser.conftest import Server, axe_audit, screenshot
+from tests.integration.harness import auth_header
 from warta.api.console.web import NAV
 
 VIEWER = "viewer@demo.warta.go.id"
@@ -36,6 +38,7 @@ def sign_in(page: Page, server: Server, email: str, password: str) -> str:
     page.get_by_label("Password").fill(password)
     page.get_by_role("button", name="Continue").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Two-step verification")
+    axe_audit(page)
     secret = page.locator("#totp-secret").inner_text()
     page.get_by_label("Code").fill(fresh_code(secret, set()))
     page.get_by_role("button", name="Sign in").click()
@@ -115,6 +118,19 @@ def test_an_editor_writes_a_template_previews_it_and_sends_themselves_a_test(
     axe_audit(page)
     screenshot(page, "console-template")
 
+    page.get_by_role("link", name="Edit").click()
+    page.get_by_label("Message", exact=True).fill(
+        "Halo ((nama)),\n\n# Izin Anda disetujui\n\nAmbil di loket 4."
+    )
+    page.get_by_role("button", name="Save").click()
+    page.get_by_role("link", name="Compare version 1 with 2").click()
+    changes = page.get_by_role("table", name="Message: version 1 against version 2")
+    expect(changes.locator("del")).to_have_text("Ambil di loket 3.")
+    expect(changes.locator("ins")).to_have_text("Ambil di loket 4.")
+    axe_audit(page)
+    screenshot(page, "console-template-diff")
+    page.get_by_role("link", name="Back to the template").click()
+
     page.get_by_role("link", name="Send a message with this template").click()
     page.get_by_label("((nama))").fill("Admin Demo")
     page.get_by_label("((jenis izin))").fill("usaha mikro")
@@ -124,7 +140,7 @@ def test_an_editor_writes_a_template_previews_it_and_sends_themselves_a_test(
     expect(page.get_by_role("heading", level=1)).to_have_text(f"Notification to {me}")
     email = server.next_message(me, seen)
     assert email["subject"] == "Izin usaha mikro Anda disetujui"
-    assert "Halo Admin Demo" in email["body"]
+    assert "Halo Admin Demo" in email["body"] and "loket 4" in email["body"]
     axe_audit(page)
     screenshot(page, "console-notification")
 
@@ -164,3 +180,61 @@ def test_every_console_page_passes_axe(server: Server, admin: Page, path: str) -
     axe_audit(admin)
     name = path.strip("/").replace("/", "-") or "console"
     screenshot(admin, "console-dashboard" if name == "console" else name)
+
+
+def test_a_checked_list_is_sent_and_its_progress_shown(server: Server, admin: Page) -> None:
+    page = admin
+    rows = "phone number,nama,nomor polisi,tanggal\n0812-3456-7201,Budi,D 1 AB,1 Desember\n"
+    page.goto(server.url + "/console/bulk")
+    page.get_by_label("Template").select_option(server.demo["sms_template_id"])
+    page.get_by_label("Spreadsheet (CSV or XLSX)").set_input_files(
+        files=[{"name": "satu.csv", "mimeType": "text/csv", "buffer": rows.encode()}]
+    )
+    page.get_by_role("button", name="Check the file").click()
+    expect(page.get_by_role("status")).to_have_text("All 1 rows are ready to send.")
+    screenshot(page, "console-bulk-ready")
+    page.get_by_role("button", name="Send 1 messages").click()
+    # console-progress.js refreshes the counts until every message is finished.
+    expect(page.locator("#progress-summary")).to_contain_text("1 of 1 messages finished.")
+    expect(page.locator("#progress-summary")).to_contain_text("Nothing more is being sent.")
+    axe_audit(page)
+    screenshot(page, "console-job")
+    [sms] = server.outbox("+6281234567201")
+    assert "D 1 AB" in sms["body"]
+
+
+def test_a_broadcast_to_a_region_reaches_its_citizen(server: Server, admin: Page) -> None:
+    page = admin
+    page.goto(server.url + "/console/broadcasts")
+    page.get_by_label("Template").select_option(server.demo["multi_template_id"])
+    page.get_by_role("button", name="Use this template").click()
+    page.get_by_label("Region code").fill("32.73")
+    for field in page.get_by_role("group", name="Personalisation").get_by_role("textbox").all():
+        field.fill("8 Desember")
+    page.get_by_role("button", name="Start the broadcast").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Broadcast")
+    expect(page.locator("#progress-summary")).to_contain_text("Nothing more is being sent.")
+    # The facts and the Cancel button are refreshed with the counts (console-progress.js).
+    expect(page.locator("#facts")).to_contain_text("Every citizen found")
+    expect(page.locator("#facts")).to_contain_text(re.compile(r"Citizens reached\s*1"))
+    expect(page.get_by_role("button", name="Cancel this broadcast")).to_have_count(0)
+    axe_audit(page)
+    screenshot(page, "console-broadcast")
+
+
+def test_a_new_api_key_is_shown_once(server: Server, admin: Page) -> None:
+    page = admin
+    page.goto(server.url + "/console/api-keys")
+    page.get_by_label("Name", exact=True).fill("uji coba antrean")
+    page.get_by_label("Test", exact=True).check()
+    page.get_by_role("button", name="Create key").click()
+    shown = page.get_by_label("Your API key")
+    agency = server.demo["agency_id"]
+    expect(shown).to_have_value(re.compile(rf"^uji_coba_antrean-{agency}-[0-9a-f-]{{36}}$"))
+    axe_audit(page)
+    screenshot(page, "console-api-key-created")
+    key = shown.input_value()
+    answer = httpx.get(server.url + "/v2/notifications", headers=auth_header(key), timeout=10)
+    assert answer.status_code == 200, answer.text  # the key works against the API
+    page.get_by_role("link", name="Back to API keys").click()
+    expect(page.get_by_role("main")).not_to_contain_text(key)  # shown once only

@@ -1,8 +1,10 @@
 /*
  * Progress pages (a bulk send, a broadcast), kept current. Without JavaScript the page has
  * a Refresh link; with it, while the #progress section is marked data-running, the page
- * is fetched again every few seconds and only that section is replaced. Its summary is a
- * status region, so a screen reader hears the new count without losing its place.
+ * is fetched again every few seconds and only that section is replaced, with the other
+ * parts marked data-refresh (a broadcast's facts and its Cancel button, which end when it
+ * does). The summary is a status region, so a screen reader hears the new count without
+ * losing its place.
  */
 "use strict";
 
@@ -25,6 +27,10 @@
       if (summary && freshSummary) freshSummary.replaceWith(summary);
       if (summary && freshSummary) summary.textContent = freshSummary.textContent;
       section.replaceChildren(...fresh.childNodes);
+      document.querySelectorAll("[data-refresh]").forEach((part) => {
+        const freshPart = page.getElementById(part.id);
+        if (freshPart) part.replaceWith(freshPart);
+      });
       const running = fresh.hasAttribute("data-running");
       section.toggleAttribute("data-running", running);
       if (running) setTimeout(refresh, EVERY_MS);
