@@ -238,3 +238,14 @@ def test_a_new_api_key_is_shown_once(server: Server, admin: Page) -> None:
     assert answer.status_code == 200, answer.text  # the key works against the API
     page.get_by_role("link", name="Back to API keys").click()
     expect(page.get_by_role("main")).not_to_contain_text(key)  # shown once only
+
+
+def test_the_console_speaks_indonesian_by_default(server: Server, admin: Page) -> None:
+    page = admin
+    page.goto(server.url + "/console/")
+    page.get_by_role("link", name="Bahasa Indonesia").click()
+    expect(page.locator("html")).to_have_attribute("lang", "id")
+    menu = page.get_by_role("navigation", name="Konsol")
+    expect(menu.get_by_role("link", name="Kirim massal")).to_be_visible()
+    axe_audit(page)
+    screenshot(page, "console-dashboard-id")
