@@ -26,7 +26,7 @@ from typing import Any
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
 
 from tests.e2e.conftest import WARTA, free_port, wait_until_serving
 from tests.integration.harness import auth_header
@@ -161,9 +161,26 @@ def browser() -> Iterator[Browser]:
         launched.close()
 
 
+#: Runs in every document before its own scripts: Chromium reports what the page's
+#: Content-Security-Policy blocked as ``securitypolicyviolation`` events.
+WATCH_POLICY = """
+window.__policyViolations = [];
+document.addEventListener("securitypolicyviolation", (e) => {
+  window.__policyViolations.push(`${e.violatedDirective} blocked ${e.blockedURI || "inline"}`);
+});
+"""
+
+
+def new_context(browser: Browser, **options: Any) -> BrowserContext:
+    """A browser context whose pages record Content-Security-Policy violations."""
+    context = browser.new_context(**options)
+    context.add_init_script(WATCH_POLICY)
+    return context
+
+
 @pytest.fixture
 def page(browser: Browser) -> Iterator[Page]:
-    context = browser.new_context(viewport={"width": 412, "height": 915})  # a common phone
+    context = new_context(browser, viewport={"width": 412, "height": 915})  # a common phone
     opened = context.new_page()
     cdp = context.new_cdp_session(opened)
     cdp.send("Network.enable")
@@ -173,7 +190,10 @@ def page(browser: Browser) -> Iterator[Page]:
 
 
 def axe_audit(page: Page) -> None:
-    """Fail if axe-core finds a serious or critical accessibility violation on the page."""
+    """Fail if axe-core finds a serious or critical accessibility violation on the page,
+    or the page's Content-Security-Policy blocked something it uses."""
+    blocked = page.evaluate("window.__policyViolations")
+    assert blocked == [], f"Content-Security-Policy on {page.url}: {blocked}"
     if not AXE.exists():
         pytest.fail(
             f"axe-core is not installed ({AXE} is missing): run `make test` or `make browser`, "
@@ -181,7 +201,9 @@ def axe_audit(page: Page) -> None:
             pytrace=False,
         )
     if not page.evaluate("typeof window.axe === 'object'"):
-        page.add_script_tag(path=AXE)
+        # Evaluated through DevTools, which the page's CSP does not govern (a <script> tag
+        # with the source inline would be refused, as it should be).
+        page.evaluate(AXE.read_text())
     result = page.evaluate("axe.run(document, {resultTypes: ['violations']})")
     blocking = [v for v in result["violations"] if v["impact"] in BLOCKING]
     found = "\n".join(

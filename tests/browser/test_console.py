@@ -14,7 +14,7 @@ import pyotp
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from tests.browser.conftest import Server, axe_audit, screenshot
+from tests.browser.conftest import Server, axe_audit, new_context, screenshot
 from tests.integration.harness import auth_header
 from warta.api.console.web import NAV
 
@@ -48,7 +48,7 @@ def sign_in(page: Page, server: Server, email: str, password: str) -> str:
 @pytest.fixture(scope="module")
 def admin_state(server: Server, browser: Browser) -> dict[str, Any]:
     """The demo admin signs in once (first sign-in: TOTP set-up); tests reuse the session."""
-    context = browser.new_context()
+    context = new_context(browser)
     page = context.new_page()
     sign_in(page, server, server.demo["console_email"], server.demo["console_password"])
     expect(page).to_have_url(re.compile(r"/console/$"))
@@ -59,7 +59,7 @@ def admin_state(server: Server, browser: Browser) -> dict[str, Any]:
 
 @pytest.fixture
 def admin(browser: Browser, admin_state: dict[str, Any]) -> Iterator[Page]:
-    context = browser.new_context(storage_state=admin_state)  # type: ignore[arg-type]
+    context = new_context(browser, storage_state=admin_state)
     yield context.new_page()
     context.close()
 
@@ -216,7 +216,11 @@ def test_a_broadcast_to_a_region_reaches_its_citizen(server: Server, admin: Page
     expect(page.locator("#progress-summary")).to_contain_text("Nothing more is being sent.")
     # The facts and the Cancel button are refreshed with the counts (console-progress.js).
     expect(page.locator("#facts")).to_contain_text("Every citizen found")
-    expect(page.locator("#facts")).to_contain_text(re.compile(r"Citizens reached\s*1"))
+    finished = re.search(r"(\d+) of \1 messages", page.locator("#progress-summary").inner_text())
+    assert finished, "the broadcast did not finish"  # one message per citizen reached
+    expect(page.locator("#facts")).to_contain_text(
+        re.compile(rf"Citizens reached\s*{finished.group(1)}\b")
+    )
     expect(page.get_by_role("button", name="Cancel this broadcast")).to_have_count(0)
     axe_audit(page)
     screenshot(page, "console-broadcast")

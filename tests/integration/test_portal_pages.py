@@ -380,3 +380,20 @@ async def test_every_page_is_small_on_first_load(harness: Harness, outbox: Outbo
         assert page.status_code == 200, path
         assert len(page.content) + script < FIRST_LOAD_LIMIT, path
         assert "<main>" in page.text and '<nav class="site"' in page.text, path
+
+
+async def test_pages_cannot_be_framed_and_run_only_wartas_own_scripts(harness: Harness) -> None:
+    """Every page (portal, console, an error page) forbids framing by another site and
+    inline scripts; its own inline styles carry this response's nonce, new each time."""
+    nonces = []
+    for path in ("/portal/", "/console/sign-in", "/portal/no-such-page"):
+        page = await harness.client.get(path)
+        policy = page.headers["content-security-policy"]
+        assert "frame-ancestors 'none'" in policy and "script-src 'self';" in policy, path
+        assert page.headers["referrer-policy"] == "same-origin"
+        nonce = re.search(r"'nonce-([^']+)'", policy)
+        assert nonce, policy
+        inline = set(re.findall(r'<style nonce="([^"]+)"', page.text))
+        assert inline == (set() if path.startswith("/console") else {nonce.group(1)}), path
+        nonces.append(nonce.group(1))
+    assert len(set(nonces)) == len(nonces)
