@@ -84,6 +84,7 @@ def create_app(
     api.include_router(chat_webhooks.router)
     api.include_router(portal.router)
     api.include_router(portal_pages.router)
+    portal_pages.install(api)
     console.install(api)
     # The service worker must come from /portal/ to control the portal's pages.
     api.mount("/static", StaticFiles(directory=STATIC), name="static")

@@ -17,7 +17,7 @@ import uuid
 from typing import Annotated, Any
 
 import orjson
-from fastapi import APIRouter, BackgroundTasks, Depends, Form, Request
+from fastapi import APIRouter, BackgroundTasks, Depends, FastAPI, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.datastructures import FormData
 
@@ -62,17 +62,49 @@ def _back(path: str) -> Response:
     return RedirectResponse(path, status_code=303)
 
 
-async def _signed_post(request: Request, app: Warta) -> tuple[uuid.UUID, FormData] | Response:
-    """A signed-in form's citizen and fields, or the page to answer with instead: sign in
-    again, or 403 when the form's token is not this session's (nothing is changed)."""
+class _SignedOut(Exception):
+    """No session, an ended one, or a citizen who erased their data: back to sign-in."""
+
+
+class _FormExpired(Exception):
+    """A signed-in form without this session's token: refused, and nothing is changed."""
+
+    def __init__(self, who: uuid.UUID) -> None:
+        self.who = who
+
+
+async def _citizen(request: Request, app: AppDep) -> uuid.UUID:
     who = await _who(request, app)
     if who is None:
-        return _to_sign_in()
+        raise _SignedOut
+    return who
+
+
+async def _signed_form(request: Request, app: AppDep) -> tuple[uuid.UUID, FormData]:
+    """A signed-in form's citizen and fields, its token checked against the session."""
+    who = await _citizen(request, app)
     form = await request.form()
     if not csrf_ok(app.keyring, session_token(request), str(form.get("csrf_token", ""))):
-        title = _t(request, "This form has expired")
-        return _page(request, "forbidden", 403, who, title=title)
+        raise _FormExpired(who)
     return who, form
+
+
+#: The signed-in citizen of a page; the citizen and fields of a signed-in form.
+Citizen = Annotated[uuid.UUID, Depends(_citizen)]
+SignedForm = Annotated[tuple[uuid.UUID, FormData], Depends(_signed_form)]
+
+
+def install(api: FastAPI) -> None:
+    """What the two dependencies answer with when they refuse a request."""
+
+    @api.exception_handler(_SignedOut)
+    async def signed_out(_request: Request, _exc: _SignedOut) -> Response:
+        return _to_sign_in()
+
+    @api.exception_handler(_FormExpired)
+    async def form_expired(request: Request, exc: _FormExpired) -> Response:
+        title = _t(request, "This form has expired")
+        return _page(request, "forbidden", 403, exc.who, title=title)
 
 
 @router.get("/", response_class=HTMLResponse)
@@ -117,20 +149,16 @@ async def verify(
 
 
 @router.post("/sign-out")
-async def sign_out(request: Request, app: AppDep) -> Response:
-    signed = await _signed_post(request, app)
-    if isinstance(signed, Response):
-        return signed
+async def sign_out(request: Request, app: AppDep, _signed: SignedForm) -> Response:
     response = _to_sign_in()
     clear_session_cookie(response, request, app)
     return response
 
 
 @router.get("/inbox", response_class=HTMLResponse)
-async def inbox(request: Request, app: AppDep, older_than: uuid.UUID | None = None) -> Response:
-    who = await _who(request, app)
-    if who is None:
-        return _to_sign_in()
+async def inbox(
+    request: Request, app: AppDep, who: Citizen, older_than: uuid.UUID | None = None
+) -> Response:
     messages = await portal.page(app, who, older_than)
     older = messages[-1].id if len(messages) == portal.PAGE_SIZE else None
     title = _t(request, "Inbox")
@@ -138,10 +166,7 @@ async def inbox(request: Request, app: AppDep, older_than: uuid.UUID | None = No
 
 
 @router.get("/inbox/{message_id}", response_class=HTMLResponse)
-async def message(request: Request, app: AppDep, message_id: str) -> Response:
-    who = await _who(request, app)
-    if who is None:
-        return _to_sign_in()
+async def message(request: Request, app: AppDep, who: Citizen, message_id: str) -> Response:
     try:
         shown = await portal.mark_read(app, who, uuid.UUID(message_id))
     except (ValueError, NotFound):
@@ -172,10 +197,7 @@ async def _preferences_page(
 
 
 @router.get("/preferences", response_class=HTMLResponse)
-async def preferences(request: Request, app: AppDep) -> Response:
-    who = await _who(request, app)
-    if who is None:
-        return _to_sign_in()
+async def preferences(request: Request, app: AppDep, who: Citizen) -> Response:
     return await _preferences_page(request, app, who)
 
 
@@ -221,10 +243,7 @@ def _preferences_from(request: Request, form: FormData) -> citizens.Preferences:
 
 
 @router.post("/preferences", response_class=HTMLResponse)
-async def save_preferences(request: Request, app: AppDep) -> Response:
-    signed = await _signed_post(request, app)
-    if isinstance(signed, Response):
-        return signed
+async def save_preferences(request: Request, app: AppDep, signed: SignedForm) -> Response:
     who, form = signed
     try:
         prefs = _preferences_from(request, form)
@@ -245,10 +264,7 @@ def _agency_text(request: Request, granted: bool, agency: str) -> str:
 
 
 @router.post("/agencies", response_class=HTMLResponse)
-async def choose_agency(request: Request, app: AppDep) -> Response:
-    signed = await _signed_post(request, app)
-    if isinstance(signed, Response):
-        return signed
+async def choose_agency(request: Request, app: AppDep, signed: SignedForm) -> Response:
     who, form = signed
     granted = form.get("granted") == "yes"
     known = {str(a.agency_id): a for a in (await citizen_self.choices(app, who)).agencies}
@@ -271,10 +287,7 @@ def _topic_text(request: Request, subscribe: bool, topic: str, agency: str) -> s
 
 
 @router.get("/topics", response_class=HTMLResponse)
-async def topics(request: Request, app: AppDep) -> Response:
-    who = await _who(request, app)
-    if who is None:
-        return _to_sign_in()
+async def topics(request: Request, app: AppDep, who: Citizen) -> Response:
     found = await citizen_self.topics(app, who)
     saved = request.query_params.get("saved") is not None
     title = _t(request, "Topics")
@@ -282,10 +295,7 @@ async def topics(request: Request, app: AppDep) -> Response:
 
 
 @router.post("/topics", response_class=HTMLResponse)
-async def choose_topic(request: Request, app: AppDep) -> Response:
-    signed = await _signed_post(request, app)
-    if isinstance(signed, Response):
-        return signed
+async def choose_topic(request: Request, app: AppDep, signed: SignedForm) -> Response:
     who, form = signed
     wanted = (str(form.get("agency_id", "")), str(form.get("topic", "")))
     found = {(str(t.agency_id), t.slug): t for t in await citizen_self.topics(app, who)}
@@ -303,10 +313,7 @@ async def choose_topic(request: Request, app: AppDep) -> Response:
 
 
 @router.get("/consents", response_class=HTMLResponse)
-async def consents(request: Request, app: AppDep) -> Response:
-    who = await _who(request, app)
-    if who is None:
-        return _to_sign_in()
+async def consents(request: Request, app: AppDep, who: Citizen) -> Response:
     entries = list(reversed(await citizen_self.history(app, who)))  # newest first
     changes = list(reversed(await citizen_self.preference_history(app, who)))
     title = _t(request, "Consent history")
@@ -325,20 +332,14 @@ async def _devices_page(
 
 
 @router.get("/devices", response_class=HTMLResponse)
-async def devices(request: Request, app: AppDep) -> Response:
-    who = await _who(request, app)
-    if who is None:
-        return _to_sign_in()
+async def devices(request: Request, app: AppDep, who: Citizen) -> Response:
     return await _devices_page(request, app, who)
 
 
 @router.post("/devices/telegram", response_class=HTMLResponse)
-async def telegram(request: Request, app: AppDep) -> Response:
+async def telegram(request: Request, app: AppDep, signed: SignedForm) -> Response:
     """Answered directly rather than redirected: the link is one-time, and a URL carrying
     it would end up in history and logs."""
-    signed = await _signed_post(request, app)
-    if isinstance(signed, Response):
-        return signed
     who, _ = signed
     try:
         link = await chat.telegram_link(app, who)
@@ -351,18 +352,12 @@ async def telegram(request: Request, app: AppDep) -> Response:
 
 
 @router.get("/data", response_class=HTMLResponse)
-async def data(request: Request, app: AppDep) -> Response:
-    who = await _who(request, app)
-    if who is None:
-        return _to_sign_in()
+async def data(request: Request, app: AppDep, who: Citizen) -> Response:
     return _page(request, "data", 200, who, title=_t(request, "My data"))
 
 
 @router.post("/data/download")
-async def download(request: Request, app: AppDep) -> Response:
-    signed = await _signed_post(request, app)
-    if isinstance(signed, Response):
-        return signed
+async def download(request: Request, app: AppDep, signed: SignedForm) -> Response:
     who, _ = signed
     body = orjson.dumps(await citizen_self.export(app, who), option=orjson.OPT_INDENT_2)
     return Response(
@@ -376,10 +371,7 @@ async def download(request: Request, app: AppDep) -> Response:
 
 
 @router.post("/data/delete", response_class=HTMLResponse)
-async def delete(request: Request, app: AppDep) -> Response:
-    signed = await _signed_post(request, app)
-    if isinstance(signed, Response):
-        return signed
+async def delete(request: Request, app: AppDep, signed: SignedForm) -> Response:
     who, form = signed
     if str(form.get("confirm", "")).strip().upper() not in DELETE_WORDS:
         error = _t(request, "Type the word exactly as shown to delete your data")
