@@ -183,6 +183,12 @@ async def test_every_change_to_how_a_citizen_is_reached_is_in_their_history(
         headers=auth_header(harness.keys["live"]),
     )
     assert put.status_code == 200, put.text
+    patch = await harness.client.patch(
+        f"/v2/citizens/{citizen['id']}",
+        json={"language": "en"},
+        headers=auth_header(harness.keys["live"]),
+    )
+    assert patch.status_code == 200, patch.text
     await sign_in(harness, outbox)
     mine = {"rank_email": "1", "rank_sms": "2", "max_per_day": "3", "language": "id"}
     for _ in range(2):  # the second save changes nothing
@@ -197,6 +203,7 @@ async def test_every_change_to_how_a_citizen_is_reached_is_in_their_history(
     assert [(who, " ".join(what.split())) for who, what in rows] == [
         ("Anda", "Saluran: Email, SMS. Tanpa jam tenang. Paling banyak 3 per hari. "
                  "Bahasa: Bahasa Indonesia."),
+        ("Dinas Uji", "Saluran: SMS. Jam tenang 22:00–05:00. Bahasa: English."),
         ("Dinas Uji", "Saluran: SMS. Jam tenang 22:00–05:00. Bahasa: Bahasa Indonesia."),
         ("Dinas Uji", "Saluran: SMS. Tanpa jam tenang. Bahasa: Bahasa Indonesia."),
     ]  # fmt: skip
