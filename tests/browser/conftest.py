@@ -4,7 +4,7 @@ set up as `make run` sets it up (migrate, demo, serve) in a temporary var dir.
 Fixtures: ``server`` (one for this folder: its URL, the demo's ids and keys, the API, the
 dev outbox and the CLI on the same var dir), ``browser`` (one Chromium for this folder) and
 ``page`` (a fresh context per test, with the browser cache off, so every load is a first
-load). Helpers: ``axe_audit``, ``screenshot`` and ``transferred``.
+load). Helpers: ``axe_audit``, ``screenshot``, ``tab_to`` and ``transferred``.
 
 Playwright's sync API: a test reads top to bottom like what a person does, and sync
 tests run outside pytest-asyncio's event loop, which the sync API needs.
@@ -212,6 +212,18 @@ def axe_audit(page: Page) -> None:
         for v in blocking
     )
     assert not blocking, f"axe-core on {page.url}:\n{found}"
+
+
+def tab_to(page: Page, label: str, most: int = 20) -> None:
+    """Press Tab until the field labelled ``label`` has focus, and check it shows it."""
+    field = page.get_by_label(label)
+    for _ in range(most):
+        page.keyboard.press("Tab")
+        if field.evaluate("element => element === document.activeElement"):
+            outline = field.evaluate("element => getComputedStyle(element).outlineStyle")
+            assert outline != "none", f"{label} has focus but shows no outline"
+            return
+    raise AssertionError(f"{label} is not reachable with Tab")
 
 
 def screenshot(page: Page, name: str) -> Path:

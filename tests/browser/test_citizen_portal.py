@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from playwright.sync_api import Page, expect
 
-from tests.browser.conftest import Server, Transfer, axe_audit, screenshot, transferred
+from tests.browser.conftest import Server, Transfer, axe_audit, screenshot, tab_to, transferred
 from tests.integration.harness import code_in
 
 PHONE = "+6281234567890"  # the demo citizen's, as `warta demo` registers it
@@ -76,3 +76,18 @@ def test_citizen_signs_in_with_a_code_and_reads_a_message(server: Server, page: 
 
     page.get_by_role("link", name="Kotak masuk").first.click()
     expect(message).not_to_contain_text("belum dibaca")
+
+
+def test_a_citizen_signs_in_with_the_keyboard_alone(server: Server, page: Page) -> None:
+    page.goto(server.url + "/portal/")
+    seen = len(server.outbox(PHONE))
+    tab_to(page, "Nomor HP atau email")
+    page.keyboard.type("0812 3456 7890")
+    page.keyboard.press("Enter")
+    expect(page.get_by_label("Kode")).to_be_visible()
+    code = code_in(server.next_message(PHONE, seen)["body"])
+    tab_to(page, "Kode")
+    page.keyboard.type(code)
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/portal/inbox")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Kotak masuk")

@@ -14,7 +14,7 @@ import pyotp
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from tests.browser.conftest import Server, axe_audit, new_context, screenshot
+from tests.browser.conftest import Server, axe_audit, new_context, screenshot, tab_to
 from tests.integration.harness import auth_header
 from warta.api.console.web import NAV
 
@@ -253,3 +253,25 @@ def test_the_console_speaks_indonesian_by_default(server: Server, admin: Page) -
     expect(menu.get_by_role("link", name="Kirim massal")).to_be_visible()
     axe_audit(page)
     screenshot(page, "console-dashboard-id")
+
+
+def test_staff_sign_in_with_the_keyboard_alone(server: Server, page: Page) -> None:
+    email, password = "papan.ketik@demo.warta.go.id", "hanya dengan papan ketik"
+    server.run_cli(
+        "staff", "add", "--agency", server.demo["agency_id"], "--email", email,
+        "--name", "Papan Ketik", "--role", "sender", "--password", password,
+    )  # fmt: skip
+    page.goto(server.url + "/console/sign-in?lang=en")
+    page.keyboard.press("Tab")  # the first stop skips the header, and shows itself
+    expect(page.get_by_role("link", name="Skip to content")).to_be_focused()
+    expect(page.get_by_role("link", name="Skip to content")).to_be_in_viewport()
+    tab_to(page, "Email address")
+    page.keyboard.type(email)
+    tab_to(page, "Password")
+    page.keyboard.type(password)
+    page.keyboard.press("Enter")
+    secret = page.locator("#totp-secret").inner_text()
+    tab_to(page, "Code")
+    page.keyboard.type(fresh_code(secret, set()))
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Dashboard")
