@@ -219,19 +219,7 @@ async def expected_rows(
             await uow.session.scalars(select(Citizen).where(Citizen.id.in_(ids.values())))
         ).all()
         known = await routing.gather(uow, citizens, broadcast.agency_id, NOW)
-    message = routing.Message(
-        agency_id=broadcast.agency_id,
-        api_key_id=broadcast.api_key_id,
-        key_type=broadcast.key_type,
-        template_id=broadcast.template_id,
-        template_version=broadcast.template_version,
-        priority=broadcast.priority,
-        senders={c: sender_of(app, agency, c) for c in routing.deliverable(app)},
-        topic=broadcast.topic,
-        reference=broadcast.reference,
-        expires_at=broadcast.expires_at,
-        broadcast_id=broadcast.id,
-    )
+    message = pipeline.message_of(app, broadcast, agency)
     ask = routing.Ask(
         broadcast.topic, broadcast.priority, routing.deliverable(app), broadcast.expires_at
     )

@@ -6,15 +6,14 @@ with its progress, and one cancelled; and roles without the permission change no
 from __future__ import annotations
 
 import asyncio
-import io
 import re
 
 import pytest
-from openpyxl import Workbook
 from sqlalchemy import func, select
 
 from tests.integration.console import Staffer, rows_of, sign_in, text_of
 from tests.integration.harness import Clock, Harness, code_in, recording, wib
+from tests.spreadsheets import xlsx
 from warta.channels.base import Channel
 from warta.channels.capture import Outbox
 from warta.services.admin import create_template
@@ -64,17 +63,6 @@ async def page_until(staffer: Staffer, path: str, wanted: str, timeout: float = 
             return shown
         assert loop.time() < deadline, f"{wanted!r} never appeared on {path}: {shown}"
         await asyncio.sleep(0.05)
-
-
-def xlsx(rows: list[list[object]]) -> bytes:
-    book = Workbook()
-    sheet = book.active
-    assert sheet is not None
-    for row in rows:
-        sheet.append(row)
-    out = io.BytesIO()
-    book.save(out)
-    return out.getvalue()
 
 
 # -- bulk send ---------------------------------------------------------------------------

@@ -3,29 +3,17 @@ check and the send: what each spreadsheet program writes, and each way a file is
 
 from __future__ import annotations
 
-import io
 import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from openpyxl import Workbook
 
+from tests.spreadsheets import xlsx
 from warta.errors import ValidationFailed
 from warta.security.crypto import Keyring, decode_master_key, new_master_key
 from warta.services import uploads
 
 NOW = datetime(2026, 12, 1, 3, 0, tzinfo=UTC)
-
-
-def xlsx(rows: list[list[object]]) -> bytes:
-    book = Workbook()
-    sheet = book.active
-    assert sheet is not None
-    for row in rows:
-        sheet.append(row)
-    out = io.BytesIO()
-    book.save(out)
-    return out.getvalue()
 
 
 @pytest.mark.parametrize(

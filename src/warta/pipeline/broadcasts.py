@@ -24,7 +24,7 @@ from warta.services import broadcasts as service
 from warta.services import content, routing
 from warta.services.sending import sender_of
 from warta.store import broadcast_batches as batches
-from warta.store.models import Broadcast
+from warta.store.models import Agency, Broadcast
 from warta.store.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -58,18 +58,9 @@ async def _claim(app: Warta, broadcast_id: uuid.UUID, now: datetime) -> Broadcas
     return broadcast
 
 
-async def _fan_out_one(app: Warta, broadcast_id: uuid.UUID) -> None:
-    broadcast = await _claim(app, broadcast_id, app.clock())
-    if broadcast is None:
-        return
-    contents = content.unseal_channels(
-        app.keyring, broadcast.content_enc, field=routing.BROADCAST_FIELD
-    )
-    async with app.uow() as uow:
-        agency = await uow.agencies.get(broadcast.agency_id)
-    if agency is None:
-        return
-    message = routing.Message(
+def message_of(app: Warta, broadcast: Broadcast, agency: Agency) -> routing.Message:
+    """What every citizen's row of this broadcast shares."""
+    return routing.Message(
         agency_id=broadcast.agency_id,
         api_key_id=broadcast.api_key_id,
         key_type=broadcast.key_type,
@@ -82,6 +73,20 @@ async def _fan_out_one(app: Warta, broadcast_id: uuid.UUID) -> None:
         expires_at=broadcast.expires_at,
         broadcast_id=broadcast.id,
     )
+
+
+async def _fan_out_one(app: Warta, broadcast_id: uuid.UUID) -> None:
+    broadcast = await _claim(app, broadcast_id, app.clock())
+    if broadcast is None:
+        return
+    contents = content.unseal_channels(
+        app.keyring, broadcast.content_enc, field=routing.BROADCAST_FIELD
+    )
+    async with app.uow() as uow:
+        agency = await uow.agencies.get(broadcast.agency_id)
+    if agency is None:
+        return
+    message = message_of(app, broadcast, agency)
     ask = routing.Ask(
         topic=broadcast.topic,
         priority=broadcast.priority,
