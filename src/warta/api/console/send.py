@@ -14,7 +14,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
-from warta.api.console.web import AppDep, allowed, page
+from warta.api.console.web import AppDep, allowed, page, personalisation
 from warta.bootstrap import Warta
 from warta.errors import ApiError, InvalidInput, MissingPersonalisation, NotFound
 from warta.services import lookups, sending, template_editing
@@ -27,8 +27,6 @@ router = APIRouter()
 Sender = Annotated[Member, Depends(allowed("send"))]
 #: Multi-channel templates go to citizens (by preference), from bulk sends and broadcasts.
 SENDABLE = ("email", "sms")
-#: The form's field for placeholder ``nama`` is ``p:nama``.
-FIELD = "p:"
 
 
 async def _page(
@@ -92,13 +90,7 @@ async def send(
     action: Annotated[str, Form()] = "send",
 ) -> Response:
     chosen = await _sendable(app, me, template)
-    form = await request.form()
-    # A blank field is a missing one: the send is refused rather than sent with a gap.
-    values = {
-        name.removeprefix(FIELD): str(value).strip()
-        for name, value in form.items()
-        if name.startswith(FIELD) and str(value).strip()
-    }
+    values = await personalisation(request)
     how = (
         action
         if action in ("test", "me") and (action != "me" or chosen.type == "email")

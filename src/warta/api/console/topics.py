@@ -12,7 +12,7 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
 from warta.api.console.bulk import agency_caller, status_rows
-from warta.api.console.web import AppDep, allowed, page
+from warta.api.console.web import AppDep, allowed, page, personalisation
 from warta.bootstrap import Warta
 from warta.domain import statuses
 from warta.errors import ApiError, MissingPersonalisation, ValidationFailed
@@ -27,7 +27,6 @@ Sender = Annotated[Member, Depends(allowed("send"))]
 #: Scheduled times are typed as Jakarta wall-clock time, as the form says.
 WIB = timezone(timedelta(hours=7), "WIB")
 PRIORITIES = ("normal", "urgent", "low")
-FIELD = "p:"  # the form's field for placeholder ``nama`` is ``p:nama``, as on the send page
 
 # -- topics --------------------------------------------------------------------------------
 
@@ -104,12 +103,7 @@ async def create_broadcast(
     priority: Annotated[str, Form()] = "normal",
     scheduled_for: Annotated[str, Form()] = "",
 ) -> Response:
-    form = await request.form()
-    values = {
-        name.removeprefix(FIELD): str(value).strip()
-        for name, value in form.items()
-        if name.startswith(FIELD) and str(value).strip()
-    }
+    values = await personalisation(request)
     try:
         caller = await agency_caller(app, me)
         app.quotas.check_rate(caller.agency.id, caller.key_type, caller.agency.rate_limit)

@@ -40,6 +40,21 @@ NAV = (
 )
 
 
+#: The form field of placeholder ``nama`` is ``p:nama`` (send and broadcast pages).
+FIELD = "p:"
+
+
+async def personalisation(request: Request) -> dict[str, str]:
+    """The placeholder values a send or broadcast form holds. A blank field is a missing
+    one: the send is then refused rather than sent with a gap."""
+    form = await request.form()
+    return {
+        name.removeprefix(FIELD): str(value).strip()
+        for name, value in form.items()
+        if name.startswith(FIELD) and str(value).strip()
+    }
+
+
 class SignInNeeded(Exception):
     def __init__(self, back_to: str) -> None:
         self.back_to = back_to
