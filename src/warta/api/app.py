@@ -29,6 +29,7 @@ from warta.api import (
 )
 from warta.api.responses import JsonResponse
 from warta.api.schemas import ErrorBody
+from warta.api.uploads import UploadLimit
 from warta.bootstrap import Warta, bootstrap
 from warta.pipeline.queue import EmbeddedQueue
 from warta.pipeline.worker import WorkerPool
@@ -75,6 +76,7 @@ def create_app(
         responses={400: {"model": ErrorBody}, 403: {"model": ErrorBody}, 429: {"model": ErrorBody}},
     )
     errors.install(api)
+    api.add_middleware(UploadLimit)
     api.include_router(notifications.router)
     api.include_router(templates.router)
     api.include_router(received.router)

@@ -56,7 +56,7 @@ def _is_page(request: Request) -> bool:
     )
 
 
-def _problem_page(request: Request, status: int, message: str) -> HTMLResponse:
+def problem_page(request: Request, status: int, message: str) -> HTMLResponse:
     home = "/console/" if request.url.path.startswith("/console") else "/portal/"
     return render(request, "problem.html", status, code=status, message=message, home=home)
 
@@ -65,26 +65,26 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
     async def api_error(request: Request, exc: ApiError) -> Response:
         if _is_page(request):
-            return _problem_page(request, exc.status_code, error_text(request, exc))
+            return problem_page(request, exc.status_code, error_text(request, exc))
         return error_body(exc.status_code, [(exc.error, exc.message)])
 
     @app.exception_handler(InvalidInput)
     async def invalid_input(request: Request, exc: InvalidInput) -> Response:
         if _is_page(request):
-            return _problem_page(request, 400, error_text(request, exc))
+            return problem_page(request, 400, error_text(request, exc))
         return error_body(400, [("BadRequestError", str(exc))])
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, exc: RequestValidationError) -> Response:
         messages = list(dict.fromkeys(validation_message(e) for e in exc.errors()))
         if _is_page(request):
-            return _problem_page(request, 400, "; ".join(translate(request, m) for m in messages))
+            return problem_page(request, 400, "; ".join(translate(request, m) for m in messages))
         return error_body(400, [("ValidationError", m) for m in messages])
 
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, exc: HTTPException) -> Response:
         if _is_page(request):
-            return _problem_page(request, exc.status_code, translate(request, str(exc.detail)))
+            return problem_page(request, exc.status_code, translate(request, str(exc.detail)))
         if exc.status_code == 404:
             return error_body(404, [("NoResultFound", "No result found")])
         if exc.status_code == 405:
@@ -97,5 +97,5 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(Exception)
     async def crashed(request: Request, exc: Exception) -> Response:
         if _is_page(request):
-            return _problem_page(request, 500, "Something went wrong on our side")
+            return problem_page(request, 500, "Something went wrong on our side")
         return error_body(500, [("Exception", "Internal server error")])

@@ -2,8 +2,9 @@
 number the spreadsheet shows, so a report can say "row 7" and mean the row they see.
 
 Read in memory only: a list of people must not reach the disk in plain text. That is
-why ``MAX_BYTES`` is Starlette's in-memory spool (1 MiB): a larger upload would already
-have been written to a temporary file while the request was parsed.
+why ``MAX_BYTES`` is Starlette's in-memory spool (1 MiB): ``api.uploads.UploadLimit``
+turns a larger upload away before it is parsed, since parsing would already write it to
+a temporary file.
 
 CSV files come from many spreadsheet programs: UTF-8 with or without a byte-order mark,
 and separated by commas or, as Excel in Indonesian saves them, by semicolons. XLSX files
@@ -37,6 +38,7 @@ from warta.errors import ValidationFailed
 from warta.security.crypto import DecryptionError, Keyring
 
 MAX_BYTES = 1024 * 1024
+TOO_BIG = "The file is larger than 1 MB: split it into smaller files"
 MAX_COLUMNS = 100
 #: Blank rows are skipped, but counted toward the limit, so a sheet of a million empty
 #: (formatted) rows is refused rather than read.
@@ -68,7 +70,7 @@ def read(filename: str, data: bytes, *, max_recipients: int) -> Sheet:
     if not data:
         raise ValidationFailed("The file is empty")
     if len(data) > MAX_BYTES:
-        raise ValidationFailed("The file is larger than 1 MB: split it into smaller files")
+        raise ValidationFailed(TOO_BIG)
     if name.endswith(".xlsx"):
         if data.startswith(_OLD_EXCEL):
             raise ValidationFailed("This is an old Excel file (.xls): save it as .xlsx or .csv")
