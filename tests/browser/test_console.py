@@ -275,3 +275,19 @@ def test_staff_sign_in_with_the_keyboard_alone(server: Server, page: Page) -> No
     page.keyboard.type(fresh_code(secret, set()))
     page.keyboard.press("Enter")
     expect(page.get_by_role("heading", level=1)).to_have_text("Dashboard")
+
+
+def test_a_list_too_big_to_keep_in_memory_is_refused_with_a_page(
+    server: Server, admin: Page
+) -> None:
+    page = admin
+    page.goto(server.url + "/console/bulk")
+    big = b"phone number\n" + b"081234567001\n" * 90_000  # 1.17 MB
+    page.get_by_label("Spreadsheet (CSV or XLSX)").set_input_files(
+        files=[{"name": "besar.csv", "mimeType": "text/csv", "buffer": big}]
+    )
+    page.get_by_role("button", name="Check the file").click()
+    expect(page.get_by_role("alert")).to_have_text(
+        "The file is larger than 1 MB: split it into smaller files"
+    )
+    axe_audit(page)

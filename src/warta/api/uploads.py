@@ -3,8 +3,8 @@
 Starlette keeps an uploaded file in memory only up to its spool size (1 MiB) and writes
 the rest to a temporary file while it parses the form, before any route or dependency
 runs. A list of citizens must not reach the disk in plain text, so a multipart form
-larger than ``services.uploads.MAX_BYTES`` is answered 413 from its Content-Length,
-without reading its body; a form without a length is refused the same way.
+larger than ``services.uploads.MAX_BYTES`` is answered 413 from its Content-Length, its
+body read and dropped unparsed; a form without a length is refused the same way.
 """
 
 from __future__ import annotations
@@ -29,9 +29,9 @@ class UploadLimit:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and self._too_big(scope):
+            await _discard(receive)  # so the browser, still sending, gets to see the page
             request = Request(scope)
             response = problem_page(request, 413, translate(request, TOO_BIG))
-            response.headers["Connection"] = "close"  # the unread body is not drained
             await response(scope, receive, send)
             return
         await self.app(scope, receive, send)
@@ -42,3 +42,11 @@ class UploadLimit:
             return False
         length = headers.get(b"content-length", b"")
         return not length.isdigit() or int(length) > self.limit
+
+
+async def _discard(receive: Receive) -> None:
+    """Read the body to its end, keeping none of it."""
+    while True:
+        message = await receive()
+        if message["type"] != "http.request" or not message.get("more_body", False):
+            return
