@@ -163,11 +163,12 @@ async def fan_out(url: str, var_dir: str, agency_id: str, template_id: str) -> d
     from sqlalchemy import func, select, text
 
     from warta.bootstrap import bootstrap
-    from warta.channels.capture import Outbox, RecordingChannel
+    from warta.channels.capture import RecordingChannel
     from warta.pipeline.broadcasts import fan_out as run_fan_out
     from warta.services import broadcasts
     from warta.services.sending import Caller
     from warta.store.models import Agency, Notification
+    from warta.store.outbox import Outbox
 
     clock_start, t0 = NOW, time.monotonic()
     outbox = Outbox()  # nothing is sent: the channels only say what can be routed to

@@ -105,8 +105,8 @@ import aiosmtplib
 from _common import Channel, CpuMeter, Resources, Run, SinkProcess, finish
 from _sink import run_loop
 from _throughput import Runner, Throughput
-from warta.channels.base import OutboundMessage
 from warta.channels.email_smtp import build_email as warta_build_email
+from warta.domain.channels import OutboundMessage
 from warta.domain.email import render_email
 from warta.domain.templates import render
 

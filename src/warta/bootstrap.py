@@ -6,19 +6,16 @@ pass fakes (channels, clock) as keyword arguments instead of patching modules.
 
 from __future__ import annotations
 
+import functools
 import logging
-import random
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from datetime import datetime
 
 import httpx
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from warta.channels.base import Channel, ProviderEvents
 from warta.channels.by_address import AddressRouter
-from warta.channels.capture import CaptureHandler, CaptureSmtpServer, Outbox
+from warta.channels.capture import CaptureHandler, CaptureSmtpServer
 from warta.channels.email_smtp import SmtpChannel
 from warta.channels.fcm import FcmChannel, FcmConfig
 from warta.channels.providers import parse_provider, parse_providers
@@ -27,81 +24,28 @@ from warta.channels.sms_router import SmsProvider, SmsRouter
 from warta.channels.telegram import TelegramChannel, TelegramConfig
 from warta.channels.webpush import VapidKeys, WebPushChannel, WebPushConfig
 from warta.channels.whatsapp import WhatsAppChannel, WhatsAppConfig
+from warta.deps import LOCAL_SMSC, Warta, WorkQueue, utc_now
 from warta.devpeers.running import DevPeers
+from warta.domain.channels import Channel, ChannelName, ProviderEvents, Startable
 from warta.domain.failover import Balancer
-from warta.pipeline.queue import DatabaseOnlyQueue, EmbeddedQueue, WorkQueue
+from warta.pipeline.queue import DatabaseOnlyQueue, EmbeddedQueue
 from warta.security.crypto import Keyring, load_keyring
-from warta.services import platform
-from warta.services.cache import Caches
-from warta.services.quotas import Quotas
+from warta.services import chat, platform
+from warta.services.provider_events import ProviderEventHandler
 from warta.settings import Settings
+from warta.store.cache import Caches
 from warta.store.db import make_engine, migrate
 from warta.store.group_insert import GroupInsert
 from warta.store.models import NOTIFICATIONS
 from warta.store.uow import UnitOfWork, session_factory
 
-if TYPE_CHECKING:
-    from warta.channels.smsc import LocalSmsc
-
 log = logging.getLogger(__name__)
-
-#: The provider name of the development SMSC, in ``sms_parts`` and the dev outbox.
-LOCAL_SMSC = "local-smsc"
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
-
-
-@dataclass
-class Warta:
-    """Everything a request handler or task needs, built once per process."""
-
-    settings: Settings
-    engine: AsyncEngine
-    sessions: async_sessionmaker[AsyncSession]
-    keyring: Keyring
-    channels: Mapping[str, Channel]
-    queue: WorkQueue
-    http: httpx.AsyncClient
-    outbox: Outbox
-    caches: Caches
-    new_notifications: GroupInsert
-    capture_smtp: CaptureSmtpServer | None = None
-    #: Where channels report receipts and inbound texts (``services.provider_events``).
-    events: ProviderEvents | None = None
-    #: Every SMS provider by name, for its webhooks and for failover.
-    sms_providers: Mapping[str, Channel] = field(default_factory=dict)
-    #: The development SMSC started when no SMS provider is configured.
-    local_smsc: LocalSmsc | None = None
-    #: Local push and chat services started for those without credentials (dev only).
-    dev_peers: DevPeers | None = None
-    #: The Web Push key pair: its public half is what the portal subscribes with.
-    vapid: VapidKeys | None = None
-    clock: Callable[[], datetime] = utc_now
-    random: Callable[[], float] = random.random
-    quotas: Quotas = field(default_factory=Quotas)
-
-    def uow(self) -> UnitOfWork:
-        return UnitOfWork(self.sessions)
-
-    async def aclose(self) -> None:
-        for channel in self.channels.values():
-            await channel.aclose()
-        if self.capture_smtp is not None:
-            await self.capture_smtp.stop()
-        if self.local_smsc is not None:
-            await self.local_smsc.stop()
-        if self.dev_peers is not None:
-            await self.dev_peers.stop()
-        await self.http.aclose()
-        await self.engine.dispose()
 
 
 async def bootstrap(
     settings: Settings,
     *,
-    channels: Mapping[str, Channel] | None = None,
+    channels: Mapping[ChannelName, Channel] | None = None,
     queue: WorkQueue | None = None,
     clock: Callable[[], datetime] = utc_now,
     http: httpx.AsyncClient | None = None,
@@ -109,9 +53,6 @@ async def bootstrap(
 ) -> Warta:
     """Build a ready Warta. With no SMTP relay configured, start the capture server; with
     no SMS provider, the local SMSC."""
-    # Imported here: the pipeline's modules import this one for the ``Warta`` type.
-    from warta.pipeline.receipts import ProviderEventHandler
-
     url = settings.effective_database_url
     if run_migrations:
         migrate(url)
@@ -121,90 +62,82 @@ async def bootstrap(
         previous_keys=settings.previous_secret_keys,
         key_file=settings.var_dir / "keys" / "secret.key",
     )
-    # Captured messages stay in memory only: they hold personal data.
-    outbox = Outbox()
-    events = ProviderEventHandler()
-    http = http or httpx.AsyncClient(timeout=settings.callback_timeout)
-    capture: CaptureSmtpServer | None = None
-    smsc: LocalSmsc | None = None
-    sms_providers: dict[str, Channel] = {}
     sessions = session_factory(engine)
     vapid = await _vapid_keys(sessions, keyring, clock())
-    peers: DevPeers | None = None
-    late = _Late()
-    if channels is None:
-        email, capture = await _email_channel(settings, outbox)
-        sms, sms_providers, smsc = await _sms_channel(settings, outbox, events, http)
-        peers = DevPeers() if settings.start_local_app_peers else None
-        push, chat = await _app_channels(
-            settings, sessions, keyring, http, vapid, peers, late, outbox
-        )
-        channels = {"email": email, "sms": sms, "push": push, "chat": chat}
     app = Warta(
         settings=settings,
         engine=engine,
         sessions=sessions,
         keyring=keyring,
-        channels=channels,
+        channels={},
         queue=queue or (EmbeddedQueue() if settings.run_workers else DatabaseOnlyQueue()),
-        http=http,
-        outbox=outbox,
+        http=http or httpx.AsyncClient(timeout=settings.callback_timeout),
         caches=Caches(settings.cache_seconds),
         new_notifications=GroupInsert(engine, NOTIFICATIONS),
-        capture_smtp=capture,
         clock=clock,
-        events=events,
-        sms_providers=sms_providers,
-        local_smsc=smsc,
-        dev_peers=peers,
-        vapid=vapid,
+        vapid_public_key=vapid.public_key_b64url,
     )
-    late.app = app
-    events.attach(app)
+    # The handler is made from the Warta, and the SMS channels from the handler: the
+    # channels join ``app.channels`` below, before anything can send or receive.
+    events = ProviderEventHandler(app)
+    app.events = events
+    if channels is None:
+        channels = await _channels(app, events, vapid)
+    app.channels.update(channels)
     for channel in channels.values():
-        start = getattr(channel, "start", None)
-        if start is not None:  # bind now, so receipts and replies flow before any send
-            await start()
+        if isinstance(channel, Startable):  # bind now, so receipts and replies flow
+            await channel.start()
     return app
 
 
-async def _email_channel(
-    settings: Settings, outbox: Outbox
-) -> tuple[Channel, CaptureSmtpServer | None]:
-    capture = None
+async def _channels(
+    app: Warta, events: ProviderEvents, vapid: VapidKeys
+) -> dict[ChannelName, Channel]:
+    """The real channels, or local stand-ins for those without a provider."""
+    email = await _email_channel(app)
+    sms = await _sms_channel(app, events)
+    if app.settings.start_local_app_peers:
+        app.local_peers = DevPeers()
+        app.closers.append(app.local_peers.stop)
+    push, chat_router = await _app_channels(app, vapid)
+    return {"email": email, "sms": sms, "push": push, "chat": chat_router}
+
+
+async def _email_channel(app: Warta) -> Channel:
+    settings = app.settings
     if settings.smtp_url:
-        email = SmtpChannel.from_url(
+        return SmtpChannel.from_url(
             settings.smtp_url, pool_size=settings.smtp_pool_size, timeout=settings.smtp_timeout
         )
-    else:
-        capture = CaptureSmtpServer(
-            CaptureHandler(outbox), host="127.0.0.1", port=settings.capture_smtp_port
-        )
-        host, port = await capture.start()
-        log.info("no SMTP relay configured: capturing email at %s:%s", host, port)
-        email = SmtpChannel(
-            host=host,
-            port=port,
-            pool_size=settings.smtp_pool_size,
-            start_tls=False,
-            local_hostname="localhost",  # skip a getfqdn() DNS look-up per connection
-        )
-    return email, capture
+    capture = CaptureSmtpServer(
+        CaptureHandler(app.outbox), host="127.0.0.1", port=settings.capture_smtp_port
+    )
+    host, port = await capture.start()
+    app.closers.append(capture.stop)
+    log.info("no SMTP relay configured: capturing email at %s:%s", host, port)
+    return SmtpChannel(
+        host=host,
+        port=port,
+        pool_size=settings.smtp_pool_size,
+        start_tls=False,
+        local_hostname="localhost",  # skip a getfqdn() DNS look-up per connection
+    )
 
 
-async def _sms_channel(
-    settings: Settings, outbox: Outbox, events: ProviderEvents, http: httpx.AsyncClient
-) -> tuple[Channel, dict[str, Channel], LocalSmsc | None]:
-    """Every configured provider behind one failover router; none: the local SMSC."""
+async def _sms_channel(app: Warta, events: ProviderEvents) -> Channel:
+    """Every configured provider behind one failover router; none: the local SMSC.
+    Sets ``app.sms_providers`` (their webhooks) and ``app.local_smsc``."""
     # smpp34 starts a tokio runtime when loaded: only processes that send SMS load it.
     from warta.channels.sms_smpp import SmppChannel
     from warta.channels.smsc import LocalSmsc
 
+    settings = app.settings
     configs = parse_providers(settings.smpp_url, settings.sms_http_url)
-    smsc = None
     if not configs:
-        smsc = LocalSmsc(outbox, host="127.0.0.1", port=settings.local_smsc_port)
+        smsc = LocalSmsc(app.outbox, host="127.0.0.1", port=settings.local_smsc_port)
         host, port = await smsc.start()
+        app.local_smsc = smsc
+        app.closers.append(smsc.stop)
         log.info("no SMS provider configured: local SMSC at smpp://%s:%s", host, port)
         configs = [parse_provider(f"smpp://warta:warta@{host}:{port}?name={LOCAL_SMSC}")]
     # Gateways need an address they can reach: set WARTA_PUBLIC_URL behind a proxy.
@@ -215,22 +148,11 @@ async def _sms_channel(
             providers[config.name] = SmppChannel.from_config(config, events)
         else:
             providers[config.name] = HttpSmsChannel.from_config(
-                config, http, status_callback_url=callback_url(base, config.name)
+                config, app.http, status_callback_url=callback_url(base, config.name)
             )
+    app.sms_providers = dict(providers)
     balancer = Balancer({c.name: c.weight for c in configs})
-    router = SmsRouter(list(providers.values()), balancer)
-    return router, dict(providers), smsc
-
-
-class _Late:
-    """The Warta, for callbacks made before it exists (WhatsApp's window check)."""
-
-    app: Warta | None = None
-
-    async def whatsapp_window_open(self, number: str) -> bool:
-        from warta.services.chat import whatsapp_window_open
-
-        return self.app is not None and await whatsapp_window_open(self.app, number)
+    return SmsRouter(list(providers.values()), balancer)
 
 
 async def _vapid_keys(
@@ -248,25 +170,17 @@ async def _vapid_keys(
         return keys
 
 
-async def _app_channels(
-    settings: Settings,
-    sessions: async_sessionmaker[AsyncSession],
-    keyring: Keyring,
-    http: httpx.AsyncClient,
-    vapid: VapidKeys,
-    peers: DevPeers | None,
-    late: _Late,
-    outbox: Outbox,
-) -> tuple[Channel, Channel]:
+async def _app_channels(app: Warta, vapid: VapidKeys) -> tuple[Channel, Channel]:
     """Push (Web Push always; FCM when set) and chat (Telegram, WhatsApp when set), each
     behind one router by address form. Services without credentials use local peers when
     ``settings.start_local_app_peers``, else are left out (routing skips their contacts)."""
-    async with UnitOfWork(sessions) as uow:
-        stored = {name: await platform.load(uow, keyring, name) for name in platform.SERVICES}
+    settings, http, peers = app.settings, app.http, app.local_peers
+    async with app.uow() as uow:
+        stored = {name: await platform.load(uow, app.keyring, name) for name in platform.SERVICES}
     push: dict[str, Channel] = {
         "webpush": WebPushChannel(vapid, WebPushConfig(subject=settings.vapid_subject), http)
     }
-    chat: dict[str, Channel] = {}
+    chats: dict[str, Channel] = {}
     fcm, telegram, whatsapp = stored["fcm"], stored["telegram"], stored["whatsapp"]
     if fcm is None and peers is not None:
         fcm = await peers.firebase()
@@ -280,7 +194,7 @@ async def _app_channels(
     if telegram is not None:
         base = telegram.pop("base_url", settings.telegram_url)
         bot = TelegramChannel(TelegramConfig(**telegram, base_url=base), http)
-        chat["telegram"] = bot
+        chats["telegram"] = bot
         if peers is not None and peers.telegram_peer is not None:  # the local Bot API
             warta_url = settings.public_url.rstrip("/") or f"http://{settings.host}:{settings.port}"
             await bot.set_webhook(f"{warta_url}/providers/telegram/webhook")
@@ -289,10 +203,10 @@ async def _app_channels(
         log.info("no WhatsApp credentials: local Cloud API at %s", whatsapp["base_url"])
     if whatsapp is not None:
         base = whatsapp.pop("base_url", settings.whatsapp_url)
-        chat["whatsapp"] = WhatsAppChannel(
+        chats["whatsapp"] = WhatsAppChannel(
             WhatsAppConfig(**whatsapp, base_url=base),
             http,
-            window_open=late.whatsapp_window_open,
+            window_open=functools.partial(chat.whatsapp_window_open, app),
         )
-    shown = outbox if peers is not None else None  # make run: /dev/outbox shows them too
-    return AddressRouter("push", push, shown), AddressRouter("chat", chat, shown)
+    shown = app.outbox if peers is not None else None  # make run: /dev/outbox shows them too
+    return AddressRouter("push", push, shown), AddressRouter("chat", chats, shown)

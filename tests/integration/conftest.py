@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from tests.integration.harness import Clock, Harness, make_settings, running_warta
-from warta.channels.base import Channel
-from warta.channels.capture import Outbox
+from warta.domain.channels import Channel
 from warta.services.admin import create_template
+from warta.store.outbox import Outbox
 
 
 @pytest.fixture

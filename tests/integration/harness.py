@@ -22,11 +22,12 @@ from notifications_python_client.authentication import create_jwt_token
 from tests.conftest import TEST_SECRET_KEY
 from warta.api.app import create_app
 from warta.bootstrap import Warta, bootstrap
-from warta.channels.base import Channel
-from warta.channels.capture import Outbox, RecordingChannel
+from warta.channels.capture import RecordingChannel
+from warta.domain.channels import Channel
 from warta.services.admin import create_agency, create_template
 from warta.settings import Settings
 from warta.store.models import Notification
+from warta.store.outbox import Outbox
 
 SMS_BODY = "Halo ((nama)), antrean Anda nomor ((nomor))."
 EMAIL_SUBJECT = "Dokumen ((jenis)) siap"

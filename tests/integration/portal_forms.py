@@ -11,8 +11,8 @@ from typing import Any
 import httpx
 
 from tests.integration.harness import Harness, code_in
-from warta.channels.capture import Outbox
 from warta.services.admin import create_template
+from warta.store.outbox import Outbox
 
 PHONE = "+6281234567890"
 EMAIL = "sri@contoh.id"

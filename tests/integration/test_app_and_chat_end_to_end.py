@@ -22,11 +22,11 @@ import pytest
 
 from tests.integration.console import row, sign_in
 from tests.integration.harness import Clock, Harness, code_in, make_settings, running_warta
-from warta.channels.capture import Outbox
 from warta.devpeers.loopback import serve_asgi
 from warta.devpeers.push_service import PushService
-from warta.pipeline.escalation import escalate_unanswered
 from warta.services.demo import ensure_demo
+from warta.services.escalation import escalate_unanswered
+from warta.store.outbox import Outbox
 
 NIK = "3273014101900002"
 PHONE = "+6281234567890"
@@ -42,7 +42,7 @@ def clock() -> Clock:
 async def harness(sqlite_url: str, tmp_path: Path, clock: Clock) -> AsyncIterator[Harness]:
     settings = make_settings(sqlite_url, tmp_path, local_app_peers=True)
     async with running_warta(settings, clock=clock) as running:
-        assert running.app.dev_peers is not None
+        assert running.app.local_peers is not None
         yield running
 
 
@@ -108,8 +108,8 @@ async def send(
 
 async def subscribe_browser(harness: Harness, session: dict[str, str]) -> PushService:
     """What the portal's page does: fetch the key, subscribe, hand Warta the subscription."""
-    assert harness.app.dev_peers is not None
-    push_service = await harness.app.dev_peers.push_service()
+    assert harness.app.local_peers is not None
+    push_service = await harness.app.local_peers.push_service()
     key = (await harness.client.get("/portal/api/push/key", headers=session)).json()
     subscription = push_service.subscribe(key["public_key"])
     stored = await harness.client.post(
@@ -174,7 +174,7 @@ async def test_an_unread_push_escalates_to_sms_and_a_read_one_does_not(
 async def test_a_telegram_chat_linked_through_the_bot_gets_the_message(
     harness: Harness, template: str
 ) -> None:
-    peers = harness.app.dev_peers
+    peers = harness.app.local_peers
     assert peers is not None and peers.telegram_peer is not None
     bot = peers.telegram_peer
     citizen = await register(harness, ["chat", "sms"])
@@ -220,7 +220,7 @@ async def test_a_webhook_without_the_secret_is_refused(harness: Harness) -> None
 async def test_whatsapp_verified_by_code_and_status_webhooks_move_the_status(
     harness: Harness, template: str
 ) -> None:
-    peers = harness.app.dev_peers
+    peers = harness.app.local_peers
     assert peers is not None and peers.graph_peer is not None
     graph = peers.graph_peer
     citizen = await register(harness, ["chat", "sms"])
@@ -332,7 +332,7 @@ async def test_dev_outbox_shows_push_and_chat_for_a_citizen_given_devices(
 async def test_the_official_app_gets_the_message_through_fcm(
     harness: Harness, template: str
 ) -> None:
-    peers = harness.app.dev_peers
+    peers = harness.app.local_peers
     assert peers is not None and peers.firebase_peer is not None
     citizen = await register(harness, ["push", "sms"])
     session = await portal_session(harness)
@@ -364,7 +364,7 @@ async def test_the_official_app_gets_the_message_through_fcm(
 async def test_a_blocked_bot_marks_the_chat_gone_and_the_sms_goes_instead(
     harness: Harness, template: str
 ) -> None:
-    peers = harness.app.dev_peers
+    peers = harness.app.local_peers
     assert peers is not None and peers.telegram_peer is not None
     bot = peers.telegram_peer
     citizen = await register(harness, ["chat", "sms"])

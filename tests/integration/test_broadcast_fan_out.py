@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from tests.integration.harness import make_settings
 from warta.bootstrap import Warta, bootstrap
-from warta.channels.capture import Outbox, RecordingChannel
+from warta.channels.capture import RecordingChannel
 from warta.pipeline import broadcasts as pipeline
 from warta.services import broadcasts, routing
 from warta.services.admin import create_agency, create_template
@@ -32,6 +32,7 @@ from warta.store.models import (
     Topic,
     TopicSubscription,
 )
+from warta.store.outbox import Outbox
 
 NOW = datetime(2026, 12, 1, 3, 0, tzinfo=UTC)  # Tuesday 10:00 WIB, 11:00 WITA, 12:00 WIT
 

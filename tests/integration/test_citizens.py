@@ -13,10 +13,11 @@ from typing import Any
 import pytest
 
 from tests.integration.harness import Clock, Harness, recording, wib
-from warta.channels.base import Channel
-from warta.channels.capture import Outbox, RecordingChannel
+from warta.channels.capture import RecordingChannel
+from warta.domain.channels import Channel
 from warta.errors import PermanentFailure
 from warta.services.admin import create_agency, create_template
+from warta.store.outbox import Outbox
 
 NIK = "3273014101900002"  # Bandung registration, born 1 Jan 1990 (a woman: day + 40)
 NIK_2 = "3171020202850003"

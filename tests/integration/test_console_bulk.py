@@ -15,10 +15,10 @@ from sqlalchemy import func, select
 from tests.integration.console import Staffer, rows_of, sign_in, text_of
 from tests.integration.harness import Clock, Harness, code_in, recording, wib
 from tests.spreadsheets import xlsx
-from warta.channels.base import Channel
-from warta.channels.capture import Outbox
+from warta.domain.channels import Channel
 from warta.services.admin import create_template
 from warta.store.models import Broadcast, Job, Notification
+from warta.store.outbox import Outbox
 
 CSV = "text/csv"
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"

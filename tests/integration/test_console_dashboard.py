@@ -10,10 +10,11 @@ import pytest
 
 from tests.integration.console import Staffer, row, rows_of, sign_in
 from tests.integration.harness import Clock, Harness, auth_header, recording, wib
-from warta.channels.base import Channel
-from warta.channels.capture import Outbox, RecordingChannel
+from warta.channels.capture import RecordingChannel
+from warta.domain.channels import Channel
 from warta.errors import PermanentFailure
 from warta.services.admin import create_agency, create_template
+from warta.store.outbox import Outbox
 
 
 async def in_english(staffer: Staffer) -> Staffer:

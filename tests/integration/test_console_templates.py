@@ -13,9 +13,9 @@ from sqlalchemy import func, select
 
 from tests.integration.console import Staffer, sign_in, text_of
 from tests.integration.harness import Harness, recording
-from warta.channels.base import Channel
-from warta.channels.capture import Outbox
+from warta.domain.channels import Channel
 from warta.store.models import Notification, Template, TemplateVersion
+from warta.store.outbox import Outbox
 
 
 @pytest.fixture

@@ -23,9 +23,10 @@ from tests.integration.harness import (
     wait_requests,
 )
 from tests.integration.test_citizens import NIK, PERSONAL, register, send, verify_all, wib
-from warta.channels.base import OutboundMessage, Receipt, SendResult
-from warta.channels.capture import Outbox, RecordingChannel
+from warta.channels.capture import RecordingChannel
+from warta.domain.channels import OutboundMessage, Receipt, SendResult
 from warta.services.admin import create_agency, create_template, set_callback
+from warta.store.outbox import Outbox
 
 PAJAK_SMS = "Pajak D 1234 XY jatuh tempo 5 Desember. Bapenda"
 STNK_SMS = "STNK D 1234 XY siap. Samsat"

@@ -17,9 +17,9 @@ from typing import Any
 import httpx
 import pytest
 
-from warta.channels.base import Channel, OutboundMessage, SendResult
 from warta.channels.fcm import FcmChannel, FcmConfig
 from warta.devpeers.fcm import PROJECT_ID, Delivery, FakeFirebase, rsa_private_pem
+from warta.domain.channels import Channel, OutboundMessage, SendResult
 from warta.errors import (
     ConfigurationError,
     ContactGone,

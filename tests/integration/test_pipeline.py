@@ -24,12 +24,13 @@ from tests.integration.harness import (
     wait_requests,
 )
 from warta.bootstrap import bootstrap
-from warta.channels.base import Channel, OutboundMessage, SendResult
-from warta.channels.capture import CaptureHandler, CaptureSmtpServer, Outbox, RecordingChannel
+from warta.channels.capture import CaptureHandler, CaptureSmtpServer, RecordingChannel
 from warta.channels.email_smtp import SmtpChannel
+from warta.domain.channels import Channel, OutboundMessage, SendResult
 from warta.pipeline.queue import EmbeddedQueue
 from warta.pipeline.worker import WorkerPool
 from warta.services.admin import set_callback
+from warta.store.outbox import Outbox
 
 
 class FlakyRcpt(CaptureHandler):

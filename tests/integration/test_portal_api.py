@@ -15,13 +15,14 @@ import httpx
 import pytest
 
 from tests.integration.harness import Clock, Harness, code_in
-from warta.channels.base import Channel
-from warta.channels.capture import Outbox, RecordingChannel
+from warta.channels.capture import RecordingChannel
 from warta.channels.webpush import VapidKeys, WebPushChannel, WebPushConfig
 from warta.devpeers.loopback import serve_asgi
 from warta.devpeers.push_service import PushService
-from warta.pipeline.escalation import escalate_unanswered
+from warta.domain.channels import Channel
+from warta.services.escalation import escalate_unanswered
 from warta.store.models import CitizenContact, Notification
+from warta.store.outbox import Outbox
 
 PHONE = "0812-3456-7890"
 NIK, NIK_2 = "3273014101900002", "3171020202850003"

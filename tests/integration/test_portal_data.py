@@ -23,8 +23,7 @@ from tests.integration.portal_forms import (
     sign_in,
     wib,
 )
-from warta.channels.base import Channel
-from warta.channels.capture import Outbox
+from warta.domain.channels import Channel
 from warta.store.models import (
     AgencyCitizen,
     Citizen,
@@ -34,6 +33,7 @@ from warta.store.models import (
     PreferenceChange,
     TopicSubscription,
 )
+from warta.store.outbox import Outbox
 
 NIK_2 = "3171020202850003"
 PHONE_2 = "+6281298765432"

@@ -25,10 +25,10 @@ from tests.integration.portal_forms import (
     wib,
 )
 from warta.api.pages import csrf_token
-from warta.channels.base import Channel
-from warta.channels.capture import Outbox
+from warta.domain.channels import Channel
 from warta.services.admin import create_template
 from warta.services.portal import new_session
+from warta.store.outbox import Outbox
 
 
 @pytest.fixture

@@ -17,11 +17,10 @@ from typing import Any
 
 import pytest
 
-from warta.channels.base import InboundSms, OutboundMessage, Receipt, SendResult
-from warta.channels.capture import Outbox
 from warta.channels.providers import parse_provider
 from warta.channels.sms_smpp import SmppChannel
 from warta.channels.smsc import LocalSmsc
+from warta.domain.channels import InboundSms, OutboundMessage, Receipt, SendResult
 from warta.domain.sms import fragment_count
 from warta.errors import (
     PermanentFailure,
@@ -29,6 +28,7 @@ from warta.errors import (
     TechnicalFailure,
     TemporaryFailure,
 )
+from warta.store.outbox import Outbox
 
 NUMBER = "+6281234567890"
 DIGITS = NUMBER.removeprefix("+")

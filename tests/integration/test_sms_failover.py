@@ -6,8 +6,8 @@ from collections import Counter
 
 import pytest
 
-from warta.channels.base import OutboundMessage, SendResult
 from warta.channels.sms_router import SmsRouter
+from warta.domain.channels import OutboundMessage, SendResult
 from warta.domain.failover import Balancer
 from warta.errors import (
     DeliveryError,

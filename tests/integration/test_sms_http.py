@@ -22,11 +22,11 @@ from tests.peers.twilio_like import ACCOUNT_SID, AUTH_TOKEN, TwilioLike, twilio_
 from warta.api import providers as provider_webhooks
 from warta.api.app import create_app
 from warta.bootstrap import Warta, bootstrap
-from warta.channels.base import Channel, InboundSms, OutboundMessage, Receipt, SendResult
-from warta.channels.capture import Outbox, RecordingChannel
+from warta.channels.capture import RecordingChannel
 from warta.channels.providers import parse_provider
 from warta.channels.sms_http import HttpSmsChannel, callback_url
 from warta.devpeers.loopback import serve_asgi
+from warta.domain.channels import Channel, InboundSms, OutboundMessage, Receipt, SendResult
 from warta.errors import (
     DeliveryError,
     PermanentFailure,
@@ -35,6 +35,7 @@ from warta.errors import (
     TemporaryFailure,
 )
 from warta.settings import Settings
+from warta.store.outbox import Outbox
 
 PROVIDER = "aggregator"
 PHONE = "+6281234567890"

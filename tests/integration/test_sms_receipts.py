@@ -23,9 +23,10 @@ from tests.integration.harness import (
     running_warta,
     wait_requests,
 )
-from warta.channels.base import InboundSms, OutboundMessage, Receipt, SendResult
-from warta.channels.capture import Outbox, RecordingChannel
+from warta.channels.capture import RecordingChannel
+from warta.domain.channels import InboundSms, OutboundMessage, Receipt, SendResult
 from warta.services.admin import set_callback
+from warta.store.outbox import Outbox
 
 TOKEN = "rahasia-callback-dinas-uji"
 

@@ -18,15 +18,10 @@ from typing import Any
 
 import pytest
 
-from warta.channels.base import Channel, OutboundMessage
-from warta.channels.capture import (
-    CapturedMessage,
-    CaptureHandler,
-    CaptureSmtpServer,
-    Outbox,
-    RecordingChannel,
-)
-from warta.channels.email_smtp import SmtpChannel, SmtpConfig
+from warta.channels.capture import CaptureHandler, CaptureSmtpServer, RecordingChannel
+from warta.channels.email_smtp import SmtpChannel
+from warta.channels.email_smtp_config import SmtpConfig
+from warta.domain.channels import Channel, OutboundMessage
 from warta.errors import (
     ConfigurationError,
     DeliveryError,
@@ -35,6 +30,7 @@ from warta.errors import (
     TechnicalFailure,
     TemporaryFailure,
 )
+from warta.store.outbox import CapturedMessage, Outbox
 
 RECIPIENT = "budi.santoso@contoh.co.id"
 SENDER = "Dinas Kesehatan DKI <noreply@dinkes.jakarta.go.id>"

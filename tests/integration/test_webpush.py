@@ -20,7 +20,6 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
-from warta.channels.base import Channel, OutboundMessage, SendResult
 from warta.channels.webpush import (
     MAX_PLAINTEXT,
     VapidKeys,
@@ -29,6 +28,7 @@ from warta.channels.webpush import (
     parse_subscription,
 )
 from warta.devpeers.push_service import PushService
+from warta.domain.channels import Channel, OutboundMessage, SendResult
 from warta.errors import (
     ConfigurationError,
     ContactGone,

@@ -14,7 +14,6 @@ from typing import Any
 import httpx
 import pytest
 
-from warta.channels.base import Channel, OutboundMessage, Receipt, SendResult
 from warta.channels.whatsapp import (
     InboundChat,
     WhatsAppChannel,
@@ -30,6 +29,7 @@ from warta.devpeers.whatsapp import (
     Accepted,
     GraphLike,
 )
+from warta.domain.channels import Channel, OutboundMessage, Receipt, SendResult
 from warta.errors import (
     ContactGone,
     DeliveryError,

@@ -79,7 +79,7 @@ def test_errors_are_raised_with_a_constant_message() -> None:
     go in as keywords for the message's ``%(name)s`` slots."""
     names = error_classes()
     found = []
-    for path in sorted(p for folder in RAISERS for p in folder.glob("*.py")):
+    for path in sorted(p for folder in RAISERS for p in folder.rglob("*.py")):
         for node in ast.walk(ast.parse(path.read_text(), str(path))):
             if not (isinstance(node, ast.Call) and node.args):
                 continue

@@ -16,8 +16,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from warta.domain import citizens as rules
+from warta.domain.channels import ChannelName
 from warta.domain.routing import (
-    ChannelKind,
     Decision,
     Preferences,
     Priority,
@@ -31,7 +31,7 @@ from warta.domain.routing import (
 from warta.errors import InvalidInput
 
 WIB, WITA, WIT = "Asia/Jakarta", "Asia/Makassar", "Asia/Jayapura"
-DELIVERABLE: frozenset[ChannelKind] = frozenset({"sms", "email"})
+DELIVERABLE: frozenset[ChannelName] = frozenset({"sms", "email"})
 NO_QUIET = None
 
 
@@ -40,7 +40,7 @@ def local(zone: str, day: int, hour: int, minute: int = 0) -> datetime:
     return datetime(2026, 12, day, hour, minute, tzinfo=ZoneInfo(zone)).astimezone(UTC)
 
 
-def reach(*verified: ChannelKind, **extra: Any) -> Situation:
+def reach(*verified: ChannelName, **extra: Any) -> Situation:
     """A citizen with these verified contacts; the template has SMS and email bodies."""
     extra.setdefault("available", DELIVERABLE)
     return Situation(verified=frozenset(verified), **extra)
@@ -585,7 +585,7 @@ def test_usable_channels_and_next_channel(
 def test_fallbacks_are_the_rest_of_the_usable_channels_for_escalation() -> None:
     prefs = Preferences(("email", "sms"))
 
-    def attempt(*tried: ChannelKind) -> Decision:
+    def attempt(*tried: ChannelName) -> Decision:
         situation = reach("sms", "email", already_tried=tried)
         return route(prefs, situation, priority="normal", now=T10)
 
@@ -675,7 +675,7 @@ def test_refused_questions(call: Any, message: str) -> None:
 
 # Properties: for any citizen and any moment, what a citizen would notice never happens.
 
-CHANNELS: tuple[ChannelKind, ...] = ("sms", "email", "push", "chat")
+CHANNELS: tuple[ChannelName, ...] = ("sms", "email", "push", "chat")
 channel_sets = st.frozensets(st.sampled_from(CHANNELS))
 wall_times = st.times().map(lambda t: t.replace(second=0, microsecond=0))
 _instants = st.datetimes(datetime(2026, 1, 1), datetime(2027, 12, 31), timezones=st.just(UTC))
@@ -744,7 +744,7 @@ def cases(draw: st.DrawFn, zones: tuple[str, ...] = (WIB, WITA, WIT)) -> Case:
     )
 
 
-def usable_by_the_rules(case: Case) -> list[ChannelKind]:
+def usable_by_the_rules(case: Case) -> list[ChannelName]:
     """The brief's rule, written out on its own: listed order then SMS, each verified,
     available, not tried and (unless urgent) not blocked."""
     order = [*case.prefs.channel_order, "sms"]

@@ -8,7 +8,6 @@ import httpx
 import pytest
 
 from tests.peers.twilio_like import twilio_signature
-from warta.channels.base import InboundSms, Receipt
 from warta.channels.providers import parse_provider
 from warta.channels.sms_http import (
     HttpSmsChannel,
@@ -18,6 +17,7 @@ from warta.channels.sms_http import (
     status_to_receipt,
     verify,
 )
+from warta.domain.channels import InboundSms, Receipt
 from warta.errors import ConfigurationError, InvalidInput
 
 TOKEN = "12345"

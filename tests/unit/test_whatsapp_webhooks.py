@@ -14,15 +14,15 @@ from typing import Any
 
 import pytest
 
-from warta.channels.base import Receipt
-from warta.channels.whatsapp import (
+from warta.channels.whatsapp import WhatsAppConfig
+from warta.channels.whatsapp_webhooks import (
     InboundChat,
     WebhookEvents,
-    WhatsAppConfig,
     parse_webhook,
     valid_signature,
     verify_subscription,
 )
+from warta.domain.channels import Receipt
 from warta.errors import ConfigurationError, InvalidInput
 
 CONFIG = WhatsAppConfig(

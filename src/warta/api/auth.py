@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import Request
 
-from warta.bootstrap import Warta
+from warta.deps import Warta
 from warta.errors import AuthError
 from warta.security.apikeys import unverified_service_id, verify
 from warta.services.lookups import agency_and_keys

@@ -13,7 +13,7 @@ from warta.api.auth import authenticate, warta
 from warta.api.responses import JsonResponse
 from warta.api.schemas import Strict
 from warta.api.urls import base_url
-from warta.bootstrap import Warta
+from warta.deps import Warta
 from warta.domain.timefmt import notify_time
 from warta.services import broadcasts
 from warta.services.sending import Caller

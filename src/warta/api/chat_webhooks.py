@@ -19,9 +19,9 @@ from fastapi.responses import PlainTextResponse, Response
 
 from warta.api.auth import warta
 from warta.api.schemas import ErrorBody
-from warta.bootstrap import Warta
 from warta.channels import telegram as tg
 from warta.channels import whatsapp as wa
+from warta.deps import Warta
 from warta.errors import AuthError, BadRequest, InvalidInput, NotFound
 from warta.services import chat
 
@@ -34,10 +34,17 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 
-def _service(app: Warta, name: str) -> Any:
-    found = getattr(app.channels.get("chat"), "services", {}).get(name)
+def _telegram(app: Warta) -> tg.TelegramChannel:
+    found = chat.telegram(app)
     if found is None:
-        raise NotFound(f"{name} is not set up on this Warta")
+        raise NotFound("telegram is not set up on this Warta")
+    return found
+
+
+def _whatsapp(app: Warta) -> wa.WhatsAppChannel:
+    found = chat.whatsapp(app)
+    if found is None:
+        raise NotFound("whatsapp is not set up on this Warta")
     return found
 
 
@@ -50,7 +57,7 @@ async def _json(request: Request) -> Any:
 
 @router.post("/telegram/webhook", summary="Telegram update", responses=_ERRORS)
 async def telegram_update(request: Request, app: Annotated[Warta, Depends(warta)]) -> Response:
-    channel: tg.TelegramChannel = _service(app, "telegram")
+    channel = _telegram(app)
     if not tg.verify_secret(channel.config, request.headers.get(tg.SECRET_HEADER)):
         raise AuthError(f"Missing or wrong {tg.SECRET_HEADER}")
     body = await _json(request)
@@ -69,7 +76,7 @@ async def telegram_update(request: Request, app: Annotated[Warta, Depends(warta)
     responses=_ERRORS,
 )
 async def whatsapp_verify(request: Request, app: Annotated[Warta, Depends(warta)]) -> Response:
-    channel: wa.WhatsAppChannel = _service(app, "whatsapp")
+    channel = _whatsapp(app)
     challenge = wa.verify_subscription(channel.config, request.query_params)
     if challenge is None:
         raise AuthError("hub.verify_token does not match")
@@ -78,7 +85,7 @@ async def whatsapp_verify(request: Request, app: Annotated[Warta, Depends(warta)
 
 @router.post("/whatsapp/webhook", summary="WhatsApp statuses and messages", responses=_ERRORS)
 async def whatsapp_events(request: Request, app: Annotated[Warta, Depends(warta)]) -> Response:
-    channel: wa.WhatsAppChannel = _service(app, "whatsapp")
+    channel = _whatsapp(app)
     body = await request.body()
     if not wa.valid_signature(channel.config, body, request.headers.get(wa.SIGNATURE_HEADER)):
         raise AuthError(f"Missing or wrong {wa.SIGNATURE_HEADER}")

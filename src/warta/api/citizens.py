@@ -16,7 +16,8 @@ from pydantic import Field
 from warta.api.auth import authenticate, warta
 from warta.api.responses import JsonResponse
 from warta.api.schemas import Strict
-from warta.bootstrap import Warta
+from warta.deps import Warta
+from warta.domain.citizens import ContactChannel
 from warta.domain.timefmt import notify_time
 from warta.services import citizens
 from warta.services.sending import Caller
@@ -81,7 +82,7 @@ class CitizenPatch(Strict):
 
 
 class ContactIn(Strict):
-    type: Literal["sms", "email", "chat"]
+    type: ContactChannel
     value: str = Field(
         description="A phone number, an email address, or for chat whatsapp:<phone number>. "
         "Push subscriptions come from the citizen's portal, Telegram chats from the bot."

@@ -21,12 +21,10 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from warta.api.auth import warta
 from warta.api.pages import environment
 from warta.api.responses import JsonResponse
-from warta.bootstrap import LOCAL_SMSC, Warta
-from warta.channels.capture import CapturedMessage
+from warta.deps import Warta
 from warta.domain.recipients import normalise_phone
 from warta.errors import BadRequest
-from warta.services import chat, devices
-from warta.store.models import Citizen
+from warta.services import chat, citizen_self, devices, local_outbox
 
 router = APIRouter(prefix="/dev", tags=["Development"], include_in_schema=False)
 
@@ -34,20 +32,11 @@ router = APIRouter(prefix="/dev", tags=["Development"], include_in_schema=False)
 async def _messages(
     app: Warta, channel: str | None = None, to: str | None = None
 ) -> list[dict[str, Any]]:
-    """Captured messages, newest first, optionally for one phone number or address; SMS
-    that went through the local SMSC learn their notification from the part references
-    Warta stored."""
-    captured = [m for m in app.outbox.list(channel) if to in (None, m.to)]  # type: ignore[arg-type]
-    references = [r for m in captured if m.notification_id is None for r in m.reference]
-    owners: dict[str, uuid.UUID] = {}
-    if references:
-        async with app.uow() as uow:
-            owners = await uow.sms.notifications_of(LOCAL_SMSC, references)
-    return [_as_dict(m, owners) for m in captured]
+    return [_as_dict(c) for c in await local_outbox.captured(app, channel, to)]
 
 
-def _as_dict(m: CapturedMessage, owners: dict[str, uuid.UUID]) -> dict[str, Any]:
-    owner = next((owners[r] for r in m.reference if r in owners), None)
+def _as_dict(captured: local_outbox.Captured) -> dict[str, Any]:
+    m = captured.message
     return {
         "channel": m.channel,
         "to": m.to,
@@ -55,7 +44,7 @@ def _as_dict(m: CapturedMessage, owners: dict[str, uuid.UUID]) -> dict[str, Any]
         "subject": m.subject,
         "body": m.body,
         "html": m.html,
-        "notification_id": m.notification_id or (str(owner) if owner else None),
+        "notification_id": captured.notification_id,
         "captured_at": m.captured_at.isoformat(),
         "parts": len(m.reference) or None,
         "encoding": {0: "GSM-7", 8: "UCS-2"}.get(m.data_coding)
@@ -103,14 +92,13 @@ async def link_devices(
 ) -> JsonResponse:
     """Subscribe the citizen's "phone" to push and link a Telegram chat, as their browser
     and the bot's t.me link would (the real protocols, through the local peers)."""
-    peers = app.dev_peers
-    if peers is None or app.vapid is None:
+    peers = app.local_peers
+    if peers is None or app.vapid_public_key is None:
         raise BadRequest("No local push and chat services are running (WARTA_LOCAL_APP_PEERS)")
-    async with app.uow() as uow:
-        if await uow.session.get(Citizen, citizen_id) is None:
-            raise BadRequest("No citizen with that id")
+    if not await citizen_self.is_registered(app, citizen_id):
+        raise BadRequest("No citizen with that id")
     push_service = await peers.push_service()
-    subscription = push_service.subscribe(app.vapid.public_key_b64url)
+    subscription = push_service.subscribe(app.vapid_public_key)
     await devices.add_push_subscription(app, citizen_id, subscription)
     linked = False
     if peers.telegram_peer is not None:

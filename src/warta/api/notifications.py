@@ -21,17 +21,16 @@ from warta.api.schemas import (
 )
 from warta.api.schemas import SendToCitizen as SendToCitizenBody
 from warta.api.urls import base_url
-from warta.bootstrap import Warta
+from warta.deps import Warta
 from warta.domain import statuses
 from warta.domain.timefmt import notify_time
-from warta.errors import BadRequest, NotFound, ValidationFailed
-from warta.services import bulk, citizen_sending, content, routing
+from warta.errors import BadRequest, ValidationFailed
+from warta.services import bulk, citizen_sending, notification_status
 from warta.services.sending import Caller, SendNotification, Sent, send
 from warta.store.models import Notification
 
 router = APIRouter(prefix="/v2/notifications", tags=["Notifications (Notify v2)"])
 PAGE_SIZE = 250
-SECRET_BODY = "(a one-time code: shown only to the recipient)"
 
 AppDep = Annotated[Warta, Depends(warta)]
 CallerDep = Annotated[Caller, Depends(authenticate)]
@@ -195,21 +194,9 @@ async def send_letter(caller: CallerDep) -> None:
     raise BadRequest("Cannot send letters: Warta sends SMS, email, push and chat")
 
 
-def present(
-    app: Warta,
-    base: str,
-    row: Notification,
-    shared: dict[uuid.UUID, content.ChannelContents] | None = None,
-) -> dict[str, Any]:
-    """Notify's notification body; a send to a citizen adds Warta's routing fields.
-    ``shared`` holds the content of broadcasts whose rows carry none of their own."""
-    recipient = app.keyring.decrypt(row.recipient_enc, field="notification.recipient") or None
-    if row.content_enc is not None:
-        sealed = content.unseal(app.keyring, row.content_enc)
-        if sealed.get("secret"):  # a one-time code: for the citizen's eyes only
-            sealed = {"body": SECRET_BODY, "subject": sealed.get("subject")}
-    else:
-        sealed = (shared or {}).get(row.broadcast_id, {}).get(row.type) or {"body": None}  # type: ignore[arg-type]
+def present(base: str, shown: notification_status.Shown) -> dict[str, Any]:
+    """Notify's notification body; a send to a citizen adds Warta's routing fields."""
+    row, recipient = shown.row, shown.recipient
     return {
         "id": str(row.id),
         "reference": row.reference,
@@ -226,8 +213,8 @@ def present(
         "type": row.type,
         "status": row.status,
         "template": _template_ref(base, row.template_id, row.template_version),
-        "body": sealed["body"],
-        "subject": sealed.get("subject"),
+        "body": shown.body,
+        "subject": shown.subject,
         "created_at": notify_time(row.created_at),
         "created_by_name": None,
         "sent_at": notify_time(row.sent_at),
@@ -272,16 +259,10 @@ async def get_notification(
     notification_id: str, request: Request, app: AppDep, caller: CallerDep
 ) -> JsonResponse:
     wanted = _uuid("notification_id", notification_id)
-    async with app.uow() as uow:
-        row = await uow.notifications.get(caller.agency.id, wanted)
-        if row is None:
-            raise NotFound()
-        attempts = await uow.notifications.attempts(row.message_id) if row.message_id else []
-        shared = await routing.shared_contents(app, uow, [row, *attempts])
-    base = base_url(request, app)
-    shown = present(app, base, row, shared)
-    if row.message_id is not None:
-        shown["attempts"] = [_attempt(a) for a in attempts]
+    found = await notification_status.one(app, caller, wanted)
+    shown = present(base_url(request, app), found.shown)
+    if found.shown.row.message_id is not None:
+        shown["attempts"] = [_attempt(a) for a in found.attempts]
     return JsonResponse(shown)
 
 
@@ -315,22 +296,15 @@ async def list_notifications(
                 f"status {value} is not one of [{', '.join(sorted(statuses.FILTERS))}]"
             )
     base = base_url(request, app)
-    async with app.uow() as uow:
-        anchor = None
-        if older_than:
-            anchor = await uow.notifications.get(caller.agency.id, _uuid("older_than", older_than))
-            if anchor is None:
-                raise NotFound()
-        rows = await uow.notifications.page(
-            caller.agency.id,
-            test_only=caller.key_type == "test",
-            template_type=template_type,
-            statuses=status or [],
-            reference=reference,
-            older_than=anchor,
-            limit=PAGE_SIZE,
-        )
-        shared = await routing.shared_contents(app, uow, rows)
+    rows = await notification_status.page(
+        app,
+        caller,
+        template_type=template_type,
+        statuses=status or [],
+        reference=reference,
+        older_than=_uuid("older_than", older_than) if older_than else None,
+        limit=PAGE_SIZE,
+    )
     # As Notify: ``next`` whenever this page has rows, with ``older_than`` first, because
     # Notify's clients take the first UUID they find in that link.
     query = [(k, v) for k, v in request.query_params.multi_items() if k != "older_than"]
@@ -339,7 +313,5 @@ async def list_notifications(
         "current": path + urlencode(([("older_than", older_than)] if older_than else []) + query)
     }
     if rows:
-        links["next"] = path + urlencode([("older_than", str(rows[-1].id)), *query])
-    return JsonResponse(
-        {"notifications": [present(app, base, r, shared) for r in rows], "links": links}
-    )
+        links["next"] = path + urlencode([("older_than", str(rows[-1].row.id)), *query])
+    return JsonResponse({"notifications": [present(base, r) for r in rows], "links": links})

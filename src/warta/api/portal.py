@@ -23,7 +23,7 @@ from sse_starlette import EventSourceResponse, ServerSentEvent
 from warta.api.auth import warta
 from warta.api.responses import JsonResponse
 from warta.api.schemas import Strict
-from warta.bootstrap import Warta
+from warta.deps import Warta
 from warta.domain.timefmt import notify_time
 from warta.errors import AuthError, ValidationFailed
 from warta.services import chat, citizen_self, devices, portal
@@ -239,9 +239,9 @@ class SubscriptionIn(Strict):
 
 @router.get("/push/key", summary="The applicationServerKey to subscribe with (VAPID)")
 async def push_key(app: AppDep) -> JsonResponse:
-    if app.vapid is None:
+    if app.vapid_public_key is None:
         raise ValidationFailed("Web Push is not set up on this Warta")
-    return JsonResponse({"public_key": app.vapid.public_key_b64url})
+    return JsonResponse({"public_key": app.vapid_public_key})
 
 
 @router.post("/push/subscriptions", status_code=201, summary="This device's push subscription")

@@ -25,7 +25,7 @@ from warta.api.auth import warta
 from warta.api.pages import csrf_ok, csrf_token, render
 from warta.api.pages import translate as _t
 from warta.api.portal import clear_session_cookie, session_token, set_session_cookie, tries
-from warta.bootstrap import Warta
+from warta.deps import Warta
 from warta.domain.citizens import CHANNELS
 from warta.errors import ApiError, NotFound, WartaError
 from warta.services import chat, citizen_self, citizens, portal

@@ -18,7 +18,6 @@ from fastapi.responses import Response
 from warta.api.auth import warta
 from warta.api.errors import error_body
 from warta.api.schemas import ErrorBody
-from warta.bootstrap import Warta
 from warta.channels.sms_http import (
     SIGNATURE_HEADER,
     WEBHOOK_PREFIX,
@@ -27,6 +26,7 @@ from warta.channels.sms_http import (
     status_to_receipt,
     verify,
 )
+from warta.deps import Warta
 from warta.errors import AuthError, BadRequest, NotFound
 
 router = APIRouter(prefix=WEBHOOK_PREFIX, tags=["Provider webhooks"], include_in_schema=True)

@@ -11,11 +11,11 @@ from fastapi import APIRouter, Depends, Query
 from warta.api.auth import authenticate, warta
 from warta.api.responses import JsonResponse
 from warta.api.schemas import Preview, TemplateList, TemplateOut, TemplatePreviewOut
-from warta.bootstrap import Warta
-from warta.domain.email import render_email
+from warta.deps import Warta
 from warta.domain.timefmt import notify_time
-from warta.errors import NotFound, ValidationFailed
-from warta.services.sending import MULTI, Caller, render_all, render_content
+from warta.errors import ValidationFailed
+from warta.services import template_reads
+from warta.services.sending import MULTI, Caller
 from warta.store.models import Template, TemplateVersion
 
 router = APIRouter(prefix="/v2", tags=["Templates (Notify v2)"])
@@ -63,10 +63,7 @@ def _channels(source: Template | TemplateVersion, kind: str) -> dict[str, Any]:
 
 @router.get("/template/{template_id}", response_model=TemplateOut, summary="Get a template by ID")
 async def get_template(template_id: str, app: AppDep, caller: CallerDep) -> JsonResponse:
-    async with app.uow() as uow:
-        template = await uow.templates.get(caller.agency.id, _uuid(template_id))
-    if template is None:
-        raise NotFound()
+    template = await template_reads.get(app, caller.agency.id, _uuid(template_id))
     return JsonResponse(present(template))
 
 
@@ -78,10 +75,7 @@ async def get_template(template_id: str, app: AppDep, caller: CallerDep) -> Json
 async def get_template_version(
     template_id: str, version: int, app: AppDep, caller: CallerDep
 ) -> JsonResponse:
-    async with app.uow() as uow:
-        found = await uow.templates.version(caller.agency.id, _uuid(template_id), version)
-    if found is None:
-        raise NotFound()
+    found = await template_reads.version(app, caller.agency.id, _uuid(template_id), version)
     return JsonResponse(present(*found))
 
 
@@ -91,8 +85,7 @@ async def list_templates(
     caller: CallerDep,
     type: Annotated[str | None, Query(pattern="^(sms|email|letter|multi)$")] = None,
 ) -> JsonResponse:
-    async with app.uow() as uow:
-        templates = await uow.templates.for_agency(caller.agency.id, type)
+    templates = await template_reads.of_type(app, caller.agency.id, type)
     return JsonResponse({"templates": [present(t) for t in templates]})
 
 
@@ -104,35 +97,18 @@ async def list_templates(
 async def preview_template(
     template_id: str, body: Preview, app: AppDep, caller: CallerDep
 ) -> JsonResponse:
-    async with app.uow() as uow:
-        template = await uow.templates.get(caller.agency.id, _uuid(template_id))
-    if template is None:
-        raise NotFound()
-    if template.type == MULTI:
-        rendered = render_all(template, body.personalisation or {})
-        first = rendered.get("email") or rendered["sms"]
-        return JsonResponse(
-            {
-                "id": str(template.id),
-                "type": template.type,
-                "version": template.version,
-                "body": first["body"],
-                "subject": first.get("subject"),
-                "html": first.get("html"),
-                "postage": None,
-                "channels": rendered,
-            }
-        )
-    subject, text = render_content(template, body.personalisation or {})
-    html = render_email(subject or "", text).html if template.type == "email" else None
-    return JsonResponse(
-        {
-            "id": str(template.id),
-            "type": template.type,
-            "version": template.version,
-            "body": text,
-            "subject": subject,
-            "html": html,
-            "postage": None,
-        }
-    )
+    wanted = _uuid(template_id)
+    shown = await template_reads.preview(app, caller.agency.id, wanted, body.personalisation or {})
+    template = shown.template
+    preview: dict[str, Any] = {
+        "id": str(template.id),
+        "type": template.type,
+        "version": template.version,
+        "body": shown.body,
+        "subject": shown.subject,
+        "html": shown.html,
+        "postage": None,
+    }
+    if shown.channels is not None:
+        preview["channels"] = shown.channels
+    return JsonResponse(preview)

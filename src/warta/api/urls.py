@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import Request
 
-from warta.bootstrap import Warta
+from warta.deps import Warta
 
 
 def base_url(request: Request, app: Warta) -> str:

@@ -13,9 +13,9 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 
-from warta.channels.base import Channel, ChannelName, OutboundMessage, SendResult
-from warta.channels.capture import CapturedMessage, Outbox
+from warta.domain.channels import Channel, ChannelName, OutboundMessage, SendResult
 from warta.errors import TechnicalFailure
+from warta.store.outbox import CapturedMessage, Outbox
 
 #: Web Push subscriptions are stored as their JSON, which is the only form starting so.
 WEB_PUSH_PREFIX = "{"

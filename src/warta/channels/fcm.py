@@ -10,7 +10,8 @@
 FCM taking the message is as far as it reports, so the result is ``delivered``. Errors
 carry ``google.rpc.Status``; the FCM reason is ``error.details[].errorCode`` of the detail
 typed ``type.googleapis.com/google.firebase.fcm.v1.FcmError``. Every answer is translated
-in ``_translate`` into the ``warta.errors.DeliveryError`` tree:
+in ``_translate`` (the token endpoint's in ``warta.channels.fcm_oauth``, transport errors in
+``warta.channels.http``) into the ``warta.errors.DeliveryError`` tree:
 
     HTTP 200                                           -> SendResult(status="delivered")
     404 UNREGISTERED (app uninstalled, token expired)  -> ContactGone: forget the token
@@ -56,12 +57,11 @@ from typing import Any
 from urllib.parse import quote, urlsplit
 
 import httpx
-import jwt
-from cryptography.exceptions import UnsupportedAlgorithm
-from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from warta.channels.base import ChannelName, OutboundMessage, SendResult
+from warta.channels.fcm_oauth import AccessTokens, load_key
+from warta.channels.http import json_object, transport_errors
+from warta.domain.channels import ChannelName, OutboundMessage, SendResult
 from warta.errors import (
     ConfigurationError,
     ContactGone,
@@ -73,16 +73,11 @@ from warta.errors import (
 
 PROVIDER = "fcm"
 ADDRESS_PREFIX = "fcm:"
-SCOPE = "https://www.googleapis.com/auth/firebase.messaging"
-GRANT_TYPE = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 FCM_ERROR_TYPE = "type.googleapis.com/google.firebase.fcm.v1.FcmError"
 BAD_REQUEST_TYPE = "type.googleapis.com/google.rpc.BadRequest"
-ASSERTION_LIFETIME = 3600  # Google's maximum for a JWT bearer assertion
-TOKEN_RENEW_BEFORE = 60  # an access token is replaced this long before it expires
 MAX_TTL = 28 * 86_400  # FCM keeps a message at most four weeks
 REQUIRED_FIELDS = ("project_id", "client_email", "private_key", "private_key_id", "token_uri")
 
-_OAUTH_ERROR = re.compile(r"[a-z_]{1,40}")  # RFC 6749 codes; never the free-text description
 _FCM_CODE = re.compile(r"[A-Z_]{1,40}")
 
 
@@ -119,7 +114,7 @@ class FcmConfig:
             raise ConfigurationError("FCM timeout must be positive")
         if self.retries < 0 or self.backoff_base < 0 or self.backoff_cap < 0:
             raise ConfigurationError("FCM retries and backoff must not be negative")
-        object.__setattr__(self, "_key", _load_key(account["private_key"]))
+        object.__setattr__(self, "_key", load_key(account["private_key"]))
 
     def __repr__(self) -> str:
         return (
@@ -158,99 +153,6 @@ def _is_http_url(url: str) -> bool:
     return parts.scheme in ("http", "https") and bool(parts.hostname)
 
 
-def _load_key(pem: str) -> rsa.RSAPrivateKey:
-    try:
-        key = serialization.load_pem_private_key(pem.encode(), password=None)
-    except (ValueError, TypeError, UnsupportedAlgorithm):
-        # ``from None``: the library's text may quote parts of the key.
-        raise ConfigurationError(
-            "FCM service account private_key is not an unencrypted PEM key"
-        ) from None
-    if not isinstance(key, rsa.RSAPrivateKey):
-        raise ConfigurationError("FCM service account private_key must be an RSA key")
-    return key
-
-
-class _AccessTokens:
-    """OAuth 2.0 JWT bearer grant (RFC 7523) for the service account, cached.
-
-    Written here instead of using google-auth: its credentials refresh synchronously over
-    ``requests``, which would block the event loop, and we need async httpx against the
-    configurable ``token_uri`` (a local peer in tests and development).
-    """
-
-    def __init__(
-        self, config: FcmConfig, http: httpx.AsyncClient, clock: Callable[[], float]
-    ) -> None:
-        self._config = config
-        self._http = http
-        self._clock = clock
-        self._lock = asyncio.Lock()  # one refresh in flight; the others wait and reuse it
-        self._token: str | None = None
-        self._renew_at = 0.0
-
-    async def get(self) -> str:
-        if self._token is not None and self._clock() < self._renew_at:
-            return self._token
-        async with self._lock:
-            if self._token is None or self._clock() >= self._renew_at:
-                self._token, expires_in = await self._fetch()
-                self._renew_at = self._clock() + max(0, expires_in - TOKEN_RENEW_BEFORE)
-            return self._token
-
-    def drop(self, token: str) -> None:
-        """Forget ``token`` after FCM refused it, unless a newer one replaced it already."""
-        if self._token == token:
-            self._token = None
-
-    def _assertion(self) -> str:
-        account = self._config.service_account
-        now = int(time.time())  # wall time: Google checks iat and exp against its clock
-        claims = {
-            "iss": account["client_email"],
-            "scope": SCOPE,
-            "aud": account["token_uri"],
-            "iat": now,
-            "exp": now + ASSERTION_LIFETIME,
-        }
-        return jwt.encode(
-            claims,
-            self._config._key,
-            algorithm="RS256",
-            headers={"kid": account["private_key_id"]},
-        )
-
-    async def _fetch(self) -> tuple[str, int]:
-        form = {"grant_type": GRANT_TYPE, "assertion": self._assertion()}
-        try:
-            response = await self._http.post(
-                self._config.service_account["token_uri"],
-                data=form,
-                timeout=self._config.timeout,
-            )
-        except (httpx.HTTPError, httpx.InvalidURL) as exc:
-            raise _unreachable("the FCM token endpoint", exc) from exc
-        said = f"FCM token endpoint answered HTTP {response.status_code}"
-        if not response.is_success:
-            error = _json(response).get("error")
-            if isinstance(error, str) and _OAUTH_ERROR.fullmatch(error):
-                said += f" ({error})"
-            if response.status_code >= 500:
-                raise ProviderUnavailable(said)
-            if response.status_code == 429:
-                raise TemporaryFailure(said)
-            if response.status_code in (400, 401):
-                raise TechnicalFailure(f"{said}: the service account key was refused")
-            raise TechnicalFailure(said)
-        answer = _json(response)
-        token, expires_in = answer.get("access_token"), answer.get("expires_in", 3600)
-        if not isinstance(token, str) or not token:
-            raise TechnicalFailure(f"{said} without an access_token")
-        if not isinstance(expires_in, int) or isinstance(expires_in, bool):
-            expires_in = 3600
-        return token, expires_in
-
-
 class FcmChannel:
     """Sends to ``fcm:<registration token>`` contacts. Owns ``client`` only when it created
     it; a shared client (``Warta.http``) is left open by ``aclose``."""
@@ -268,7 +170,9 @@ class FcmChannel:
         self.config = config
         self._owns_client = client is None
         self._http = client or httpx.AsyncClient()
-        self._tokens = _AccessTokens(config, self._http, clock)
+        self._tokens = AccessTokens(
+            config.service_account, config._key, self._http, timeout=config.timeout, clock=clock
+        )
         self._sleep = sleep
         self._closed = False
 
@@ -310,17 +214,15 @@ class FcmChannel:
             await self._http.aclose()
 
     async def _post(self, body: dict[str, Any], access_token: str) -> httpx.Response:
-        try:
+        # Not resent here: after a timeout FCM may have taken it, and the pipeline's retry
+        # is the one place that decides to risk a duplicate.
+        with transport_errors("FCM"):
             return await self._http.post(
                 self.config.messages_url,
                 json=body,
                 headers={"Authorization": f"Bearer {access_token}"},
                 timeout=self.config.timeout,
             )
-        except (httpx.HTTPError, httpx.InvalidURL) as exc:
-            # Not resent here: after a timeout FCM may have taken it, and the pipeline's
-            # retry is the one place that decides to risk a duplicate.
-            raise _unreachable("FCM", exc) from exc
 
     def _backoff(self, resent: int, retry_after: str | None) -> float | None:
         """Seconds to wait before resend ``resent + 1``, or ``None`` when FCM asked for a
@@ -357,7 +259,7 @@ class _FcmError:
 
 
 def _error_of(response: httpx.Response) -> _FcmError:
-    error = _json(response).get("error")
+    error = json_object(response).get("error")
     details = error.get("details") if isinstance(error, dict) else None
     code, bad_token = None, False
     for detail in details if isinstance(details, list) else ():
@@ -399,19 +301,11 @@ def _translate(status: int, error: _FcmError) -> DeliveryError:
 
 
 def _result(response: httpx.Response) -> SendResult:
-    name = _json(response).get("name")
+    name = json_object(response).get("name")
     if not isinstance(name, str) or not name:
         # FCM may hold the message, so no retry: a second send could show it twice.
         raise TechnicalFailure("FCM answered HTTP 200 without a message name")
     return SendResult(status="delivered", provider_reference=name, provider=PROVIDER)
-
-
-def _json(response: httpx.Response) -> dict[str, Any]:
-    try:
-        data = response.json()
-    except ValueError:
-        return {}
-    return data if isinstance(data, dict) else {}
 
 
 def _retry_after_seconds(value: str | None) -> float | None:
@@ -426,10 +320,3 @@ def _retry_after_seconds(value: str | None) -> float | None:
     except (TypeError, ValueError):
         return None
     return max(0.0, moment.timestamp() - time.time())
-
-
-def _unreachable(what: str, exc: httpx.HTTPError | httpx.InvalidURL) -> DeliveryError:
-    if isinstance(exc, httpx.UnsupportedProtocol | httpx.InvalidURL):
-        return TechnicalFailure(f"{what} URL cannot be used: {type(exc).__name__}")
-    # The exception's text may hold the URL; the class name says enough.
-    return ProviderUnavailable(f"cannot reach {what}: {type(exc).__name__}")

@@ -28,7 +28,9 @@ from urllib.parse import quote, urlsplit, urlunsplit
 
 import httpx
 
-from warta.channels.base import (
+from warta.channels.http import transport_errors
+from warta.channels.providers import ProviderConfig
+from warta.domain.channels import (
     ChannelName,
     InboundSms,
     OutboundMessage,
@@ -36,7 +38,6 @@ from warta.channels.base import (
     ReceiptStatus,
     SendResult,
 )
-from warta.channels.providers import ProviderConfig
 from warta.errors import (
     ConfigurationError,
     DeliveryError,
@@ -166,17 +167,13 @@ class HttpSmsChannel:
         form = {"To": message.to, "From": self.sender or message.sender, "Body": message.body}
         if self.status_callback_url:
             form["StatusCallback"] = self.status_callback_url
-        try:
+        with transport_errors(f"SMS gateway {self.provider}"):
             response = await self._http.post(
                 self.messages_url,
                 data=form,
                 auth=(self.account_sid, self.auth_token),
                 timeout=self.timeout,
             )
-        except (httpx.HTTPError, httpx.InvalidURL) as exc:
-            # A timeout may come after the gateway took the message, so a retry can send
-            # it twice; losing it would be worse.
-            raise _unreachable(self.provider, exc) from exc
         if response.is_success:
             sid = _sid(response)
             if sid is None:
@@ -220,13 +217,6 @@ def _error_code(response: httpx.Response) -> int | None:
     if isinstance(code, str) and code.isdigit():
         return int(code)
     return code if isinstance(code, int) and not isinstance(code, bool) else None
-
-
-def _unreachable(provider: str, exc: httpx.HTTPError | httpx.InvalidURL) -> DeliveryError:
-    if isinstance(exc, httpx.UnsupportedProtocol | httpx.InvalidURL):
-        return TechnicalFailure(f"SMS gateway {provider} URL cannot be used: {type(exc).__name__}")
-    # The exception's text may hold the URL; the class name says enough.
-    return ProviderUnavailable(f"cannot reach SMS gateway {provider}: {type(exc).__name__}")
 
 
 def _translate(provider: str, status: int, code: int | None) -> DeliveryError:

@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Protocol
 
-from warta.channels.base import ChannelName, OutboundMessage, SendResult
+from warta.domain.channels import ChannelName, OutboundMessage, SendResult
 from warta.domain.failover import Balancer
 from warta.errors import DeliveryError, PermanentFailure, ProviderUnavailable
 

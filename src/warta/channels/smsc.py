@@ -7,74 +7,39 @@ their UDH, records the whole text in an ``Outbox`` and sends a delivery receipt 
 part. Test controls make it throttle, refuse, hold answers, drop connections or play a
 citizen's reply (MO).
 
-smpp34's server cannot report the port it bound, nor close a session it accepted
-(``Server.stop`` only stops accepting; bound sessions carry on). So the server listens on
-a private free port behind a small TCP relay on the public one: the relay binds port 0
-and says which it got, and ``drop_connections``/``stop`` cut ESMEs off by aborting the
-relayed sockets, as a crashing SMSC or a broken network would. The server accepts any
-system_id and password.
+smpp34's server listens on a private free port behind a TCP relay on the public one
+(``smsc_relay``), so that ``drop_connections``/``stop`` can cut ESMEs off. The receipts
+are kept and sent by ``smsc_receipts``. The server accepts any system_id and password.
 """
 
 from __future__ import annotations
 
 import asyncio
 import builtins
-import contextlib
 import logging
-import socket
 from collections import deque
 from collections.abc import Callable, Coroutine, Mapping
-from dataclasses import dataclass
-from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any
 from uuid import uuid4
 
 import smpp34
 
-from warta.channels.capture import CapturedMessage, Outbox
-from warta.channels.sms_smpp import TLV_MESSAGE_STATE, TLV_RECEIPTED_MESSAGE_ID
-from warta.domain.receipts import MESSAGE_STATES
-from warta.domain.sms import (
-    Concat,
-    PartCollector,
-    decode_short_message,
-    encode_parts,
-    join_parts,
-)
+from warta.channels.smsc_receipts import ReceiptForm, Receipts, SubmittedPart
+from warta.channels.smsc_relay import Relay, free_port
+from warta.domain.sms import PartCollector, decode_short_message, encode_parts, join_parts
+from warta.store.outbox import CapturedMessage, Outbox
 
 log = logging.getLogger(__name__)
 
-ReceiptForm = Literal["text", "tlv"]
 #: Receipt state per destination number (with or without ``+``), or a function of it.
 ReceiptRule = Mapping[str, str] | Callable[[str], str]
 
 _THROTTLED = 0x58
 _SYSTEM_ERROR = 0x08
 _INVALID_LENGTH = 0x01
-_RECEIPT = 0x04  # esm_class of an SMSC delivery receipt
-_STATE_NUMBERS = {name: number for number, name in MESSAGE_STATES.items()}
 _KEEP = 10_000
 # Parts of a long text wait this long for the rest, then are forgotten unrecorded.
 _PARTS_TIMEOUT = 600.0
-
-
-@dataclass(frozen=True, slots=True)
-class SubmittedPart:
-    """One ``submit_sm`` the SMSC took, as it came over the wire."""
-
-    message_id: str
-    source_addr: str
-    source_addr_ton: int
-    source_addr_npi: int
-    destination_addr: str
-    dest_addr_ton: int
-    dest_addr_npi: int
-    esm_class: int
-    data_coding: int
-    registered_delivery: int
-    short_message: bytes
-    text: str  # decoded, without the UDH
-    concat: Concat | None
 
 
 class LocalSmsc:
@@ -100,32 +65,25 @@ class LocalSmsc:
         receipt_status: ReceiptRule | None = None,
         receipt_first: bool = False,
     ) -> None:
-        if receipt_form not in ("text", "tlv"):
-            raise ValueError(f"receipt_form must be text or tlv, got {receipt_form!r}")
         self.outbox = outbox if outbox is not None else Outbox()
         self.host = host
         self.port = port
         self.system_id = system_id
         self.receipt_delay = receipt_delay
-        self.receipt_form: ReceiptForm = receipt_form
         self.receipt_status: ReceiptRule = receipt_status if receipt_status is not None else {}
         self.receipt_first = receipt_first
         #: The newest parts taken, oldest first; ``receipts``: (message id, state) sent.
         #: Bounded like the outbox, so a long ``make run`` does not grow without end.
         self.parts: deque[SubmittedPart] = deque(maxlen=_KEEP)
-        self.receipts: deque[tuple[str, str]] = deque(maxlen=_KEEP)
+        self._receipts = Receipts(receipt_form, self._receiver, keep=_KEEP)
         self.binds = 0  # ESME binds accepted, reconnects included
         self._server: smpp34.Server | None = None
-        self._relay_server: asyncio.Server | None = None
-        self._inner_port = 0
+        self._relay = Relay()
         self._esmes: dict[str, smpp34.Esme] = {}
         self._dropped: set[str] = set()  # sessions cut off: what they still send is lost
-        self._links: set[tuple[asyncio.StreamWriter, asyncio.StreamWriter]] = set()
-        self._relays: set[asyncio.Task[None]] = set()  # one per ESME connection
         self._tasks: set[asyncio.Task[None]] = set()  # receipts on their way
         self._serving: asyncio.Task[None] | None = None
         self._texts: PartCollector[SubmittedPart] = PartCollector(_PARTS_TIMEOUT)
-        self._unsent_receipts: builtins.list[tuple[SubmittedPart, str]] = []
         self._throttle = 0
         self._rejects: builtins.list[int] = []
         self._holding = False
@@ -136,11 +94,11 @@ class LocalSmsc:
     # -- lifecycle ---------------------------------------------------------------------
 
     async def start(self) -> tuple[str, int]:
-        if self._relay_server is not None:
+        if self._relay.running:
             raise RuntimeError("the local SMSC is already running")
         for attempt in range(3):  # the free port may be taken before smpp34 binds it
-            self._inner_port = _free_port(self.host)
-            server = smpp34.Server(self.host, self._inner_port, system_id=self.system_id)
+            inner_port = free_port(self.host)
+            server = smpp34.Server(self.host, inner_port, system_id=self.system_id)
             try:
                 await server.start()
                 break
@@ -149,17 +107,16 @@ class LocalSmsc:
                     raise
         self._server = server
         self._serving = asyncio.create_task(self._serve(server), name="local-smsc")
-        self._relay_server = await asyncio.start_server(self._relay, self.host, self.port)
-        self.host, self.port = self._relay_server.sockets[0].getsockname()[:2]
+        self.host, self.port = await self._relay.start(
+            self.host, self.port, (self.host, inner_port)
+        )
         return self.host, self.port
 
     async def stop(self) -> None:
         """Close the port and cut every ESME off; ``start()`` comes back on the same port."""
-        relay, self._relay_server = self._relay_server, None
-        if relay is None:
+        if not self._relay.running:
             return
-        relay.close()
-        await self._cut_links()
+        await self._relay.stop()
         tasks = [*self._tasks, *filter(None, [self._serving])]
         for task in tasks:
             task.cancel()
@@ -184,6 +141,11 @@ class LocalSmsc:
         return f"smpp://warta:local@{self.host}:{self.port}?{query}"
 
     # -- what it received --------------------------------------------------------------
+
+    @property
+    def receipts(self) -> deque[tuple[str, str]]:
+        """The newest receipts sent, oldest first: (message id, state)."""
+        return self._receipts.sent
 
     @property
     def messages(self) -> builtins.list[CapturedMessage]:
@@ -236,7 +198,7 @@ class LocalSmsc:
         still on the wire, would be kept and submitted again: real SMPP's grey zone. Use
         ``hold`` first for a test that counts duplicates.)"""
         self._dropped.update(self._esmes)
-        await self._cut_links()
+        await self._relay.cut()
         held, self._held = self._held, []
         self._holding = False
         for event in held:
@@ -281,7 +243,8 @@ class LocalSmsc:
                 if isinstance(event, smpp34.Esme):
                     self._esmes[event.session_id] = event
                     self.binds += 1
-                    self._resend_receipts()
+                    for part, state in self._receipts.take_unsent():
+                        self._spawn(self._receipts.send(part, state))
                 elif isinstance(event, smpp34.Unbound):
                     self._esmes.pop(event.session_id, None)
                 elif event.session_id in self._dropped:
@@ -331,7 +294,7 @@ class LocalSmsc:
             return
         self._accept(event, part, state)
         if wants_receipt:
-            self._spawn(self._send_receipt(part, state, self.receipt_delay))
+            self._spawn(self._receipts.send(part, state, self.receipt_delay))
 
     def _accept(self, event: smpp34.SubmitSmEvent, part: SubmittedPart, state: str) -> None:
         event.accept(part.message_id)
@@ -348,7 +311,7 @@ class LocalSmsc:
     async def _receipt_then_accept(
         self, event: smpp34.SubmitSmEvent, part: SubmittedPart, state: str
     ) -> None:
-        await self._send_receipt(part, state, 0.0)
+        await self._receipts.send(part, state)
         self._accept(event, part, state)
 
     def _record(self, parts: builtins.list[SubmittedPart], state: str) -> None:
@@ -377,72 +340,9 @@ class LocalSmsc:
             return rule(destination)
         return rule.get(destination) or rule.get(f"+{destination}") or "DELIVRD"
 
-    async def _send_receipt(self, part: SubmittedPart, state: str, delay: float) -> None:
-        if delay > 0:
-            await asyncio.sleep(delay)
-        esme = self._receiver()
-        fields = _receipt_fields(part, state, self.receipt_form)
-        try:
-            if esme is None:
-                raise LookupError("no ESME bound")
-            response = await esme.deliver_sm(part.source_addr, **fields)
-            if not response.is_success:
-                raise LookupError("refused")
-        except (LookupError, smpp34.SmppError):
-            self._unsent_receipts.append((part, state))  # sent again on the next bind
-            return
-        self.receipts.append((part.message_id, state))
-
-    def _resend_receipts(self) -> None:
-        unsent, self._unsent_receipts = self._unsent_receipts, []
-        for part, state in unsent:
-            self._spawn(self._send_receipt(part, state, 0.0))
-
     def _receiver(self) -> smpp34.Esme | None:
         live = [e for e in self._esmes.values() if e.session_id not in self._dropped]
         return next((e for e in live if e.can_receive), None)
-
-    # -- the relay ---------------------------------------------------------------------
-
-    async def _relay(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        task = asyncio.current_task()
-        if task is not None:
-            self._relays.add(task)
-        try:
-            try:
-                inner_reader, inner_writer = await asyncio.open_connection(
-                    self.host, self._inner_port
-                )
-            except OSError:
-                writer.transport.abort()
-                return
-            link = (writer, inner_writer)
-            if self._relay_server is None:  # stopped while this one was connecting
-                for end in link:
-                    end.transport.abort()
-                return
-            self._links.add(link)
-            pipes = [
-                asyncio.ensure_future(_pipe(reader, inner_writer)),
-                asyncio.ensure_future(_pipe(inner_reader, writer)),
-            ]
-            try:
-                await asyncio.wait(pipes, return_when=asyncio.FIRST_COMPLETED)
-            finally:
-                for pipe in pipes:
-                    pipe.cancel()
-                await asyncio.gather(*pipes, return_exceptions=True)
-                self._links.discard(link)
-                for end in link:
-                    end.close()
-        finally:
-            self._relays.discard(task)
-
-    async def _cut_links(self) -> None:
-        for link in builtins.list(self._links):
-            for end in link:
-                end.transport.abort()
-        await asyncio.gather(*self._relays, return_exceptions=True)
 
     def _spawn(self, coroutine: Coroutine[Any, Any, None]) -> None:
         task = asyncio.ensure_future(coroutine)
@@ -462,48 +362,6 @@ class LocalSmsc:
             raise TimeoutError(f"waited {seconds}s for {what}") from None
 
 
-def _receipt_fields(part: SubmittedPart, state: str, form: ReceiptForm) -> dict[str, Any]:
-    fields: dict[str, Any] = {
-        "source_addr": part.destination_addr,
-        "source_addr_ton": part.dest_addr_ton,
-        "source_addr_npi": part.dest_addr_npi,
-        "dest_addr_ton": part.source_addr_ton,
-        "dest_addr_npi": part.source_addr_npi,
-        "esm_class": _RECEIPT,
-    }
-    if form == "tlv":
-        fields["tlvs"] = [
-            smpp34.Tlv(TLV_RECEIPTED_MESSAGE_ID, part.message_id.encode() + b"\0"),
-            smpp34.Tlv(TLV_MESSAGE_STATE, bytes([_STATE_NUMBERS.get(state, 7)])),
-        ]
-        return fields
-    stamp = datetime.now(UTC).strftime("%y%m%d%H%M")
-    delivered = "001" if state == "DELIVRD" else "000"
-    error = "000" if state == "DELIVRD" else "001"
-    # Real SMSCs echo the first 20 characters; Warta must ignore them (personal data).
-    sample = part.text[:20].encode("ascii", "replace").decode("ascii")
-    fields["short_message"] = (
-        f"id:{part.message_id} sub:001 dlvrd:{delivered} submit date:{stamp} "
-        f"done date:{stamp} stat:{state} err:{error} text:{sample}"
-    ).encode("ascii")
-    return fields
-
-
 def _address(address: str) -> tuple[str, int, int]:
     digits = address.removeprefix("+")
     return (digits, 1, 1) if digits.isdigit() else (address, 5, 0)
-
-
-async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-    with contextlib.suppress(OSError):
-        while data := await reader.read(65536):
-            writer.write(data)
-            await writer.drain()
-
-
-def _free_port(host: str) -> int:
-    # smpp34 cannot say which port it bound, so ask the OS for one it is not using.
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind((host, 0))
-        port: int = probe.getsockname()[1]
-        return port

@@ -41,7 +41,8 @@ from typing import Any, Literal
 
 import httpx
 
-from warta.channels.base import ChannelName, OutboundMessage, SendResult
+from warta.channels.http import transport_errors
+from warta.domain.channels import ChannelName, OutboundMessage, SendResult
 from warta.errors import (
     ConfigurationError,
     ContactGone,
@@ -200,19 +201,11 @@ class TelegramChannel:
         return answer
 
     async def _post(self, method: str, body: dict[str, Any]) -> httpx.Response:
-        try:
+        # Not chained: httpx's exception holds the request, whose URL holds the token.
+        with transport_errors("Telegram", url="Telegram base URL", chain=False):
             return await self._http.post(
                 self.config.method_url(method), json=body, timeout=self.config.timeout
             )
-        except (httpx.HTTPError, httpx.InvalidURL) as exc:
-            # ``from None``: httpx's exception holds the request, whose URL holds the token,
-            # and a logged traceback would print the chain. The class name says enough.
-            # A timeout may come after Telegram took the message, so a retry can send it
-            # twice; losing it would be worse.
-            kind = type(exc).__name__
-            if isinstance(exc, httpx.UnsupportedProtocol | httpx.InvalidURL):
-                raise TechnicalFailure(f"Telegram base URL cannot be used: {kind}") from None
-            raise ProviderUnavailable(f"cannot reach Telegram: {kind}") from None
 
 
 def compose(message: OutboundMessage) -> str:

@@ -43,7 +43,8 @@ from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from warta.channels.base import ChannelName, OutboundMessage, SendResult
+from warta.channels.http import transport_errors
+from warta.domain.channels import ChannelName, OutboundMessage, SendResult
 from warta.errors import (
     ConfigurationError,
     ContactGone,
@@ -305,19 +306,10 @@ class WebPushChannel:
             "Content-Type": "application/octet-stream",
             "Authorization": self._authorization(subscription.origin),
         }
-        try:
+        with transport_errors(f"push service {host}"):
             response = await self._http.post(
                 subscription.endpoint, content=body, headers=headers, timeout=self.config.timeout
             )
-        except (httpx.HTTPError, httpx.InvalidURL) as exc:
-            # The exception's text may hold the endpoint; the class name says enough.
-            if isinstance(exc, httpx.UnsupportedProtocol | httpx.InvalidURL):
-                raise TechnicalFailure(
-                    f"push service {host} URL cannot be used: {type(exc).__name__}"
-                ) from exc
-            raise ProviderUnavailable(
-                f"cannot reach push service {host}: {type(exc).__name__}"
-            ) from exc
         if response.status_code in (201, 202):
             return SendResult(
                 status="delivered",

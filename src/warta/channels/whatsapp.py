@@ -11,7 +11,8 @@ whole text. A text refused with 131047 (the window closed meanwhile) is sent aga
 as the template, inside the same ``send``.
 
 Meta answers at once with a ``wamid``; delivery arrives later as a signed status webhook
-(``valid_signature``, ``parse_webhook``), as do citizens' messages. Every error answer is
+(``valid_signature``, ``parse_webhook``: pure functions in ``whatsapp_webhooks``), as do
+citizens' messages. Every error answer is
 translated in ``_translate`` into the ``warta.errors.DeliveryError`` tree, by the Graph
 error's ``error.code`` first and the HTTP status second:
 
@@ -30,38 +31,40 @@ number: Meta's ``error_data.details`` quotes the recipient.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import re
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 
 import httpx
 
-from warta.channels.base import ChannelName, OutboundMessage, Receipt, ReceiptStatus, SendResult
+from warta.channels.http import transport_errors
+
+# The webhooks are read in their own module; callers import them from here, with the rest.
+from warta.channels.whatsapp_webhooks import E164, PROVIDER
+from warta.channels.whatsapp_webhooks import SIGNATURE_HEADER as SIGNATURE_HEADER
+from warta.channels.whatsapp_webhooks import InboundChat as InboundChat
+from warta.channels.whatsapp_webhooks import WebhookEvents as WebhookEvents
+from warta.channels.whatsapp_webhooks import parse_webhook as parse_webhook
+from warta.channels.whatsapp_webhooks import valid_signature as valid_signature
+from warta.channels.whatsapp_webhooks import verify_subscription as verify_subscription
+from warta.domain.channels import ChannelName, OutboundMessage, SendResult
 from warta.errors import (
     ConfigurationError,
     ContactGone,
     DeliveryError,
-    InvalidInput,
     ProviderUnavailable,
     TechnicalFailure,
     TemporaryFailure,
 )
 
-PROVIDER = "whatsapp"
 ADDRESS_PREFIX = "whatsapp:"
-SIGNATURE_HEADER = "X-Hub-Signature-256"
 #: Meta's limits: a text message body, and one template body parameter.
 MAX_TEXT = 4096
 MAX_TEMPLATE_PARAMETER = 1024
 
-_E164 = re.compile(r"\+[1-9][0-9]{6,14}")
 _DIGITS = re.compile(r"[0-9]+")
-_HEX_SHA256 = re.compile(r"[0-9a-fA-F]{64}")
 
 REENGAGEMENT = 131047  # more than 24 h since the citizen last wrote: only a template may go
 CONTACT_GONE_CODES = frozenset({131026})
@@ -74,11 +77,6 @@ _HINTS = {
     132000: "the template's parameter count does not match",
     132001: "the template does not exist in this language",
 }
-
-#: ``failed`` statuses after which the same message may still arrive if sent again later;
-#: every other code is permanent-failure. 131047 is here because a retry goes out as the
-#: template, which the closed window allows.
-TEMPORARY_STATUS_CODES = frozenset({130429, 131000, 131016, 131047, 131048, 131056})
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,7 +151,7 @@ class WhatsAppChannel:
             # Retryable on purpose: a send racing shutdown must not lose the message.
             raise ProviderUnavailable("WhatsApp channel is closed")
         number = message.to.removeprefix(ADDRESS_PREFIX)
-        if number == message.to or not _E164.fullmatch(number):
+        if number == message.to or not E164.fullmatch(number):
             raise TechnicalFailure("chat contact is not a whatsapp:<E.164 number> address")
         if await self._window_open(number):
             response = await self._post(text_request(number, message))
@@ -167,22 +165,13 @@ class WhatsAppChannel:
             await self._http.aclose()
 
     async def _post(self, body: dict[str, Any]) -> httpx.Response:
-        try:
+        with transport_errors("WhatsApp", url="WhatsApp base URL"):
             return await self._http.post(
                 self.config.messages_url,
                 json=body,
                 headers={"Authorization": f"Bearer {self.config.access_token}"},
                 timeout=self.config.timeout,
             )
-        except (httpx.HTTPError, httpx.InvalidURL) as exc:
-            # The exception's text may hold the URL; the class name says enough. A timeout
-            # may come after Meta took the message, so a retry can send it twice; losing it
-            # would be worse.
-            if isinstance(exc, httpx.UnsupportedProtocol | httpx.InvalidURL):
-                raise TechnicalFailure(
-                    f"WhatsApp base URL cannot be used: {type(exc).__name__}"
-                ) from exc
-            raise ProviderUnavailable(f"cannot reach WhatsApp: {type(exc).__name__}") from exc
 
 
 def compose(message: OutboundMessage, limit: int, *, flat: bool = False) -> str:
@@ -277,128 +266,3 @@ def _translate(status: int, code: int | None) -> DeliveryError:
     if status == 429:
         return TemporaryFailure(said)
     return TechnicalFailure(said)
-
-
-# -- webhooks: pure functions -----------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class InboundChat:
-    """A text a citizen sent to our WhatsApp number; it opens the 24-hour window."""
-
-    sender: str  # E.164 with "+"
-    text: str
-    wamid: str
-    timestamp: datetime  # when WhatsApp received it, UTC
-
-
-@dataclass(frozen=True, slots=True)
-class WebhookEvents:
-    """What one webhook POST said. ``reads`` are wamids the citizen opened."""
-
-    receipts: list[Receipt] = field(default_factory=list)
-    reads: list[str] = field(default_factory=list)
-    inbound: list[InboundChat] = field(default_factory=list)
-
-
-def verify_subscription(config: WhatsAppConfig, params: Mapping[str, str]) -> str | None:
-    """The GET handshake Meta makes when the webhook URL is set: ``hub.challenge`` to echo
-    when ``hub.mode=subscribe`` and ``hub.verify_token`` is ours, else ``None`` (answer 403).
-    """
-    challenge = params.get("hub.challenge")
-    if params.get("hub.mode") != "subscribe" or not challenge:
-        return None
-    given = params.get("hub.verify_token", "").encode()
-    if not hmac.compare_digest(given, config.verify_token.encode()):
-        return None
-    return challenge
-
-
-def signature(app_secret: str, body: bytes) -> str:
-    """``X-Hub-Signature-256``: ``sha256=`` + hex HMAC-SHA256 of the raw body."""
-    return "sha256=" + hmac.new(app_secret.encode(), body, hashlib.sha256).hexdigest()
-
-
-def valid_signature(config: WhatsAppConfig, body: bytes, header: str | None) -> bool:
-    """Whether ``header`` signs exactly these bytes (check before parsing the JSON)."""
-    if not header:
-        return False
-    scheme, _, given = header.strip().partition("=")
-    if scheme != "sha256" or not _HEX_SHA256.fullmatch(given):
-        return False
-    expected = signature(config.app_secret, body).removeprefix("sha256=")
-    return hmac.compare_digest(expected.encode(), given.lower().encode())
-
-
-def parse_webhook(payload: Mapping[str, Any]) -> WebhookEvents:
-    """Receipts, reads and inbound texts from a ``whatsapp_business_account`` webhook.
-
-    One payload may hold several ``entry`` items, each with several ``changes``; statuses
-    map as (Meta adds fields and kinds over time, so what is not understood is skipped):
-
-        sent                   -> nothing: still on its way
-        delivered              -> Receipt "delivered"
-        read                   -> Receipt "delivered" and the wamid in ``reads``
-        failed, code in TEMPORARY_STATUS_CODES, or no code -> Receipt "temporary-failure"
-        failed, any other code (131026 not on WhatsApp...) -> Receipt "permanent-failure"
-
-    ``detail`` is ``"whatsapp error 131026"`` for a failure (Meta's title and details may
-    quote the number). Inbound ``messages`` of type text become ``InboundChat``; images,
-    buttons and the rest are not read here.
-    """
-    if not isinstance(payload, Mapping) or payload.get("object") != "whatsapp_business_account":
-        raise InvalidInput("not a WhatsApp Business Account webhook")
-    events = WebhookEvents()
-    for entry in _dicts(payload.get("entry")):
-        for change in _dicts(entry.get("changes")):
-            value = change.get("value")
-            if change.get("field") != "messages" or not isinstance(value, dict):
-                continue
-            for status in _dicts(value.get("statuses")):
-                _read_status(status, events)
-            for message in _dicts(value.get("messages")):
-                chat = _inbound(message)
-                if chat is not None:
-                    events.inbound.append(chat)
-    return events
-
-
-def _read_status(status: dict[str, Any], events: WebhookEvents) -> None:
-    wamid, kind = status.get("id"), status.get("status")
-    if not isinstance(wamid, str) or not wamid:
-        return
-    if kind == "delivered":
-        events.receipts.append(Receipt(PROVIDER, wamid, "delivered", "delivered"))
-    elif kind == "read":
-        events.receipts.append(Receipt(PROVIDER, wamid, "delivered", "read"))
-        events.reads.append(wamid)
-    elif kind == "failed":
-        codes = [e.get("code") for e in _dicts(status.get("errors"))]
-        code = next((c for c in codes if isinstance(c, int)), None)
-        # No code means no reason given: waiting may help, as a phone that was off.
-        mapped: ReceiptStatus = (
-            "temporary-failure"
-            if code is None or code in TEMPORARY_STATUS_CODES
-            else "permanent-failure"
-        )
-        detail = "whatsapp failed" if code is None else f"whatsapp error {code}"
-        events.receipts.append(Receipt(PROVIDER, wamid, mapped, detail))
-
-
-def _inbound(message: dict[str, Any]) -> InboundChat | None:
-    text, sender, wamid = message.get("text"), message.get("from"), message.get("id")
-    body = text.get("body") if isinstance(text, dict) else None
-    if message.get("type") != "text" or not isinstance(body, str):
-        return None
-    number = f"+{sender}"  # Meta gives the number as digits only
-    if not (isinstance(sender, str) and _E164.fullmatch(number) and isinstance(wamid, str)):
-        return None
-    try:
-        when = datetime.fromtimestamp(int(message.get("timestamp", "")), UTC)
-    except (ValueError, TypeError, OverflowError, OSError):
-        return None
-    return InboundChat(sender=number, text=body, wamid=wamid, timestamp=when)
-
-
-def _dicts(items: object) -> list[dict[str, Any]]:
-    return [item for item in items if isinstance(item, dict)] if isinstance(items, list) else []

@@ -186,6 +186,8 @@ class FakeFirebase:
     # -- FCM HTTP v1 ----------------------------------------------------------------------
 
     async def _send(self, request: Request) -> Response:
+        # Long on purpose: FCM's checks in the order the real service makes them (auth,
+        # body, token), each answering with its own documented error.
         self.send_requests += 1
         scheme, _, token = request.headers.get("authorization", "").partition(" ")
         expires = self._issued.get(token) if scheme == "Bearer" else None

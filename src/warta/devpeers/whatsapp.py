@@ -196,6 +196,8 @@ class GraphLike:
         return body, hub_signature(self.app_secret, body)
 
     async def _messages(self, request: Request) -> Response:
+        # Long on purpose: the Cloud API's checks in the order it makes them (injected
+        # failures, auth, body, the 24-hour window), each with its own documented error.
         self.requests += 1
         if self._failures:
             status, code = self._failures.popleft()

@@ -1,4 +1,9 @@
-"""The one interface every delivery channel implements.
+"""The one interface every delivery channel implements, and the words for what passes it.
+
+The channel adapters live in ``warta.channels``; this module is only types (and the
+check that a name is a channel's), so that services, the pipeline and the dependencies
+type (``warta.deps``) can name a channel without importing one. ``ChannelName`` is the
+one spelling of a channel everywhere in Warta.
 
 A channel turns an ``OutboundMessage`` into a provider call and answers with a
 ``SendResult`` or raises a ``warta.errors.DeliveryError`` subclass. Vendor exceptions never
@@ -8,12 +13,28 @@ from the exception class alone.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Literal, Protocol, runtime_checkable
+from typing import Final, Literal, Protocol, TypeGuard, get_args, runtime_checkable
 
 ReceiptStatus = Literal["delivered", "temporary-failure", "permanent-failure"]
 
 ChannelName = Literal["email", "sms", "push", "chat"]
+#: Every channel's name, to check one read from a row, a request or a template against.
+CHANNEL_NAMES: Final[frozenset[str]] = frozenset(get_args(ChannelName))
+
+
+def is_channel(name: str) -> TypeGuard[ChannelName]:
+    """Whether ``name`` names a channel: ``"sms"`` does, a ``"multi"`` template's type not."""
+    return name in CHANNEL_NAMES
+
+
+def channel_named(name: str) -> ChannelName:
+    """``name`` as a channel's name, for a value that must be one (a single-channel
+    template's type, a stored attempt's): anything else is a bug, not bad input."""
+    if not is_channel(name):
+        raise ValueError(f"{name!r} is not a channel")
+    return name
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,9 +110,44 @@ class ProviderEvents(Protocol):
 
 
 @runtime_checkable
+class BatchedProviderEvents(ProviderEvents, Protocol):
+    """Events that can also take several receipts in one call (one transaction)."""
+
+    async def receipt_batch(self, receipts: Sequence[Receipt]) -> None: ...
+
+
+@runtime_checkable
 class Channel(Protocol):
     name: ChannelName
 
     async def send(self, message: OutboundMessage) -> SendResult: ...
 
     async def aclose(self) -> None: ...
+
+
+# -- Optional capabilities ------------------------------------------------------------------
+# Declared, not probed with getattr: renaming a method then fails type checking instead of
+# silently turning the feature off.
+
+
+@runtime_checkable
+class Startable(Protocol):
+    """A channel that connects before its first send (an SMPP bind), so receipts and
+    replies flow from the start."""
+
+    async def start(self) -> object: ...
+
+
+@runtime_checkable
+class ObservesReceipts(Protocol):
+    """A channel that learns from receipt latency (the SMS router's failover balancer)."""
+
+    def observe_receipt(self, provider: str, latency: float) -> None: ...
+
+
+@runtime_checkable
+class Routes(Protocol):
+    """A channel that hands each address to one of several services by its form
+    (``telegram:...``, ``whatsapp:...``, ``fcm:...``)."""
+
+    services: Mapping[str, Channel]

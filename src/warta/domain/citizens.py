@@ -11,18 +11,20 @@ from __future__ import annotations
 
 import re
 from datetime import time
-from typing import Final, Literal, cast
+from typing import Final, Literal, get_args
 
+from warta.domain.channels import ChannelName, is_channel
 from warta.errors import InvalidInput
 
-ContactKind = Literal["sms", "email", "push", "chat"]
-CHANNELS: Final = ("sms", "email", "push", "chat")
+#: In the order an error message lists them.
+CHANNELS: Final[tuple[ChannelName, ...]] = ("sms", "email", "push", "chat")
 LANGUAGES: Final = ("id", "en")
 #: Contacts an agency can add (each verified by a code sent through it). Push
 #: subscriptions come from the citizen's own device in the portal, and Telegram chats
 #: from the bot's /start link, so neither is added by hand; a chat contact added here is
 #: a WhatsApp number.
-CONTACT_KINDS: Final = ("sms", "email", "chat")
+ContactChannel = Literal["sms", "email", "chat"]
+CONTACT_KINDS: Final[tuple[ContactChannel, ...]] = get_args(ContactChannel)
 WHATSAPP_PREFIX: Final = "whatsapp:"
 
 TimeField = Literal["quiet_hours start", "quiet_hours end", "digest_at"]
@@ -80,12 +82,12 @@ def check_language(raw: str) -> str:
     return language
 
 
-def channel_order(raw: list[str] | tuple[str, ...]) -> tuple[ContactKind, ...]:
+def channel_order(raw: list[str] | tuple[str, ...]) -> tuple[ChannelName, ...]:
     """An ordered, non-empty list of distinct channels."""
     order = tuple(c.strip().lower() for c in raw)
     if not order:
         raise InvalidCitizen("channels must name at least one channel")
-    unknown = [c for c in order if c not in CHANNELS]
+    unknown = [c for c in order if not is_channel(c)]
     if unknown:
         raise InvalidCitizen(
             "channels: %(unknown)s is not a channel (use %(channels)s)",
@@ -94,7 +96,7 @@ def channel_order(raw: list[str] | tuple[str, ...]) -> tuple[ContactKind, ...]:
         )
     if len(set(order)) != len(order):
         raise InvalidCitizen("channels lists a channel twice")
-    return cast(tuple[ContactKind, ...], order)
+    return tuple(c for c in order if is_channel(c))
 
 
 def local_time(raw: str, field: TimeField) -> time:

@@ -147,6 +147,8 @@ def parse_region(raw: str) -> Region:
 
 
 def _canonical(raw: str) -> str:
+    # Long on purpose: one clear error per way a typed code goes wrong, in the order a
+    # person would fix them, reads better as one sequence than split across helpers.
     text = "".join((raw or "").split())
     if not text:
         raise InvalidRegion(

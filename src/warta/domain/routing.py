@@ -37,13 +37,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Final, Literal, get_args
+from typing import Final, Literal, TypeGuard, get_args
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from warta.domain.channels import ChannelName
 from warta.domain.regions import ZONES
 from warta.errors import InvalidInput
 
-ChannelKind = Literal["sms", "email", "push", "chat"]
 Priority = Literal["urgent", "normal", "low"]
 Action = Literal["send", "defer", "digest", "cancel"]
 
@@ -56,10 +56,10 @@ ESCALATION_WINDOWS: Final[dict[Priority, timedelta]] = {
 #: How long after the digest time a low message still goes with that day's digest.
 DIGEST_HOUR: Final = timedelta(hours=1)
 #: The channel every citizen with a verified phone can be reached on.
-LAST_RESORT: Final[ChannelKind] = "sms"
+LAST_RESORT: Final[ChannelName] = "sms"
 
 _PRIORITIES: Final = get_args(Priority)
-_CONTACT_NOUNS: Final[dict[str, str]] = {
+_CONTACT_NOUNS: Final[dict[ChannelName, str]] = {
     "sms": "phone number",
     "email": "address",
     "push": "app",
@@ -95,7 +95,7 @@ class QuietHours:
 class Preferences:
     """The citizen's choices. Caps count non-urgent messages; ``zone`` is an IANA name."""
 
-    channel_order: tuple[ChannelKind, ...] = ("sms",)
+    channel_order: tuple[ChannelName, ...] = ("sms",)
     quiet_hours: QuietHours | None = QuietHours()
     max_per_day: int | None = None
     max_per_week: int | None = None  # per local ISO week, from Monday
@@ -125,14 +125,14 @@ class Situation:
     messages go through an opt-out but cannot go through a dead contact.
     """
 
-    verified: frozenset[ChannelKind]
-    available: frozenset[ChannelKind]  # a body in the template and a working channel
+    verified: frozenset[ChannelName]
+    available: frozenset[ChannelName]  # a body in the template and a working channel
     opted_out_agency: bool = False
     opted_out_topic: bool = False
-    blocked_channels: frozenset[ChannelKind] = frozenset()
+    blocked_channels: frozenset[ChannelName] = frozenset()
     sent_today: int = 0  # non-urgent messages sent in the citizen's local day
     sent_this_week: int = 0  # ... and local ISO week
-    already_tried: tuple[ChannelKind, ...] = ()  # channels of earlier attempts
+    already_tried: tuple[ChannelName, ...] = ()  # channels of earlier attempts
 
 
 @dataclass(frozen=True)
@@ -141,16 +141,16 @@ class Decision:
     ``reasons`` are short English lines for the API's ``routing`` field."""
 
     action: Action
-    channel: ChannelKind | None  # None only for cancel
+    channel: ChannelName | None  # None only for cancel
     at: datetime
-    fallbacks: tuple[ChannelKind, ...]
+    fallbacks: tuple[ChannelName, ...]
     reasons: tuple[str, ...]
 
 
 def escalation_window(priority: Priority, template_window: timedelta | None) -> timedelta:
     """How long to wait for a delivery before trying the next channel: the template's
     window if it sets one, else 5 minutes for urgent and 30 for the rest."""
-    _check_priority(priority)
+    check_priority(priority)
     if template_window is None:
         return ESCALATION_WINDOWS[priority]
     if template_window <= timedelta(0):
@@ -160,9 +160,9 @@ def escalation_window(priority: Priority, template_window: timedelta | None) -> 
 
 def usable_channels(
     prefs: Preferences, situation: Situation, *, priority: Priority = "normal"
-) -> tuple[ChannelKind, ...]:
+) -> tuple[ChannelName, ...]:
     """Every channel this message may still use, best first (none if consent forbids)."""
-    _check_priority(priority)
+    check_priority(priority)
     if _consent_refusal(situation, urgent=priority == "urgent"):
         return ()
     return tuple(_channels(prefs, situation, urgent=priority == "urgent")[0])
@@ -170,7 +170,7 @@ def usable_channels(
 
 def next_channel(
     prefs: Preferences, situation: Situation, *, priority: Priority = "normal"
-) -> ChannelKind | None:
+) -> ChannelName | None:
     """The channel escalation tries next (``already_tried`` holds the earlier attempts),
     or None when none is left. When to send it is ``route``'s answer."""
     usable = usable_channels(prefs, situation, priority=priority)
@@ -186,8 +186,11 @@ def route(
     expires_at: datetime | None = None,
     scheduled_for: datetime | None = None,
 ) -> Decision:
-    """Send now, defer, wait for the digest or cancel, on which channel, and why."""
-    _check_priority(priority)
+    """Send now, defer, wait for the digest or cancel, on which channel, and why.
+
+    Long on purpose: the rules apply in the order the module docstring states them, and
+    the reasons a decision carries are collected along the way."""
+    check_priority(priority)
     now = _utc(now, "now")
     expires_at = _utc(expires_at, "expires_at") if expires_at is not None else None
     scheduled_for = _utc(scheduled_for, "scheduled_for") if scheduled_for is not None else None
@@ -233,11 +236,17 @@ def route(
     return Decision(action, channel, at, tuple(usable[1:]), tuple(reasons))
 
 
-def _check_priority(priority: str) -> None:
-    if priority not in _PRIORITIES:
+def _is_priority(value: str) -> TypeGuard[Priority]:
+    return value in _PRIORITIES
+
+
+def check_priority(priority: str) -> Priority:
+    """``priority`` as a ``Priority``; ``InvalidInput`` for anything but the three."""
+    if not _is_priority(priority):
         raise InvalidInput(
             "priority %(priority)s must be urgent, normal or low", priority=repr(priority)
         )
+    return priority
 
 
 def _utc(moment: datetime, name: str) -> datetime:
@@ -257,12 +266,12 @@ def _consent_refusal(situation: Situation, *, urgent: bool) -> str | None:
 
 def _channels(
     prefs: Preferences, situation: Situation, *, urgent: bool
-) -> tuple[list[ChannelKind], list[str]]:
+) -> tuple[list[ChannelName], list[str]]:
     """The usable channels in order, and why each other one was passed over."""
     order = list(dict.fromkeys(prefs.channel_order))
     if LAST_RESORT not in order:
         order.append(LAST_RESORT)
-    usable: list[ChannelKind] = []
+    usable: list[ChannelName] = []
     reasons: list[str] = []
     for channel in order:
         if channel in situation.already_tried:

@@ -29,9 +29,12 @@ import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Literal
 
+from warta.domain.channels import ChannelName
 from warta.errors import MissingPersonalisation
 
-Channel = Literal["sms", "email"]
+#: The channels an agency writes a template body for: a template is one of them, or
+#: ``multi`` with a body for each (push and chat reuse those bodies).
+TemplateKind = Literal["sms", "email"]
 
 #: ``((`` then at least one character that is not a parenthesis, then ``))``.
 #: ``(((nama)))`` matches the inner ``((nama))``, leaving one bracket each side.
@@ -147,7 +150,7 @@ def is_truthy(value: object) -> bool:
     return str(value).strip().lower() not in FALSY_WORDS
 
 
-def _format_value(value: object, channel: Channel, conjunction: str) -> str:
+def _format_value(value: object, channel: ChannelName, conjunction: str) -> str:
     if not isinstance(value, list | tuple):
         return str(value)
     items = _items(value)
@@ -161,13 +164,13 @@ def render(
     text: str,
     personalisation: Mapping[str, object],
     *,
-    channel: Channel,
+    channel: ChannelName,
     conjunction: str = "dan",
 ) -> str:
     """Replace every placeholder in ``text``; extra personalisation keys are ignored.
 
-    ``channel="sms"`` gives plain text (use it for email subjects too);
-    ``channel="email"`` gives markdown for ``warta.domain.email.render_email``.
+    ``channel="email"`` gives markdown for ``warta.domain.email.render_email``; every
+    other channel plain text (use ``"sms"`` for email subjects too).
 
     >>> render("Halo ((nama)), bawa ((dokumen)).", {"Nama": "Budi", "dokumen": ["KTP", "KK"]},
     ...        channel="sms")

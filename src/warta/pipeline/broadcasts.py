@@ -17,15 +17,10 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import update
-
-from warta.bootstrap import Warta
-from warta.services import broadcasts as service
+from warta.deps import Warta
 from warta.services import content, routing
-from warta.services.sending import sender_of
 from warta.store import broadcast_batches as batches
 from warta.store.models import Agency, Broadcast
-from warta.store.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
 BATCH = 5000
@@ -40,39 +35,17 @@ async def _claim(app: Warta, broadcast_id: uuid.UUID, now: datetime) -> Broadcas
     """Take the broadcast if it is due and no live worker holds it."""
     lease = now + timedelta(seconds=app.settings.lease_seconds)
     async with app.uow() as uow:
-        taken = await uow.session.execute(
-            update(Broadcast)
-            .where(
-                Broadcast.id == broadcast_id,
-                Broadcast.status.in_((service.PENDING, service.FANNING_OUT)),
-                Broadcast.lease_until.is_not(None),
-                Broadcast.lease_until <= now,
-            )
-            .values(status=service.FANNING_OUT, lease_until=lease)
-            .execution_options(synchronize_session=False)
-        )
-        if taken.rowcount != 1:  # type: ignore[attr-defined]
+        broadcast = await uow.broadcasts.claim_fan_out(broadcast_id, now, lease)
+        if broadcast is None:
             return None
-        broadcast = await uow.session.get(Broadcast, broadcast_id)
         await uow.commit()
     return broadcast
 
 
 def message_of(app: Warta, broadcast: Broadcast, agency: Agency) -> routing.Message:
     """What every citizen's row of this broadcast shares."""
-    return routing.Message(
-        agency_id=broadcast.agency_id,
-        api_key_id=broadcast.api_key_id,
-        key_type=broadcast.key_type,
-        template_id=broadcast.template_id,
-        template_version=broadcast.template_version,
-        priority=broadcast.priority,
-        senders={c: sender_of(app, agency, c) for c in routing.deliverable(app)},
-        topic=broadcast.topic,
-        reference=broadcast.reference,
-        expires_at=broadcast.expires_at,
-        broadcast_id=broadcast.id,
-    )
+    senders = routing.senders(app, agency)
+    return routing.Message.from_row(broadcast, senders, broadcast_id=broadcast.id)
 
 
 async def _fan_out_one(app: Warta, broadcast_id: uuid.UUID) -> None:
@@ -84,6 +57,7 @@ async def _fan_out_one(app: Warta, broadcast_id: uuid.UUID) -> None:
     )
     async with app.uow() as uow:
         agency = await uow.agencies.get(broadcast.agency_id)
+        writer = uow.broadcasts.row_writer()
     if agency is None:
         return
     message = message_of(app, broadcast, agency)
@@ -94,7 +68,6 @@ async def _fan_out_one(app: Warta, broadcast_id: uuid.UUID) -> None:
         expires_at=broadcast.expires_at,
     )
     cursor, total = broadcast.cursor, broadcast.recipients
-    writer = batches.Rows(app.engine.dialect)
     # Three batches in flight at most, each stage on its own: the next batch is read (the
     # database, in its thread or server), this one routed (Python), the last one written
     # (the database again). Memory stays flat and each batch still commits alone, with
@@ -114,7 +87,7 @@ async def _fan_out_one(app: Warta, broadcast_id: uuid.UUID) -> None:
             writing = None
             if not batch:
                 async with app.uow() as uow:
-                    finished = await _advance(app, uow, broadcast, cursor, total, now, done=True)
+                    finished = await uow.broadcasts.finish_fan_out(broadcast.id, cursor, total, now)
                     await uow.commit()
                 if finished:
                     log.info("broadcast %s fanned out to %d citizens", broadcast.id, total)
@@ -134,12 +107,12 @@ async def _read(
     """The next batch of the segment: what routing needs to know of each citizen."""
     now = app.clock()
     async with app.uow() as uow:  # reads only; rolled back on close
-        rows = await batches.read(uow.session, broadcast, after, BATCH)
+        rows = await uow.broadcasts.segment_batch(broadcast, after, BATCH)
         sent: list[Any] = []
         capped = any(r.max_per_day is not None or r.max_per_week is not None for r in rows)
         if capped:  # most citizens set no cap: counting their sends would be wasted
             last = batches.to_uuid(rows[-1].id)
-            sent = await batches.sent_between(uow.session, after, last, now - routing.CAP_LOOKBACK)
+            sent = await uow.broadcasts.capped_sends(after, last, now - routing.CAP_LOOKBACK)
     return routing.known_of_batch(rows, sent, broadcast.topic), now
 
 
@@ -155,37 +128,13 @@ async def _write(
 ) -> bool:
     """One batch's rows and the cursor after it, in one transaction; False (nothing
     written) when the broadcast was cancelled or taken over meanwhile."""
+    lease = now + timedelta(seconds=app.settings.lease_seconds)
     async with app.uow() as uow:
-        await writer.write(uow.session, rows)
-        if not await _advance(app, uow, broadcast, cursor, total, now, done=False):
+        await uow.broadcasts.write_rows(writer, rows)
+        if not await uow.broadcasts.advance(broadcast.id, cursor, total, lease):
             log.info("broadcast %s stopped: cancelled or taken over", broadcast.id)
             return False  # leaving without commit rolls this batch back
         await uow.commit()
     if due:
         await app.queue.submit("deliver", due)
     return True
-
-
-async def _advance(
-    app: Warta,
-    uow: UnitOfWork,
-    broadcast: Broadcast,
-    cursor: uuid.UUID | None,
-    total: int,
-    now: datetime,
-    *,
-    done: bool,
-) -> bool:
-    """Move the cursor (and extend the lease) if the broadcast is still ours to fan out."""
-    values: dict[str, Any] = {"cursor": cursor, "recipients": total}
-    if done:
-        values.update(status=service.DONE, lease_until=None, completed_at=now)
-    else:
-        values["lease_until"] = now + timedelta(seconds=app.settings.lease_seconds)
-    moved = await uow.session.execute(
-        update(Broadcast)
-        .where(Broadcast.id == broadcast.id, Broadcast.status == service.FANNING_OUT)
-        .values(**values)
-        .execution_options(synchronize_session=False)
-    )
-    return bool(moved.rowcount)  # type: ignore[attr-defined]

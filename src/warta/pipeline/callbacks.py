@@ -17,15 +17,14 @@ import logging
 import uuid
 from collections.abc import Sequence
 from datetime import timedelta
-from typing import Any
 
 import httpx
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from warta.bootstrap import Warta
+from warta.deps import Warta
 from warta.domain.limits import backoff_delay
 from warta.domain.timefmt import notify_time
-from warta.store.models import Agency, Callback, Notification, ReceivedText
+from warta.store.models import Callback, Notification, ReceivedText
+from warta.store.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
 
@@ -62,29 +61,6 @@ def inbound_payload(app: Warta, row: ReceivedText) -> dict[str, object]:
     }
 
 
-def owe_callbacks(
-    app: Warta, agencies: dict[uuid.UUID, Agency | None], finished: Sequence[Notification | Any]
-) -> list[Callback]:
-    """Callback rows for finished notifications whose agency has a callback URL.
-
-    ``finished`` holds anything with ``id`` and ``agency_id``; ``agencies`` maps each
-    agency id to the agency, already loaded by the caller's unit of work.
-    """
-    now = app.clock()
-    return [
-        Callback(
-            id=uuid.uuid4(),
-            notification_id=n.id,
-            status="pending",
-            attempts=0,
-            next_attempt_at=now,
-            created_at=now,
-        )
-        for n in finished
-        if (agency := agencies.get(n.agency_id)) is not None and agency.callback_url
-    ]
-
-
 async def send_callbacks(app: Warta, ids: Sequence[uuid.UUID]) -> None:
     await asyncio.gather(*(_send_one(app, callback_id) for callback_id in ids))
 
@@ -94,7 +70,7 @@ async def _send_one(app: Warta, callback_id: uuid.UUID) -> None:
         callback = await uow.callbacks.get(callback_id)
         if callback is None or callback.status != "pending":
             return
-        target = await _target(app, uow.session, callback)
+        target = await _target(app, uow, callback)
         if target is None:
             callback.status = "failed"
             callback.last_error = "agency has no callback URL"
@@ -108,29 +84,27 @@ async def _send_one(app: Warta, callback_id: uuid.UUID) -> None:
         await uow.commit()
         error = await _post(app, *target)
         _settle(app, callback, error)
-        uow.session.add(callback)
+        uow.callbacks.add(callback)
         await uow.commit()
 
 
 async def _target(
-    app: Warta, session: AsyncSession, callback: Callback
+    app: Warta, uow: UnitOfWork, callback: Callback
 ) -> tuple[str, bytes | None, dict[str, object]] | None:
     """Where this callback goes, the encrypted token, and the body; None if nowhere."""
-    if callback.received_text_id is not None:
-        text = await session.get(ReceivedText, callback.received_text_id)
-        agency = await session.get(Agency, text.agency_id) if text else None
-        if text is None or agency is None or not agency.inbound_callback_url:
+    subject = await uow.callbacks.subject(callback)
+    agency = await uow.agencies.get(subject.agency_id) if subject else None
+    if isinstance(subject, ReceivedText):
+        if agency is None or not agency.inbound_callback_url:
             return None
         return (
             agency.inbound_callback_url,
             agency.inbound_callback_token_enc,
-            inbound_payload(app, text),
+            inbound_payload(app, subject),
         )
-    notification = await session.get(Notification, callback.notification_id)
-    agency = await session.get(Agency, notification.agency_id) if notification else None
-    if notification is None or agency is None or not agency.callback_url:
+    if subject is None or agency is None or not agency.callback_url:
         return None
-    return agency.callback_url, agency.callback_token_enc, payload(app, notification)
+    return agency.callback_url, agency.callback_token_enc, payload(app, subject)
 
 
 async def _post(

@@ -12,19 +12,20 @@ import asyncio
 import logging
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from warta.bootstrap import Warta
-from warta.channels.base import OutboundMessage, SendResult
+from warta.deps import Warta
 from warta.domain import statuses
+from warta.domain.channels import OutboundMessage, SendResult
 from warta.domain.limits import backoff_delay
 from warta.errors import ContactGone, DeliveryError, TechnicalFailure
-from warta.pipeline import digests, escalation
-from warta.pipeline.callbacks import owe_callbacks
-from warta.pipeline.receipts import agencies_by_id, settle
-from warta.services import content, routing
+from warta.pipeline import digests
+from warta.services import content, escalation, routing
+from warta.services.callbacks import owe_callbacks
+from warta.services.receipts import agencies_by_id, settle
+from warta.store.attempts import AttemptChanges
 from warta.store.repositories import ClaimedRow
 
 log = logging.getLogger(__name__)
@@ -33,15 +34,15 @@ log = logging.getLogger(__name__)
 @dataclass
 class Outcome:
     notification: ClaimedRow
-    changes: dict[str, Any]
+    changes: AttemptChanges
     retry_at: datetime | None = None
     sent: SendResult | None = None  # what the provider said, when it took the message
     reroute: bool = False  # routing moved this citizen's message to another channel
     gone: bool = False  # the provider said the contact is dead (ContactGone)
-    final: bool = field(init=False)
 
-    def __post_init__(self) -> None:
-        self.final = self.changes["status"] in statuses.FINAL
+    @property
+    def final(self) -> bool:
+        return self.changes.status in statuses.FINAL
 
 
 async def deliver(app: Warta, ids: Sequence[uuid.UUID]) -> None:
@@ -65,10 +66,12 @@ async def deliver(app: Warta, ids: Sequence[uuid.UUID]) -> None:
                 decision = decisions.get(row.id)
                 if decision is None or (decision.action == "send" and decision.channel == row.type):
                     continue
-                held.append(Outcome(row, escalation.hold(row, decision, now)))
+                changes = escalation.hold(row, decision, now)
                 if decision.action == "send":  # another channel now: a new attempt there
-                    held[-1].changes["failure_reason"] = f"rerouted to {decision.channel}"
-                    held[-1].reroute = True
+                    rerouted = replace(changes, failure_reason=f"rerouted to {decision.channel}")
+                    held.append(Outcome(row, rerouted, reroute=True))
+                else:
+                    held.append(Outcome(row, changes))
         shared = await routing.shared_contents(app, uow, rows)
         skip = {o.notification.id for o in held}
         # A stopped number's rows are cancelled one by one below, never carried.
@@ -92,7 +95,7 @@ async def deliver(app: Warta, ids: Sequence[uuid.UUID]) -> None:
     )
     for outcome in alone:
         if outcome.notification.digest:  # alone this time: no earlier carrier settles it
-            outcome.changes["digest_of"] = None
+            outcome.changes = replace(outcome.changes, digest_of=None)
     outcomes = [*held, *alone]
     for each, carried in zip(gathered, together, strict=True):
         outcomes += _spread(each, carried)
@@ -121,12 +124,12 @@ async def _attempt(
     """Send one row; ``message``, when given, is sent instead of the row's own (a digest
     the row carries)."""
     if opted_out:
-        outcome = _finished(app, row, statuses.CANCELLED)
-        outcome.changes["failure_reason"] = "recipient replied BERHENTI/STOP to this agency"
-        return outcome
+        cancelled = _finished(app, row, statuses.CANCELLED)
+        stopped = "recipient replied BERHENTI/STOP to this agency"
+        return Outcome(row, replace(cancelled, failure_reason=stopped))
     try:
         if row.simulate:
-            return _finished(app, row, row.simulate)
+            return Outcome(row, _finished(app, row, row.simulate))
         if message is None:
             message = _message(app, row, shared or {})
         result = await app.channels[row.type].send(message)
@@ -143,25 +146,26 @@ async def _attempt(
             row.agency_id,
         )
     if result.status == statuses.DELIVERED:
-        outcome = _finished(app, row, statuses.DELIVERED, result.provider_reference)
-        outcome.changes["provider"] = result.provider
+        delivered = _finished(app, row, statuses.DELIVERED, result.provider_reference)
+        delivered = replace(delivered, provider=result.provider)
         if row.citizen_id is not None and row.type in escalation.READ_CHANNELS:
             # Push and chat report no more than "accepted": unread in the window, the
             # next channel is tried (see escalation.escalate_unanswered).
-            outcome.changes["escalate_at"] = app.clock() + escalation.window_for(row.priority)
-        return outcome
+            escalate_at = app.clock() + escalation.window_for(row.priority)
+            delivered = replace(delivered, escalate_at=escalate_at)
+        return Outcome(row, delivered)
     # Accepted; a delivery receipt will finish it. No lease: the sweeper must not resend.
     now = app.clock()
-    changes = {
-        "id": row.id,
-        "status": statuses.SENDING,
-        "lease_until": None,
-        "provider_reference": result.provider_reference,
-        "provider": result.provider,
-        "updated_at": now,
-    }
+    changes = AttemptChanges(
+        row.id,
+        statuses.SENDING,
+        updated_at=now,
+        lease_until=None,
+        provider_reference=result.provider_reference,
+        provider=result.provider,
+    )
     if row.citizen_id is not None:  # no receipt in time: the next channel is tried
-        changes["escalate_at"] = now + escalation.window_for(row.priority)
+        changes = replace(changes, escalate_at=now + escalation.window_for(row.priority))
     return Outcome(row, changes, sent=result)
 
 
@@ -203,17 +207,18 @@ def _ttl(app: Warta, row: ClaimedRow) -> int:
     return max(0, min(86_400, int((row.expires_at - app.clock()).total_seconds())))
 
 
-def _finished(app: Warta, row: ClaimedRow, status: str, reference: str | None = None) -> Outcome:
+def _finished(
+    app: Warta, row: ClaimedRow, status: str, reference: str | None = None
+) -> AttemptChanges:
     now = app.clock()
-    changes = {
-        "id": row.id,
-        "status": status,
-        "lease_until": None,
-        "completed_at": now,
-        "updated_at": now,
-        "provider_reference": reference,
-    }
-    return Outcome(row, changes)
+    return AttemptChanges(
+        row.id,
+        status,
+        updated_at=now,
+        lease_until=None,
+        completed_at=now,
+        provider_reference=reference,
+    )
 
 
 def _failed(app: Warta, row: ClaimedRow, exc: DeliveryError) -> Outcome:
@@ -234,25 +239,24 @@ def _failed(app: Warta, row: ClaimedRow, exc: DeliveryError) -> Outcome:
             jitter=app.random(),
         )
         retry_at = now + timedelta(seconds=delay)
-        changes = {
-            "id": row.id,
-            "status": statuses.SENDING,
-            "lease_until": retry_at,
-            "failure_reason": reason,
-            "updated_at": now,
-        }
+        changes = AttemptChanges(
+            row.id,
+            statuses.SENDING,
+            updated_at=now,
+            lease_until=retry_at,
+            failure_reason=reason,
+        )
         return Outcome(row, changes, retry_at=retry_at)
-    outcome = _finished(app, row, exc.final_status)
-    outcome.changes["failure_reason"] = reason
-    outcome.gone = isinstance(exc, ContactGone) and row.citizen_id is not None
-    return outcome
+    failed = replace(_finished(app, row, exc.final_status), failure_reason=reason)
+    gone = isinstance(exc, ContactGone) and row.citizen_id is not None
+    return Outcome(row, failed, gone=gone)
 
 
 async def _record(app: Warta, outcomes: Sequence[Outcome]) -> None:
     callback_ids: list[uuid.UUID] = []
     due: list[uuid.UUID] = []
     async with app.uow() as uow:
-        await uow.notifications.save_outcomes([o.changes for o in outcomes])
+        await uow.notifications.save_outcomes([o.changes.as_columns() for o in outcomes])
         finals = [o.notification for o in outcomes if o.final and not o.reroute]
         if finals:
             agencies = await agencies_by_id(uow, (n.agency_id for n in finals))
@@ -275,7 +279,7 @@ async def _record(app: Warta, outcomes: Sequence[Outcome]) -> None:
             o.notification.id
             for o in outcomes
             if o.notification.citizen_id is not None
-            and (o.reroute or o.changes["status"] in escalation.FAILED)
+            and (o.reroute or o.changes.status in escalation.FAILED)
         ]
         if ended:
             now = app.clock()

@@ -15,7 +15,7 @@ How it fits the delivery task (``pipeline/delivery.py``):
    *members*: ``follow`` gives them the carrier's outcome and ``digest_of`` pointing at
    it, so they succeed, retry, fail and escalate exactly as the carrier does, each with
    its own agency callback. A receipt for the carrier settles its members too
-   (``pipeline/receipts.settle``).
+   (``services/receipts.settle``).
 
 Each row keeps its own content, so ``GET /v2/notifications/{id}`` still shows each
 agency its own message; its routing explanation gains a line saying it went in the
@@ -27,17 +27,15 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
-from sqlalchemy import select
-
-from warta.bootstrap import Warta
-from warta.channels.base import OutboundMessage
+from warta.deps import Warta
 from warta.domain import digest
+from warta.domain.channels import OutboundMessage
 from warta.services import content
 from warta.services.sending import platform_sender
-from warta.store.models import Citizen
+from warta.store.attempts import AttemptChanges
 from warta.store.repositories import ClaimedRow
 from warta.store.uow import UnitOfWork
 
@@ -90,7 +88,7 @@ async def plan(
     groups = {k: g for k, g in groups.items() if len(g) > 1}
     if not groups:
         return []
-    languages = await _languages(uow, {k[0] for k in groups})
+    languages = await uow.citizens.digest_languages({k[0] for k in groups})
     digests: list[Digest] = []
     for (citizen_id, channel, _), group in groups.items():
         if citizen_id not in languages:  # the citizen turned the digest off meanwhile
@@ -107,14 +105,6 @@ async def plan(
             mail = digest.email_digest(items, language=language)
             digests.append(_digest(app, group, mail.text, mail.subject, mail.html))
     return digests
-
-
-async def _languages(uow: UnitOfWork, citizen_ids: set[uuid.UUID]) -> dict[uuid.UUID, str]:
-    """The language of each citizen who still wants a digest."""
-    query = select(Citizen.id, Citizen.language).where(
-        Citizen.id.in_(list(citizen_ids)), Citizen.digest
-    )
-    return {row.id: row.language for row in await uow.session.execute(query)}
 
 
 async def _item(
@@ -165,19 +155,14 @@ def _digest(
     return Digest(carrier, tuple(rows[1:]), message)
 
 
-def carried(digest_: Digest, changes: dict[str, Any]) -> dict[str, Any]:
+def carried(digest_: Digest, changes: AttemptChanges) -> AttemptChanges:
     """The carrier's own outcome, marked as a digest's."""
-    return {**changes, "digest_of": None, "routing": _explained(digest_.carrier)}
+    return replace(changes, digest_of=None, routing=_explained(digest_.carrier))
 
 
-def follow(digest_: Digest, member: ClaimedRow, changes: dict[str, Any]) -> dict[str, Any]:
+def follow(digest_: Digest, member: ClaimedRow, changes: AttemptChanges) -> AttemptChanges:
     """A member's outcome: the carrier's, pointing at the carrier."""
-    return {
-        **changes,
-        "id": member.id,
-        "digest_of": digest_.carrier.id,
-        "routing": _explained(member),
-    }
+    return replace(changes, id=member.id, digest_of=digest_.carrier.id, routing=_explained(member))
 
 
 def _explained(row: ClaimedRow) -> str | None:

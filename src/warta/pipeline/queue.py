@@ -1,6 +1,6 @@
 """Where work waits. Only notification, callback and broadcast ids cross it, never personal data.
 
-``WorkQueue`` is the seam for scale-out: the embedded queue below feeds the in-process
+``warta.deps.WorkQueue`` is the seam for scale-out: the embedded queue below feeds the in-process
 worker pool; a Celery-over-RabbitMQ queue would implement the same ``submit`` by sending
 ``warta.deliver(ids)`` messages, and its workers would call the same task functions.
 """
@@ -10,14 +10,8 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import Sequence
-from typing import Literal, Protocol
 
-TaskName = Literal["deliver", "callback", "fan_out"]
-TASKS: tuple[TaskName, ...] = ("deliver", "callback", "fan_out")
-
-
-class WorkQueue(Protocol):
-    async def submit(self, task: TaskName, ids: Sequence[uuid.UUID]) -> None: ...
+from warta.deps import TASKS, TaskName
 
 
 class EmbeddedQueue:

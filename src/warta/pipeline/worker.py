@@ -11,19 +11,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import signal
 import uuid
 from collections.abc import Callable, Coroutine, Sequence
 from typing import Any
 
-from warta.bootstrap import Warta, bootstrap
-from warta.pipeline import escalation
+from warta.deps import TaskName, Warta
 from warta.pipeline.broadcasts import fan_out
 from warta.pipeline.callbacks import send_callbacks
 from warta.pipeline.delivery import deliver
-from warta.pipeline.queue import EmbeddedQueue, TaskName
-from warta.services import chat
-from warta.settings import Settings
+from warta.pipeline.queue import EmbeddedQueue
+from warta.services import chat, escalation
 
 log = logging.getLogger(__name__)
 
@@ -118,21 +115,3 @@ class WorkerPool:
                 await uow.notifications.release(returned, self.app.clock())
                 await uow.commit()
             log.info("returned %d notifications for the next start", len(returned))
-
-
-async def run_workers(settings: Settings) -> None:
-    """``warta worker``: a worker pool in its own process until SIGTERM or SIGINT."""
-    queue = EmbeddedQueue()
-    app = await bootstrap(settings, queue=queue)
-    pool = WorkerPool(app, queue)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(signum, stop.set)
-    pool.start()
-    log.info("workers started")
-    try:
-        await stop.wait()
-    finally:
-        await pool.stop()
-        await app.aclose()

@@ -21,6 +21,16 @@ from warta.errors import AuthError
 
 KeyType = Literal["normal", "team", "test"]
 KEY_TYPES: tuple[KeyType, ...] = ("normal", "team", "test")
+
+
+def key_type(value: str) -> KeyType:
+    """A stored key type, narrowed; anything else in the column is a bug, not input."""
+    for known in KEY_TYPES:
+        if value == known:
+            return known
+    raise ValueError(f"not a key type: {value!r}")
+
+
 CLOCK_SKEW_SECONDS = 30
 
 

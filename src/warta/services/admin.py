@@ -10,7 +10,7 @@ import uuid
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from warta.bootstrap import Warta
+from warta.deps import Warta
 from warta.domain import recipients
 from warta.errors import BadRequest, InvalidInput, NotFound
 from warta.security.apikeys import KEY_TYPES, key_string, new_secret
@@ -50,11 +50,9 @@ async def create_agency(
     async with app.uow() as uow:
         if await uow.agencies.by_name(name) is not None:
             raise BadRequest("An agency called %(name)s already exists", name=repr(name))
-        uow.agencies.add(agency)
-        await uow.session.flush()
         names = {"normal": "live key", "team": "team key", "test": "test key"}
         keys = {t: _new_key(app, agency, name, t) for t, name in names.items()}
-        uow.agencies.add(*(row for row, _ in keys.values()))
+        await uow.agencies.create(agency, (row for row, _ in keys.values()))
         await uow.commit()
     return NewAgency(agency.id, keys["normal"][1], keys["team"][1], keys["test"][1])
 
@@ -251,9 +249,7 @@ async def create_template(
     )
     async with app.uow() as uow:
         await _agency(uow, agency_id)
-        uow.templates.add(template)
-        await uow.session.flush()
-        uow.templates.add(_version_of(template))
+        await uow.templates.create(template, _version_of(template))
         await uow.commit()
     return template
 

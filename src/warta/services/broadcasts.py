@@ -10,16 +10,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import update
-
-from warta.bootstrap import Warta
-from warta.domain import statuses
+from warta.deps import Warta
 from warta.domain.regions import parse_region
 from warta.errors import BadRequest, InvalidInput, NotFound, ValidationFailed
 from warta.services import content, routing
 from warta.services.citizen_sending import usable_template
 from warta.services.sending import Caller, render_all, with_app_channels
-from warta.store.models import NOTIFICATIONS, Broadcast
+from warta.store.models import Broadcast
 
 PENDING, FANNING_OUT, DONE, CANCELLED = "pending", "fanning-out", "done", "cancelled"
 
@@ -117,19 +114,6 @@ async def cancel(app: Warta, caller: Caller, broadcast_id: uuid.UUID) -> Progres
         broadcast.status = CANCELLED
         broadcast.completed_at = now
         broadcast.lease_until = None
-        await uow.session.execute(
-            update(NOTIFICATIONS)
-            .where(
-                NOTIFICATIONS.c.broadcast_id == broadcast.id,
-                NOTIFICATIONS.c.status == statuses.CREATED,
-            )
-            .values(
-                status=statuses.CANCELLED,
-                lease_until=None,
-                completed_at=now,
-                updated_at=now,
-                failure_reason="broadcast cancelled",
-            )
-        )
+        await uow.broadcasts.cancel_unsent(broadcast.id, now)
         await uow.commit()
         return Progress(broadcast, await uow.broadcasts.counts(broadcast.id))

@@ -16,8 +16,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from warta.bootstrap import Warta
+from warta.deps import Warta
 from warta.domain import simulated
+from warta.domain.channels import channel_named
 from warta.errors import (
     ApiError,
     BadRequest,
@@ -32,6 +33,7 @@ from warta.services.sending import (
     RECIPIENT_FIELD,
     Caller,
     SendNotification,
+    check_team_recipient,
     count_toward_limit,
     new_row,
     normalise_recipient,
@@ -164,8 +166,7 @@ async def create(app: Warta, caller: Caller, new: NewJob) -> Job:
     counted = await count_toward_limit(app, caller, now, len(rows))
     try:
         async with app.uow() as uow:
-            uow.agencies.add(job)
-            await uow.session.flush()
+            await uow.notifications.add_job(job)
             for start in range(0, len(rows), CHUNK):
                 await uow.notifications.insert_many(rows[start : start + CHUNK])
             await uow.commit()
@@ -219,20 +220,16 @@ async def _row(
             # The column stands where the API names its field.
             plain = ValidationFailed(exc.msgid, field=None, **exc.values)
             raise _BadRow(header[column], plain) from exc
-        if caller.key_type == "team":
-            async with app.uow() as uow:
-                allowed = await uow.agencies.on_guest_list(
-                    caller.agency.id, app.keyring.lookup_hashes(recipient)
-                )
-            if not allowed:
-                raise BadRequest("Can’t send to this recipient using a team-only API key")
+        await check_team_recipient(app, caller, recipient)
     try:
         rendered = render_content(template, personalisation)
     except BadRequest as exc:
         cause = exc.__cause__
         missing = tuple(cause.fields) if isinstance(cause, MissingPersonalisation) else ()
         raise _BadRow(None, exc, missing) from exc
-    command = SendNotification(channel, raw, template.id, personalisation, new.reference)  # type: ignore[arg-type]
+    command = SendNotification(
+        channel_named(channel), raw, template.id, personalisation, new.reference
+    )
     row = new_row(app, caller, command, template, recipient, simulate, rendered, job.created_at)
     values = {c.key: getattr(row, c.key) for c in NOTIFICATIONS.columns}
     values["job_id"] = job.id
@@ -242,7 +239,7 @@ async def _row(
 
 async def progress(app: Warta, caller: Caller, job_id: uuid.UUID) -> JobProgress:
     async with app.uow() as uow:
-        job = await uow.session.get(Job, job_id)
-        if job is None or job.agency_id != caller.agency.id:
+        job = await uow.notifications.job(caller.agency.id, job_id)
+        if job is None:
             raise NotFound("Job not found")
         return JobProgress(job, await uow.notifications.job_counts(job.id))

@@ -17,19 +17,17 @@ import uuid
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
-from sqlalchemy import delete, select, update
-
-from warta.channels.base import OutboundMessage
-from warta.channels.telegram import link_url, new_link_code
+from warta.channels.telegram import TelegramChannel, link_url, new_link_code
+from warta.channels.whatsapp import WhatsAppChannel
+from warta.domain.channels import Channel, OutboundMessage, Routes
 from warta.errors import BadRequest, DeliveryError
-from warta.pipeline.receipts import settle_references
 from warta.services import citizens
-from warta.store.models import ChatLink, CitizenContact
+from warta.services.receipts import settle_references
+from warta.store.models import ChatLink
 
 if TYPE_CHECKING:
-    from warta.bootstrap import Warta
-    from warta.channels.telegram import TelegramChannel
     from warta.channels.whatsapp import WebhookEvents
+    from warta.deps import Warta
 
 log = logging.getLogger(__name__)
 
@@ -52,13 +50,13 @@ def _link_hash(app: Warta, code: str) -> str:
 
 async def telegram_link(app: Warta, citizen_id: uuid.UUID) -> str:
     """A one-time ``t.me`` link that ties the chat it is opened in to this citizen."""
-    telegram = _telegram(app)
-    if telegram is None:
+    bot = telegram(app)
+    if bot is None:
         raise BadRequest("Telegram is not set up on this Warta")
     code = new_link_code()
     now = app.clock()
     async with app.uow() as uow:
-        uow.session.add(
+        uow.chat.add(
             ChatLink(
                 code_hash=_link_hash(app, code),
                 citizen_id=citizen_id,
@@ -67,7 +65,7 @@ async def telegram_link(app: Warta, citizen_id: uuid.UUID) -> str:
             )
         )
         await uow.commit()
-    return link_url(telegram.config, code)
+    return link_url(bot.config, code)
 
 
 async def telegram_start(app: Warta, chat_id: str, code: str) -> bool:
@@ -76,16 +74,14 @@ async def telegram_start(app: Warta, chat_id: str, code: str) -> bool:
     now = app.clock()
     address = f"telegram:{chat_id}"
     async with app.uow() as uow:
-        link = await uow.session.get(ChatLink, _link_hash(app, code), with_for_update=True)
-        linked = link is not None and link.expires_at > now
-        if link is not None:
-            await uow.session.delete(link)  # one use, even a late one
-        if linked and link is not None:
-            contact = await citizens.proven_contact(app, uow, link.citizen_id, "chat", address, now)
+        link = await uow.chat.take_link(_link_hash(app, code))  # one use, even a late one
+        citizen_id = link.citizen_id if link is not None and link.expires_at > now else None
+        if citizen_id is not None:
+            contact = await citizens.proven_contact(app, uow, citizen_id, "chat", address, now)
             contact.last_inbound_at = now  # the citizen just wrote from this chat
         await uow.commit()
-    await _reply(app, chat_id, LINKED_ID if linked else LINK_FAILED_ID)
-    return linked
+    await _reply(app, chat_id, LINK_FAILED_ID if citizen_id is None else LINKED_ID)
+    return citizen_id is not None
 
 
 async def telegram_text(app: Warta, chat_id: str) -> None:
@@ -93,19 +89,30 @@ async def telegram_text(app: Warta, chat_id: str) -> None:
 
 
 async def _reply(app: Warta, chat_id: str, text: str) -> None:
-    telegram = _telegram(app)
-    if telegram is None:
+    bot = telegram(app)
+    if bot is None:
         return
     try:
-        await telegram.reply(chat_id, text)
+        await bot.reply(chat_id, text)
     except DeliveryError as exc:  # the citizen can write again; nothing is owed
         log.warning("telegram reply not sent (%s)", type(exc).__name__)
 
 
-def _telegram(app: Warta) -> TelegramChannel | None:
+def telegram(app: Warta) -> TelegramChannel | None:
+    """The Telegram bot, when this Warta has one."""
+    found = _chat_service(app, "telegram")
+    return found if isinstance(found, TelegramChannel) else None
+
+
+def whatsapp(app: Warta) -> WhatsAppChannel | None:
+    """The WhatsApp Cloud API number, when this Warta has one."""
+    found = _chat_service(app, "whatsapp")
+    return found if isinstance(found, WhatsAppChannel) else None
+
+
+def _chat_service(app: Warta, name: str) -> Channel | None:
     chat = app.channels.get("chat")
-    found: TelegramChannel | None = getattr(chat, "services", {}).get("telegram")
-    return found
+    return chat.services.get(name) if isinstance(chat, Routes) else None
 
 
 # -- WhatsApp ------------------------------------------------------------------------------
@@ -123,15 +130,7 @@ async def whatsapp_events(app: Warta, events: WebhookEvents) -> None:
             read = await uow.notifications.messages_of("whatsapp", events.reads)
             await uow.notifications.mark_read(read, now)
         for message in events.inbound:
-            await uow.session.execute(
-                update(CitizenContact)
-                .where(
-                    CitizenContact.kind == "chat",
-                    CitizenContact.value_hash
-                    == app.keyring.lookup_hash(f"whatsapp:{message.sender}"),
-                )
-                .values(last_inbound_at=now)
-            )
+            await uow.chat.wrote(app.keyring.lookup_hash(f"whatsapp:{message.sender}"), now)
         await uow.commit()
     if callbacks:
         await app.queue.submit("callback", callbacks)
@@ -140,15 +139,15 @@ async def whatsapp_events(app: Warta, events: WebhookEvents) -> None:
 
 
 async def _whatsapp_help(app: Warta, number: str) -> None:
-    whatsapp = getattr(app.channels.get("chat"), "services", {}).get("whatsapp")
-    if whatsapp is None:
+    cloud_api = whatsapp(app)
+    if cloud_api is None:
         return
     help_message = OutboundMessage(
         notification_id="", attempt=0, channel="chat", to=f"whatsapp:{number}",
         sender="Warta", body=HELP_ID,
     )  # fmt: skip
     try:
-        await whatsapp.send(help_message)
+        await cloud_api.send(help_message)
     except DeliveryError as exc:  # the citizen can write again; nothing is owed
         log.warning("whatsapp reply not sent (%s)", type(exc).__name__)
 
@@ -157,18 +156,11 @@ async def whatsapp_window_open(app: Warta, number: str) -> bool:
     """Did this number write to us in the last 24 hours (free text allowed)?"""
     since = app.clock() - WHATSAPP_WINDOW
     async with app.uow() as uow:
-        found = await uow.session.scalar(
-            select(CitizenContact.id).where(
-                CitizenContact.kind == "chat",
-                CitizenContact.value_hash == app.keyring.lookup_hash(f"whatsapp:{number}"),
-                CitizenContact.last_inbound_at >= since,
-            )
-        )
-    return found is not None
+        return await uow.chat.wrote_since(app.keyring.lookup_hash(f"whatsapp:{number}"), since)
 
 
 async def forget_expired_links(app: Warta) -> None:
     """Links nobody opened in time (the sweeper calls this)."""
     async with app.uow() as uow:
-        await uow.session.execute(delete(ChatLink).where(ChatLink.expires_at <= app.clock()))
+        await uow.chat.forget_links_expired_by(app.clock())
         await uow.commit()

@@ -20,28 +20,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, exists, select, update
-
-from warta.bootstrap import Warta
+from warta.deps import Warta
 from warta.domain import citizens as rules
-from warta.domain import statuses
 from warta.domain.timefmt import notify_time
 from warta.errors import InvalidInput, NotFound, ValidationFailed
 from warta.services import citizens, portal
-from warta.store.models import (
-    NOTIFICATIONS,
-    Agency,
-    AgencyCitizen,
-    ChatLink,
-    Citizen,
-    CitizenContact,
-    Consent,
-    Notification,
-    OptOut,
-    PreferenceChange,
-    Topic,
-    TopicSubscription,
-)
+from warta.store.models import Citizen, Consent
 from warta.store.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -103,8 +87,7 @@ class Devices:
 async def is_registered(app: Warta, citizen_id: uuid.UUID) -> bool:
     """A session outlives nothing: after erasure its citizen is gone and it opens nothing."""
     async with app.uow() as uow:
-        found = await uow.session.scalar(select(exists().where(Citizen.id == citizen_id)))
-    return bool(found)
+        return await uow.citizens.registered(citizen_id)
 
 
 async def _citizen(uow: UnitOfWork, citizen_id: uuid.UUID) -> Citizen:
@@ -114,29 +97,14 @@ async def _citizen(uow: UnitOfWork, citizen_id: uuid.UUID) -> Citizen:
     return citizen
 
 
-async def _relations(uow: UnitOfWork, citizen_id: uuid.UUID) -> list[tuple[uuid.UUID, str]]:
-    query = (
-        select(Agency.id, Agency.name)
-        .join(AgencyCitizen, AgencyCitizen.agency_id == Agency.id)
-        .where(AgencyCitizen.citizen_id == citizen_id)
-        .order_by(Agency.name)
-    )
-    return [(i, name) for i, name in await uow.session.execute(query)]
-
-
-async def _withdrawn(uow: UnitOfWork, citizen_id: uuid.UUID) -> set[tuple[uuid.UUID, str]]:
-    query = select(OptOut.agency_id, OptOut.topic).where(OptOut.citizen_id == citizen_id)
-    return {(a, t) for a, t in await uow.session.execute(query)}
-
-
 async def choices(app: Warta, citizen_id: uuid.UUID) -> Choices:
     async with app.uow() as uow:
         citizen = await _citizen(uow, citizen_id)
         usable = {row.kind for row in await uow.citizens.verified([citizen_id])}
-        withdrawn = await _withdrawn(uow, citizen_id)
+        withdrawn = await uow.citizens.withdrawals(citizen_id)
         agencies = [
             AgencyChoice(i, name, (i, "") in withdrawn)
-            for i, name in await _relations(uow, citizen_id)
+            for i, name in await uow.citizens.related_agencies(citizen_id)
         ]
         return Choices(
             citizens.preferences_of(citizen), citizen.language, frozenset(usable), agencies
@@ -165,21 +133,9 @@ async def set_preferences(
 async def topics(app: Warta, citizen_id: uuid.UUID) -> list[TopicChoice]:
     """Every topic of every agency the citizen has a relationship with."""
     async with app.uow() as uow:
-        related = dict(await _relations(uow, citizen_id))
-        subscribed = set(
-            (
-                await uow.session.scalars(
-                    select(TopicSubscription.topic_id).where(
-                        TopicSubscription.citizen_id == citizen_id
-                    )
-                )
-            ).all()
-        )
-        rows = (
-            await uow.session.scalars(
-                select(Topic).where(Topic.agency_id.in_(list(related))).order_by(Topic.name)
-            )
-        ).all()
+        related = dict(await uow.citizens.related_agencies(citizen_id))
+        subscribed = await uow.citizens.subscribed_topic_ids(citizen_id)
+        rows = await uow.citizens.topics_by_name(related)
     return sorted(
         (TopicChoice(t.agency_id, related[t.agency_id], t.slug, t.name, t.id in subscribed)
          for t in rows),
@@ -209,7 +165,7 @@ async def choose(
 async def history(app: Warta, citizen_id: uuid.UUID) -> list[HistoryEntry]:
     """Every choice, with every agency, oldest first."""
     async with app.uow() as uow:
-        rows = await _consents(uow, citizen_id)
+        rows = await uow.citizens.consent_history(citizen_id)
         names = await _names(uow, rows)
     return [
         HistoryEntry(
@@ -231,38 +187,17 @@ async def preference_history(app: Warta, citizen_id: uuid.UUID) -> list[Preferen
 
 
 async def _preference_changes(uow: UnitOfWork, citizen_id: uuid.UUID) -> list[PreferenceEntry]:
-    query = (
-        select(PreferenceChange, Agency.name)
-        .outerjoin(Agency, Agency.id == PreferenceChange.agency_id)
-        .where(PreferenceChange.citizen_id == citizen_id)
-        .order_by(PreferenceChange.created_at, PreferenceChange.id)
-    )
     return [
         PreferenceEntry(change.created_at, agency, json.loads(change.preferences))
-        for change, agency in await uow.session.execute(query)
+        for change, agency in await uow.citizens.preference_changes(citizen_id)
     ]
-
-
-async def _consents(uow: UnitOfWork, citizen_id: uuid.UUID) -> Sequence[Consent]:
-    query = (
-        select(Consent)
-        .where(Consent.citizen_id == citizen_id)
-        .order_by(Consent.created_at, Consent.id)
-    )
-    return (await uow.session.scalars(query)).all()
 
 
 async def _names(uow: UnitOfWork, rows: Sequence[Consent]) -> dict[tuple[uuid.UUID, str], str]:
     """(agency id, "") -> the agency's name; (agency id, slug) -> the topic's name."""
     agency_ids = list({c.agency_id for c in rows})
-    names = {
-        (i, ""): name
-        for i, name in await uow.session.execute(
-            select(Agency.id, Agency.name).where(Agency.id.in_(agency_ids))
-        )
-    }
-    topics_ = select(Topic.agency_id, Topic.slug, Topic.name).where(Topic.agency_id.in_(agency_ids))
-    names.update({(a, slug): name for a, slug, name in await uow.session.execute(topics_)})
+    names = {(i, ""): name for i, name in (await uow.citizens.agency_names(agency_ids)).items()}
+    names.update(await uow.citizens.topic_names(agency_ids))
     return names
 
 
@@ -276,30 +211,21 @@ async def devices(app: Warta, citizen_id: uuid.UUID) -> Devices:
 
 
 async def export(app: Warta, citizen_id: uuid.UUID) -> dict[str, Any]:
-    """Everything Warta holds about the citizen, decrypted: it is their own data."""
+    """Everything Warta holds about the citizen, decrypted: it is their own data.
+
+    Long on purpose: one section per kind of data, so a reader can check it is all there
+    (UU PDP's right of access) against the erasure below."""
     decrypt = app.keyring.decrypt
     async with app.uow() as uow:
         citizen = await _citizen(uow, citizen_id)
         contacts = await uow.citizens.contacts([citizen_id])
-        related = await _relations(uow, citizen_id)
-        subscribed = await uow.session.execute(
-            select(Agency.name, Topic.slug, Topic.name, TopicSubscription.created_at)
-            .join(Topic, Topic.id == TopicSubscription.topic_id)
-            .join(Agency, Agency.id == Topic.agency_id)
-            .where(TopicSubscription.citizen_id == citizen_id)
-            .order_by(Agency.name, Topic.slug)
-        )
+        related = await uow.citizens.related_agencies(citizen_id)
         subscriptions = [
             {"agency": a, "topic": slug, "name": name, "since": notify_time(at)}
-            for a, slug, name, at in subscribed
+            for a, slug, name, at in await uow.citizens.every_subscription(citizen_id)
         ]
-        firsts = (
-            await uow.session.scalars(
-                portal._messages(citizen_id).order_by(Notification.created_at, Notification.id)
-            )
-        ).all()
-        messages = await portal._present(app, uow, firsts)
-        consents = await _consents(uow, citizen_id)
+        messages = await portal.present(app, uow, await uow.inbox.every_message(citizen_id))
+        consents = await uow.citizens.consent_history(citizen_id)
         names = await _names(uow, consents)
         changes = await _preference_changes(uow, citizen_id)
     return {
@@ -387,54 +313,11 @@ async def erase(app: Warta, citizen_id: uuid.UUID) -> None:
     """
     now = app.clock()
     erased = app.keyring.encrypt(ERASED, field="notification.recipient")
-    n = NOTIFICATIONS.c
     async with app.uow() as uow:
         await _citizen(uow, citizen_id)
         mine = {c.value_hash for c in await uow.citizens.contacts([citizen_id])}
-        shared = await uow.session.scalars(
-            select(CitizenContact.value_hash).where(
-                CitizenContact.value_hash.in_(list(mine)), CitizenContact.citizen_id != citizen_id
-            )
-        )
-        addressed = n.citizen_id.is_(None) & n.recipient_hash.in_(list(mine - set(shared)))
-        theirs = (n.citizen_id == citizen_id) | addressed
-        unsent = theirs & (
-            (n.status == statuses.CREATED)
-            | ((n.status == statuses.SENDING) & n.lease_until.is_not(None))
-        )
-        await uow.session.execute(
-            update(NOTIFICATIONS)
-            .where(unsent)
-            .values(
-                status=statuses.CANCELLED,
-                lease_until=None,
-                completed_at=now,
-                updated_at=now,
-                failure_reason="citizen erased their data",
-            )
-        )
-        await uow.session.execute(
-            update(NOTIFICATIONS)
-            .where(theirs)
-            .values(
-                citizen_id=None,
-                recipient_enc=erased,
-                recipient_hash=ERASED,
-                content_enc=None,
-                alternatives_enc=None,
-                escalate_at=None,
-            )
-        )
-        for table in (
-            ChatLink,
-            TopicSubscription,
-            OptOut,
-            Consent,
-            PreferenceChange,
-            AgencyCitizen,
-            CitizenContact,
-        ):
-            await uow.session.execute(delete(table).where(table.citizen_id == citizen_id))
-        await uow.session.execute(delete(Citizen).where(Citizen.id == citizen_id))
+        only_mine = mine - await uow.citizens.shared_with_others(citizen_id, mine)
+        await uow.inbox.forget_citizen(citizen_id, only_mine, erased, ERASED, now)
+        await uow.citizens.delete_everything(citizen_id)
         await uow.commit()
     log.info("citizen %s erased their data", citizen_id)

@@ -12,11 +12,12 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Any
+from typing import Any, Final, get_args
 
-from warta.bootstrap import Warta
+from warta.deps import Warta
 from warta.domain import citizens as rules
 from warta.domain import routing as policy
+from warta.domain.templates import TemplateKind
 from warta.errors import BadRequest, InvalidInput, NotFound, ValidationFailed
 from warta.services import content, lookups, routing
 from warta.services.sending import (
@@ -24,13 +25,13 @@ from warta.services.sending import (
     Caller,
     count_toward_limit,
     render_all,
-    sender_of,
     with_app_channels,
 )
 from warta.store.models import Citizen, Template
+from warta.store.uow import UnitOfWork
 
-#: Template types a citizen can be sent (push and chat reuse their bodies).
-TEMPLATE_TYPES = frozenset({"sms", "email"})
+#: Template types a citizen can be sent (push and chat reuse their bodies), and ``multi``.
+TEMPLATE_TYPES: Final = frozenset(get_args(TemplateKind))
 
 
 @dataclass(frozen=True)
@@ -56,6 +57,8 @@ class CitizenSent:
 
 
 async def send_to_citizen(app: Warta, caller: Caller, command: SendToCitizen) -> CitizenSent:
+    # Long on purpose: check, render, route and persist in one unit of work, in the order
+    # Notify's single send does them, so the checks before the write are all visible.
     now = app.clock()
     _check_times(command, now)
     template = await usable_template(app, caller, command.template_id)
@@ -68,7 +71,7 @@ async def send_to_citizen(app: Warta, caller: Caller, command: SendToCitizen) ->
         template_id=template.id,
         template_version=template.version,
         priority=command.priority,
-        senders={c: sender_of(app, caller.agency, c) for c in routing.deliverable(app)},
+        senders=routing.senders(app, caller.agency),
         topic=command.topic,
         reference=command.reference,
         expires_at=command.expires_at,
@@ -157,7 +160,7 @@ async def usable_template(app: Warta, caller: Caller, template_id: uuid.UUID) ->
     return template
 
 
-async def _citizen(app: Warta, uow: Any, caller: Caller, command: SendToCitizen) -> Citizen:
+async def _citizen(app: Warta, uow: UnitOfWork, caller: Caller, command: SendToCitizen) -> Citizen:
     citizen: Citizen | None
     if command.citizen_id is not None:
         citizen = await uow.citizens.visible(caller.agency.id, command.citizen_id)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 import uuid
 
-from warta.bootstrap import Warta
+from warta.deps import Warta
 from warta.errors import NotFound
 from warta.security.apikeys import key_string
 from warta.services import citizens, staff
@@ -46,6 +46,8 @@ SMS_BODY = (
 
 
 async def ensure_demo(app: Warta) -> dict[str, str]:
+    # Long on purpose: the demo is a script (agency, templates, keys, citizen, staff), made
+    # once and then only read; splitting it would scatter what `make run` prints.
     async with app.uow() as uow:
         agency = await uow.agencies.by_name(DEMO_NAME)
     if agency is None:

@@ -19,7 +19,7 @@ from warta.errors import InvalidInput, ValidationFailed
 from warta.services import citizens
 
 if TYPE_CHECKING:
-    from warta.bootstrap import Warta
+    from warta.deps import Warta
 
 
 #: What FCM registration tokens are made of (base64url and a colon), with room to spare.

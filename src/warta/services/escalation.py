@@ -16,14 +16,13 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, or_, select, update
-
-from warta.bootstrap import Warta
+from warta.deps import Warta
 from warta.domain import statuses
-from warta.domain.routing import Decision, escalation_window
+from warta.domain.channels import ChannelName
+from warta.domain.routing import Decision, check_priority, escalation_window
 from warta.services import content, routing
-from warta.services.sending import sender_of
-from warta.store.models import NOTIFICATIONS, Citizen, Notification
+from warta.store.attempts import AttemptChanges
+from warta.store.models import Citizen, Notification
 from warta.store.repositories import ClaimedRow
 from warta.store.uow import UnitOfWork
 
@@ -41,7 +40,7 @@ async def _citizens(uow: UnitOfWork, ids: Iterable[uuid.UUID]) -> list[Citizen]:
     wanted = list(set(ids))
     if not wanted:
         return []
-    return list((await uow.session.scalars(select(Citizen).where(Citizen.id.in_(wanted)))).all())
+    return await uow.citizens.of_ids(wanted)
 
 
 async def _tried(uow: UnitOfWork, message_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, list[str]]:
@@ -50,14 +49,7 @@ async def _tried(uow: UnitOfWork, message_ids: Iterable[uuid.UUID]) -> dict[uuid
     found: dict[uuid.UUID, list[str]] = {m: [] for m in wanted}
     if not wanted:
         return found
-    query = (
-        select(Notification.message_id, Notification.type, Notification.status)
-        .where(Notification.message_id.in_(wanted))
-        .order_by(Notification.created_at)
-    )
-    for message_id, channel, status in await uow.session.execute(query):
-        if message_id is None:
-            continue
+    for message_id, channel, status in await uow.notifications.attempt_channels(wanted):
         if status != statuses.CANCELLED and channel not in found[message_id]:
             found[message_id].append(channel)
     return found
@@ -97,30 +89,31 @@ async def recheck(
     return decisions
 
 
-def hold(row: ClaimedRow, decision: Decision, now: datetime) -> dict[str, Any]:
+def hold(row: ClaimedRow, decision: Decision, now: datetime) -> AttemptChanges:
     """Changes for an attempt the policy will not send now: deferred or cancelled."""
-    changes: dict[str, Any] = {
-        "id": row.id,
-        "sent_at": None,
-        "updated_at": now,
-        "routing": routing.routing_json(decision),
-    }
+    explained = routing.routing_json(decision)
     if decision.action in ("defer", "digest"):
         # The digest marker follows the latest decision: a citizen who turned the digest
         # off gets this message on its own once its deferral ends.
-        changes.update(
-            status=statuses.CREATED,
+        return AttemptChanges(
+            row.id,
+            statuses.CREATED,
+            updated_at=now,
             lease_until=decision.at,
+            sent_at=None,
+            routing=explained,
             digest=decision.action == "digest",
         )
-    else:
-        changes.update(
-            status=statuses.CANCELLED,
-            lease_until=None,
-            completed_at=now,
-            failure_reason="; ".join(decision.reasons)[:255] or "cancelled by routing",
-        )
-    return changes
+    return AttemptChanges(
+        row.id,
+        statuses.CANCELLED,
+        updated_at=now,
+        lease_until=None,
+        completed_at=now,
+        sent_at=None,
+        routing=explained,
+        failure_reason="; ".join(decision.reasons)[:255] or "cancelled by routing",
+    )
 
 
 async def next_attempts(
@@ -132,9 +125,7 @@ async def next_attempts(
     ended_ids = list(set(ended))
     if not ended_ids:
         return []
-    rows = (
-        await uow.session.scalars(select(Notification).where(Notification.id.in_(ended_ids)))
-    ).all()
+    rows = await uow.notifications.of_ids(ended_ids)
     rows = [r for r in rows if r.citizen_id is not None and r.message_id is not None]
     if not rows:
         return []
@@ -164,19 +155,7 @@ async def next_attempts(
             log.info("message %s: no channel left to escalate to", row.message_id)
             continue
         senders = await _senders(app, uow, row)
-        message = routing.Message(
-            agency_id=row.agency_id,
-            api_key_id=row.api_key_id,
-            key_type=row.key_type,
-            template_id=row.template_id,
-            template_version=row.template_version,
-            priority=row.priority,
-            senders=senders,
-            topic=row.topic,
-            reference=row.reference,
-            expires_at=row.expires_at,
-            broadcast_id=row.broadcast_id,
-        )
+        message = routing.Message.from_row(row, senders, broadcast_id=row.broadcast_id)
         made.append(
             routing.attempt(
                 app,
@@ -212,31 +191,21 @@ def _contents(
     )
 
 
-async def _senders(app: Warta, uow: UnitOfWork, row: Notification) -> dict[str, str]:
+async def _senders(app: Warta, uow: UnitOfWork, row: Notification) -> dict[ChannelName, str]:
     """Who each channel's attempt comes from: the agency's SMS sender id and From."""
     agency = await uow.agencies.get(row.agency_id)
     if agency is None:
         return {}
-    return {channel: sender_of(app, agency, channel) for channel in routing.deliverable(app)}
+    return routing.senders(app, agency)
 
 
 async def _delivered(uow: UnitOfWork, message_ids: Iterable[uuid.UUID]) -> set[uuid.UUID]:
     """Messages that reached the citizen: delivered by SMS or email, or read."""
-    query = select(Notification.message_id).where(
-        Notification.message_id.in_(list(message_ids)),
-        or_(
-            and_(
-                Notification.status == statuses.DELIVERED,
-                Notification.type.not_in(READ_CHANNELS),
-            ),
-            Notification.read_at.is_not(None),
-        ),
-    )
-    return {m for m in (await uow.session.scalars(query)).all() if m is not None}
+    return await uow.notifications.reached(message_ids, read_channels=READ_CHANNELS)
 
 
 def window_for(priority: str) -> timedelta:
-    return escalation_window(priority, None)  # type: ignore[arg-type]
+    return escalation_window(check_priority(priority), None)
 
 
 async def escalate_unanswered(app: Warta, now: datetime) -> list[uuid.UUID]:
@@ -244,32 +213,9 @@ async def escalate_unanswered(app: Warta, now: datetime) -> list[uuid.UUID]:
     try the next channel.
     Returns the new attempts' ids (due now)."""
     async with app.uow() as uow:
-        ids = list(
-            (
-                await uow.session.scalars(
-                    select(Notification.id)
-                    .where(
-                        Notification.escalate_at.is_not(None),
-                        Notification.escalate_at <= now,
-                        Notification.read_at.is_(None),
-                        or_(
-                            Notification.status == statuses.SENDING,
-                            and_(
-                                Notification.status == statuses.DELIVERED,
-                                Notification.type.in_(READ_CHANNELS),
-                            ),
-                        ),
-                    )
-                    .limit(1000)
-                    .with_for_update(skip_locked=True)
-                )
-            ).all()
-        )
+        ids = await uow.notifications.take_unanswered(now, read_channels=READ_CHANNELS, limit=1000)
         if not ids:
             return []
-        await uow.session.execute(
-            update(NOTIFICATIONS).where(NOTIFICATIONS.c.id.in_(ids)).values(escalate_at=None)
-        )
         made = await next_attempts(app, uow, ids, now)
         await uow.commit()
     return [r["id"] for r in made if r["status"] == statuses.CREATED and r["lease_until"] <= now]

@@ -10,20 +10,21 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncSession
-
-from warta.channels.base import InboundSms, OutboundMessage
 from warta.domain import keywords, recipients
+from warta.domain.channels import InboundSms, OutboundMessage
 from warta.errors import DeliveryError, InvalidInput, NotFound
 from warta.store.models import Agency, Callback, ReceivedText
 
 if TYPE_CHECKING:
-    from warta.bootstrap import Warta
+    from warta.deps import Warta
+    from warta.store.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
+NUMBER_FIELD = "received.user_number"
+CONTENT_FIELD = "received.content"
 _replies: set[asyncio.Task[None]] = set()  # keeps reply tasks alive until they finish
 
 
@@ -36,11 +37,8 @@ async def receive_text(
         if agency is None:
             raise NotFound("No agency with id %(agency_id)s", agency_id=agency_id)
         row = _stored(app, agency, sender, content)
-        uow.received_texts.add(row)
-        await uow.session.flush()  # no ORM relationship orders the callback after it
         callback = _forward(app, agency, row)
-        if callback:
-            uow.callbacks.add(callback)
+        await uow.received_texts.store(row, callback)
         await uow.commit()
     if callback:
         await app.queue.submit("callback", [callback.id])
@@ -55,7 +53,7 @@ async def receive_sms(app: Warta, message: InboundSms) -> ReceivedText | None:
         sender = message.sender.strip()  # a foreign or short number: keep it as given
     keyword = keywords.parse(message.text)
     async with app.uow() as uow:
-        agency = await _agency_for(uow.session, message.recipient)
+        agency = await _agency_for(uow, message.recipient)
         if agency is None:
             log.warning(
                 "inbound SMS from provider %s to %r matches no agency's sender id; dropped",
@@ -64,11 +62,8 @@ async def receive_sms(app: Warta, message: InboundSms) -> ReceivedText | None:
             )
             return None
         row = _stored(app, agency, sender, message.text)
-        uow.received_texts.add(row)
-        await uow.session.flush()  # no ORM relationship orders the callback after it
         callback = _forward(app, agency, row)
-        if callback:
-            uow.callbacks.add(callback)
+        await uow.received_texts.store(row, callback)
         phone_hash = app.keyring.lookup_hash(sender)
         if keyword and keyword.action == "stop":
             await uow.sms.opt_out(agency.id, phone_hash, app.clock())
@@ -83,16 +78,10 @@ async def receive_sms(app: Warta, message: InboundSms) -> ReceivedText | None:
     return row
 
 
-async def _agency_for(session: AsyncSession, recipient: str) -> Agency | None:
+async def _agency_for(uow: UnitOfWork, recipient: str) -> Agency | None:
     """The agency whose SMS sender id the text was sent to; with one agency, that one."""
-    wanted = recipient.strip().lower()
-    found = (
-        await session.scalars(select(Agency).where(func.lower(Agency.sms_sender) == wanted))
-    ).first()
-    if found is not None:
-        return found
-    agencies = (await session.scalars(select(Agency).limit(2))).all()
-    return agencies[0] if len(agencies) == 1 else None
+    found = await uow.agencies.by_sms_sender(recipient.strip())
+    return found if found is not None else await uow.agencies.the_only_one()
 
 
 def _stored(app: Warta, agency: Agency, sender: str, content: str) -> ReceivedText:
@@ -100,11 +89,41 @@ def _stored(app: Warta, agency: Agency, sender: str, content: str) -> ReceivedTe
         id=uuid.uuid4(),
         agency_id=agency.id,
         notify_number=agency.sms_sender or "WARTA",
-        user_number_enc=app.keyring.encrypt(sender, field="received.user_number"),
+        user_number_enc=app.keyring.encrypt(sender, field=NUMBER_FIELD),
         user_number_hash=app.keyring.lookup_hash(sender),
-        content_enc=app.keyring.encrypt(content, field="received.content"),
+        content_enc=app.keyring.encrypt(content, field=CONTENT_FIELD),
         created_at=app.clock(),
     )
+
+
+@dataclass(frozen=True)
+class Received:
+    """A stored text as its agency reads it back."""
+
+    row: ReceivedText
+    user_number: str
+    content: str
+
+
+async def received(
+    app: Warta, agency_id: uuid.UUID, older_than: uuid.UUID | None, limit: int
+) -> list[Received]:
+    """The agency's texts, newest first; with ``older_than``, those before that one."""
+    async with app.uow() as uow:
+        anchor = None
+        if older_than is not None:
+            anchor = await uow.received_texts.get(agency_id, older_than)
+            if anchor is None:
+                raise NotFound()
+        rows = await uow.received_texts.page(agency_id, anchor, limit)
+    return [
+        Received(
+            row,
+            app.keyring.decrypt(row.user_number_enc, field=NUMBER_FIELD),
+            app.keyring.decrypt(row.content_enc, field=CONTENT_FIELD),
+        )
+        for row in rows
+    ]
 
 
 def _forward(app: Warta, agency: Agency, row: ReceivedText) -> Callback | None:

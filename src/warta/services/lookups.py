@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import uuid
 
-from warta.bootstrap import Warta
-from warta.security.apikeys import KeyCandidate
-from warta.services.cache import AgencyKeys
+from warta.deps import Warta
+from warta.security.apikeys import KeyCandidate, key_type
+from warta.store.cache import AgencyKeys
 from warta.store.models import Template
 
 
@@ -22,7 +22,7 @@ async def agency_and_keys(app: Warta, agency_id: uuid.UUID) -> AgencyKeys | None
     keys = [
         KeyCandidate(
             id=k.id,
-            key_type=k.key_type,  # type: ignore[arg-type]
+            key_type=key_type(k.key_type),
             secret=app.keyring.decrypt(k.secret_enc, field="api_key.secret"),
             revoked=k.revoked_at is not None,
         )

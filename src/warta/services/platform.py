@@ -12,8 +12,6 @@ import json
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
-
 from warta.security.crypto import Keyring
 from warta.store.models import PlatformSecret
 from warta.store.uow import UnitOfWork
@@ -25,7 +23,7 @@ VAPID = "vapid"
 
 
 async def load(uow: UnitOfWork, keyring: Keyring, name: str) -> dict[str, Any] | None:
-    row = await uow.session.get(PlatformSecret, name)
+    row = await uow.platform_secrets.get(name)
     if row is None:
         return None
     value: dict[str, Any] = json.loads(keyring.decrypt(row.value_enc, field=FIELD))
@@ -36,20 +34,21 @@ async def store(
     uow: UnitOfWork, keyring: Keyring, name: str, value: dict[str, Any], now: datetime
 ) -> None:
     sealed = keyring.encrypt(json.dumps(value, sort_keys=True), field=FIELD)
-    row = await uow.session.get(PlatformSecret, name)
+    row = await uow.platform_secrets.get(name)
     if row is None:
-        uow.session.add(PlatformSecret(name=name, value_enc=sealed, created_at=now, updated_at=now))
+        row = PlatformSecret(name=name, value_enc=sealed, created_at=now, updated_at=now)
+        uow.platform_secrets.add(row)
     else:
         row.value_enc, row.updated_at = sealed, now
 
 
 async def remove(uow: UnitOfWork, name: str) -> bool:
-    row = await uow.session.get(PlatformSecret, name)
+    row = await uow.platform_secrets.get(name)
     if row is None:
         return False
-    await uow.session.delete(row)
+    await uow.platform_secrets.remove(row)
     return True
 
 
 async def names(uow: UnitOfWork) -> list[str]:
-    return list((await uow.session.scalars(select(PlatformSecret.name))).all())
+    return await uow.platform_secrets.names()

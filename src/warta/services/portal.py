@@ -30,12 +30,9 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal, cast
 
-from sqlalchemy import Select, and_, exists, func, or_, select, update
-from sqlalchemy.orm import aliased
-
-from warta.bootstrap import Warta
-from warta.channels.base import OutboundMessage
+from warta.deps import Warta
 from warta.domain import recipients
+from warta.domain.channels import OutboundMessage
 from warta.domain.email import render_email
 from warta.errors import (
     BadRequest,
@@ -47,8 +44,8 @@ from warta.errors import (
 )
 from warta.security.crypto import DecryptionError
 from warta.services import content, routing
-from warta.services.citizens import _code_hash, _code_problem
-from warta.store.models import NOTIFICATIONS, Agency, CitizenContact, Notification
+from warta.services.citizens import code_hash, code_problem
+from warta.store.models import CitizenContact, Notification
 from warta.store.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -180,19 +177,7 @@ async def sign_in(app: Warta, raw_contact: str) -> SignIn:
         raise ValidationFailed(exc.msgid, field="contact", **exc.values) from exc
     now = app.clock()
     async with app.uow() as uow:
-        # The oldest verified, working contact with this value: a family's shared phone
-        # signs in to the citizen who verified it first.
-        found = await uow.session.scalar(
-            select(CitizenContact)
-            .where(
-                CitizenContact.kind == kind,
-                CitizenContact.value_hash.in_(app.keyring.lookup_hashes(value)),
-                CitizenContact.verified_at.is_not(None),
-                CitizenContact.gone_at.is_(None),
-            )
-            .order_by(CitizenContact.verified_at, CitizenContact.id)
-            .limit(1)
-        )
+        found = await uow.citizens.sign_in_contact(kind, app.keyring.lookup_hashes(value))
         citizen = await uow.citizens.get(found.citizen_id) if found is not None else None
     code = f"{secrets.randbelow(1_000_000):06d}"
     expires = _stamp(now + SIGN_IN_TTL)
@@ -200,7 +185,7 @@ async def sign_in(app: Warta, raw_contact: str) -> SignIn:
         # Same fields, same lengths: a random contact and citizen, a hash no code has.
         fake = {"k": str(uuid.uuid4()), "c": str(uuid.uuid4()), "h": secrets.token_hex(32)}
         return SignIn(_seal(app, fake | {"e": expires}, CHALLENGE_FIELD), None)
-    payload = {"k": str(found.id), "c": str(citizen.id), "h": _code_hash(app, found.id, code)}
+    payload = {"k": str(found.id), "c": str(citizen.id), "h": code_hash(app, found.id, code)}
     challenge = _seal(app, payload | {"e": expires}, CHALLENGE_FIELD)
     return SignIn(challenge, _code_message(app, kind, value, code, citizen.language))
 
@@ -249,7 +234,7 @@ async def verify(app: Warta, tries: WrongTries, challenge: str, code: str) -> Se
         code_expires_at=expires,
         code_attempts=tries.wrong(challenge),
     )
-    problem = _code_problem(app, held, code.strip(), now)
+    problem = code_problem(app, held, code.strip(), now)
     if problem is not None:
         tries.add_wrong(challenge, expires, now)
         raise BadRequest(problem)
@@ -293,34 +278,13 @@ class InboxMessage:
     read_at: datetime | None
 
 
-def _messages(citizen_id: uuid.UUID) -> Select[Any]:
-    """First attempts of this citizen's messages that have started going out."""
-    attempt = aliased(Notification)
-    started = exists().where(
-        attempt.message_id == Notification.message_id, attempt.sent_at.is_not(None)
-    )
-    return select(Notification).where(
-        Notification.citizen_id == citizen_id,
-        Notification.id == Notification.message_id,
-        Notification.key_type != "test",
-        started,
-    )
-
-
 async def _first(uow: UnitOfWork, citizen_id: uuid.UUID, any_id: uuid.UUID) -> Notification:
     """The message that ``any_id`` (the message's id, or any attempt's, as a push carries)
     belongs to, if it is this citizen's and shown; else 404."""
-    message_id = await uow.session.scalar(
-        select(Notification.message_id).where(
-            Notification.id == any_id, Notification.citizen_id == citizen_id
-        )
-    )
-    found = None
-    if message_id is not None:
-        found = await uow.session.scalar(_messages(citizen_id).where(Notification.id == message_id))
+    found = await uow.inbox.message(citizen_id, any_id)
     if found is None:
         raise NotFound("Message not found")
-    return cast(Notification, found)
+    return found
 
 
 async def page(
@@ -328,27 +292,15 @@ async def page(
 ) -> list[InboxMessage]:
     """Newest first; listing a message marks it seen."""
     async with app.uow() as uow:
-        query = _messages(citizen_id)
-        if older_than is not None:
-            anchor = await _first(uow, citizen_id, older_than)
-            query = query.where(
-                or_(
-                    Notification.created_at < anchor.created_at,
-                    and_(
-                        Notification.created_at == anchor.created_at,
-                        Notification.id < anchor.id,
-                    ),
-                )
-            )
-        query = query.order_by(Notification.created_at.desc(), Notification.id.desc())
-        rows = (await uow.session.scalars(query.limit(PAGE_SIZE))).all()
-        shown = await _present(app, uow, rows)
+        anchor = await _first(uow, citizen_id, older_than) if older_than is not None else None
+        rows = await uow.inbox.page(citizen_id, anchor, PAGE_SIZE)
+        shown = await present(app, uow, rows)
         return await _mark_seen(app, uow, shown)
 
 
 async def get(app: Warta, citizen_id: uuid.UUID, any_id: uuid.UUID) -> InboxMessage:
     async with app.uow() as uow:
-        [shown] = await _present(app, uow, [await _first(uow, citizen_id, any_id)])
+        [shown] = await present(app, uow, [await _first(uow, citizen_id, any_id)])
         [seen] = await _mark_seen(app, uow, [shown])
         return seen
 
@@ -360,8 +312,8 @@ async def mark_read(app: Warta, citizen_id: uuid.UUID, any_id: uuid.UUID) -> Inb
         first = await _first(uow, citizen_id, any_id)
         await uow.notifications.mark_read([first.id], app.clock())
         await uow.commit()
-        await uow.session.refresh(first)
-        [shown] = await _present(app, uow, [first])
+        await uow.inbox.reload(first)
+        [shown] = await present(app, uow, [first])
         [seen] = await _mark_seen(app, uow, [shown])
         return seen
 
@@ -371,31 +323,19 @@ async def _mark_seen(app: Warta, uow: UnitOfWork, shown: list[InboxMessage]) -> 
     if not unseen:
         return shown
     now = app.clock()
-    await uow.session.execute(
-        update(NOTIFICATIONS)
-        .where(NOTIFICATIONS.c.id.in_(unseen), NOTIFICATIONS.c.seen_at.is_(None))
-        .values(seen_at=now)
-    )
+    await uow.inbox.mark_seen(unseen, now)
     await uow.commit()
     return [m if m.seen_at else replace(m, seen_at=now) for m in shown]
 
 
-async def _present(
+async def present(
     app: Warta, uow: UnitOfWork, firsts: Sequence[Notification]
 ) -> list[InboxMessage]:
+    """Messages (their first attempts) as the inbox shows them."""
     if not firsts:
         return []
-    ids = [r.id for r in firsts]
-    query = (
-        select(Notification)
-        .where(Notification.message_id.in_(ids))
-        .order_by(Notification.created_at, Notification.id)
-    )
-    attempts: dict[uuid.UUID, list[Notification]] = {i: [] for i in ids}
-    for row in (await uow.session.scalars(query)).all():
-        attempts[row.message_id].append(row)  # type: ignore[index]
-    agencies = select(Agency.id, Agency.name).where(Agency.id.in_({r.agency_id for r in firsts}))
-    names = {i: name for i, name in await uow.session.execute(agencies)}
+    attempts = await uow.inbox.attempts([r.id for r in firsts])
+    names = await uow.citizens.agency_names({r.agency_id for r in firsts})
     shared = await routing.shared_contents(app, uow, [a for v in attempts.values() for a in v])
     shown = []
     for first in firsts:
@@ -446,23 +386,10 @@ Change = tuple[Literal["message", "read"], datetime, InboxMessage]
 
 async def changes(app: Warta, citizen_id: uuid.UUID, since: datetime) -> list[Change]:
     """Messages that started going out, and messages read, after ``since``, in order."""
-    went_out = func.min(Notification.sent_at)
-    started = (
-        select(Notification.message_id, went_out)
-        .where(Notification.citizen_id == citizen_id)
-        .group_by(Notification.message_id)
-        .having(went_out > since)
-    )
     async with app.uow() as uow:
-        times = {m: at for m, at in await uow.session.execute(started)}
-        new = _messages(citizen_id).where(Notification.id.in_(list(times)))
-        read = _messages(citizen_id).where(Notification.read_at > since)
-        found: list[Change] = [
-            ("message", cast(datetime, times[m.id]), m)
-            for m in await _present(app, uow, (await uow.session.scalars(new)).all())
-        ]
-        found += [
-            ("read", cast(datetime, m.read_at), m)
-            for m in await _present(app, uow, (await uow.session.scalars(read)).all())
-        ]
+        times = await uow.inbox.started_since(citizen_id, since)
+        new = await present(app, uow, await uow.inbox.messages(citizen_id, list(times)))
+        found: list[Change] = [("message", times[m.id], m) for m in new]
+        read = await present(app, uow, await uow.inbox.read_since(citizen_id, since))
+        found += [("read", cast(datetime, m.read_at), m) for m in read]
     return sorted(found, key=lambda change: change[1])

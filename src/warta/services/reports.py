@@ -16,16 +16,13 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, case, func, or_, select
-from sqlalchemy.ext.asyncio import AsyncSession
-
-from warta.bootstrap import Warta
+from warta.deps import Warta
 from warta.domain import statuses
 from warta.domain.regions import ZONES
 from warta.errors import NotFound, ValidationFailed
 from warta.services import content, routing
 from warta.services.sending import normalise_recipient
-from warta.store.models import Notification, Template
+from warta.store.models import Notification
 from warta.store.repositories import STATUS_ALIASES
 
 WIB = ZoneInfo(ZONES["WIB"])
@@ -95,33 +92,16 @@ def day_bounds(now: datetime, days: int) -> list[datetime]:
 
 
 async def dashboard(app: Warta, agency_id: uuid.UUID, days: int) -> Dashboard:
-    """One GROUP BY query: the day is a CASE over the WIB midnights, the same SQL on
-    SQLite and PostgreSQL (their date functions differ), and the range uses the
-    (agency, key type, created) index."""
+    """Counted in one query (``NotificationRepository.daily_counts``) by WIB day."""
     if days not in SPANS:
         raise ValidationFailed(BAD_SPAN)
     bounds = day_bounds(app.clock(), days)
-    n = Notification
-    day = case(*((n.created_at < b, i) for i, b in enumerate(bounds[1:-1])), else_=days - 1)
-    rows = (
-        select(n.type, n.status, day.label("day"))
-        .where(
-            n.agency_id == agency_id,
-            n.key_type != "test",
-            n.created_at >= bounds[0],
-            n.created_at < bounds[-1],
-        )
-        .subquery()
-    )  # grouped outside: PostgreSQL would not match two copies of a parametrised CASE
-    query = select(rows.c.type, rows.c.status, rows.c.day, func.count()).group_by(
-        rows.c.type, rows.c.status, rows.c.day
-    )
     report = Dashboard(
         days=[b.date() for b in bounds[:-1]],
         by_channel={c: [Tally() for _ in range(days)] for c in CHANNELS},
     )
     async with app.uow() as uow:
-        counted = (await uow.session.execute(query)).all()
+        counted = await uow.notifications.daily_counts(agency_id, bounds)
     for channel, status, index, count in counted:
         group = GROUP_OF.get(status, "sending")
         if group == "cancelled":
@@ -180,47 +160,32 @@ def recipient_of(app: Warta, row: Notification) -> str | None:
 
 async def search(app: Warta, agency_id: uuid.UUID, wanted: Search) -> Found:
     """Newest first, a page at a time; ``older_than`` is the last id of the page before."""
-    n = Notification
     if wanted.status and wanted.status not in statuses.FILTERS | STATUS_ALIASES.keys():
         raise ValidationFailed(BAD_FILTER)
     if wanted.channel and wanted.channel not in CHANNELS:
         raise ValidationFailed(BAD_FILTER)
-    query = select(n).where(n.agency_id == agency_id)
-    if wanted.recipient.strip():
-        query = query.where(n.recipient_hash.in_(_recipient_hashes(app, wanted.recipient)))
-    if wanted.reference.strip():
-        query = query.where(n.reference == wanted.reference.strip())
-    if (template_id := _template_id(wanted.template_id)) is not None:
-        query = query.where(n.template_id == template_id)
-    if wanted.status:
-        query = query.where(n.status.in_(STATUS_ALIASES.get(wanted.status, [wanted.status])))
-    if wanted.channel:
-        query = query.where(n.type == wanted.channel)
+    hashes = _recipient_hashes(app, wanted.recipient) if wanted.recipient.strip() else None
+    template_id = _template_id(wanted.template_id)
     async with app.uow() as uow:
+        anchor = None
         if wanted.older_than is not None:
             anchor = await uow.notifications.get(agency_id, wanted.older_than)
             if anchor is None:
                 raise NotFound()
-            query = query.where(
-                or_(
-                    n.created_at < anchor.created_at,
-                    and_(n.created_at == anchor.created_at, n.id < anchor.id),
-                )
-            )
-        query = query.order_by(n.created_at.desc(), n.id.desc()).limit(PAGE_SIZE + 1)
-        rows = (await uow.session.scalars(query)).all()
-        names = await _template_names(uow.session, {r.template_id for r in rows})
+        rows = await uow.notifications.search(
+            agency_id,
+            recipient_hashes=hashes,
+            reference=wanted.reference.strip() or None,
+            template_id=template_id,
+            status=wanted.status or None,
+            channel=wanted.channel or None,
+            older_than=anchor,
+            limit=PAGE_SIZE + 1,
+        )
+        names = await uow.templates.names({r.template_id for r in rows})
     shown = rows[:PAGE_SIZE]
     older = shown[-1].id if len(rows) > PAGE_SIZE else None
     return Found(shown, names, older, {r.id: recipient_of(app, r) for r in shown})
-
-
-async def _template_names(session: AsyncSession, ids: set[uuid.UUID]) -> dict[uuid.UUID, str]:
-    """Archived ones too: a notification keeps the name it was sent with."""
-    if not ids:
-        return {}
-    query = select(Template.id, Template.name).where(Template.id.in_(list(ids)))
-    return {i: name for i, name in (await session.execute(query)).all()}
 
 
 @dataclass(frozen=True)
@@ -242,6 +207,6 @@ async def detail(app: Warta, agency_id: uuid.UUID, notification_id: uuid.UUID) -
             raise NotFound()
         attempts = await uow.notifications.attempts(row.message_id) if row.message_id else []
         shared = await routing.shared_contents(app, uow, [row, *attempts])
-        names = await _template_names(uow.session, {row.template_id})
+        names = await uow.templates.names({row.template_id})
     recipients = {r.id: recipient_of(app, r) for r in (row, *attempts)}
     return Detail(row, attempts, shared, names.get(row.template_id, ""), recipients)

@@ -12,14 +12,13 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from sqlalchemy import inspect, select, update
-
-from warta.bootstrap import Warta
+from warta.deps import Warta
 from warta.security.crypto import Keyring, decode_master_key, new_master_key, write_key_file
 from warta.settings import Settings
 from warta.store.models import (
     Agency,
     ApiKey,
+    Base,
     Broadcast,
     Citizen,
     CitizenContact,
@@ -30,7 +29,7 @@ from warta.store.models import (
 )
 
 # (table, [(ciphertext column, field name used as associated data, hash column or None)])
-ENCRYPTED: list[tuple[Any, list[tuple[str, str, str | None]]]] = [
+ENCRYPTED: list[tuple[type[Base], list[tuple[str, str, str | None]]]] = [
     (
         Agency,
         [
@@ -86,23 +85,20 @@ async def rotate(app: Warta, settings: Settings) -> int:
 
 
 async def _reencrypt(
-    app: Warta, keyring: Keyring, table: Any, columns: list[tuple[str, str, str | None]]
+    app: Warta, keyring: Keyring, table: type[Base], columns: list[tuple[str, str, str | None]]
 ) -> int:
     count = 0
     last = None
-    key = inspect(table).primary_key[0]  # ``id`` everywhere but platform secrets (``name``)
+    names = [c for c, _, _ in columns]
     while True:
         async with app.uow() as uow:
-            query = select(key, *(getattr(table, c) for c, _, _ in columns)).order_by(key)
-            if last is not None:
-                query = query.where(key > last)
-            rows = (await uow.session.execute(query.limit(BATCH))).all()
+            rows = await uow.sealed.page(table, names, last, BATCH)
             if not rows:
                 return count
-            changes = []
-            for row in rows:
-                change: dict[str, Any] = {"key": row[0]}
-                for (column, field, hash_column), blob in zip(columns, row[1:], strict=True):
+            changes: list[tuple[Any, dict[str, Any]]] = []
+            for key, *blobs in rows:
+                change: dict[str, Any] = {}
+                for (column, field, hash_column), blob in zip(columns, blobs, strict=True):
                     if blob is None or keyring.is_current(blob):
                         continue
                     plain = keyring.decrypt_bytes(blob, field=field)
@@ -110,11 +106,9 @@ async def _reencrypt(
                     if hash_column:
                         change[hash_column] = keyring.lookup_hash(plain.decode())
                     count += 1
-                if len(change) > 1:
-                    changes.append(change)
-            for change in changes:
-                await uow.session.execute(
-                    update(table).where(key == change.pop("key")).values(**change)
-                )
+                if change:
+                    changes.append((key, change))
+            for key, change in changes:
+                await uow.sealed.write(table, key, change)
             await uow.commit()
             last = rows[-1][0]

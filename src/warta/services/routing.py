@@ -14,23 +14,31 @@ import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Final, Protocol
 from zoneinfo import ZoneInfo
 
-from warta.bootstrap import Warta
+from warta.deps import Warta
 from warta.domain import routing, sms, statuses
-from warta.domain.citizens import local_time
+from warta.domain.channels import ChannelName, channel_named, is_channel
 from warta.domain.regions import ZONES
 from warta.services import content
+from warta.services.citizens import routing_preferences
+from warta.services.sending import sender_of
 from warta.store import broadcast_batches as batches
+from warta.store.attempts import RoutedColumns
 from warta.store.ids import new_id
-from warta.store.models import Citizen
+from warta.store.models import Agency, Citizen
 from warta.store.uow import UnitOfWork
 
 ALTERNATIVES_FIELD = "notification.alternatives"
 BROADCAST_FIELD = "broadcast.content"
 #: How far back sends are counted for caps: a local week is at most 7 days and a bit.
 CAP_LOOKBACK = timedelta(days=8)
+#: A citizen's zone (WIB, WITA, WIT) as its IANA name.
+_IANA: Final[dict[str, str]] = {label: name for label, name in ZONES.items()}
+
+#: A verified contact: its id, its encrypted value and the value's lookup hash.
+Contact = tuple[uuid.UUID, bytes, str]
 
 
 @dataclass
@@ -38,14 +46,14 @@ class Known:
     """What routing needs of one citizen, read in one go for a batch."""
 
     citizen: Citizen
-    #: The first verified contact of each channel: (contact id, encrypted value, hash).
-    contacts: dict[str, tuple[uuid.UUID, bytes, str]] = field(default_factory=dict)
+    #: The first verified contact of each channel.
+    contacts: dict[ChannelName, Contact] = field(default_factory=dict)
     opt_outs: set[str] = field(default_factory=set)
     sms_stopped: bool = False  # the phone replied BERHENTI/STOP to this agency
     sent: list[datetime] = field(default_factory=list)
 
 
-def deliverable(app: Warta) -> frozenset[str]:
+def deliverable(app: Warta) -> frozenset[ChannelName]:
     """Channels this Warta can send on: SMS and email always, push and chat once set up."""
     return frozenset(app.channels)
 
@@ -111,47 +119,6 @@ def known_of_batch(
     return list(known.values())
 
 
-def preferences(citizen: Citizen) -> routing.Preferences:
-    return _preferences(
-        citizen.channel_order,
-        citizen.quiet_start,
-        citizen.quiet_end,
-        citizen.max_per_day,
-        citizen.max_per_week,
-        citizen.digest,
-        citizen.digest_at,
-        citizen.zone,
-    )
-
-
-# Cached: a fan-out meets the same few preference sets a million times.
-@functools.lru_cache(maxsize=4096)
-def _preferences(
-    channel_order: str,
-    quiet_start: str | None,
-    quiet_end: str | None,
-    max_per_day: int | None,
-    max_per_week: int | None,
-    digest: bool,
-    digest_at: str,
-    zone: str,
-) -> routing.Preferences:
-    quiet = None
-    if quiet_start and quiet_end:
-        quiet = routing.QuietHours(
-            local_time(quiet_start, "quiet_hours start"), local_time(quiet_end, "quiet_hours end")
-        )
-    return routing.Preferences(
-        channel_order=tuple(channel_order.split(",")),  # type: ignore[arg-type]
-        quiet_hours=quiet,
-        max_per_day=max_per_day,
-        max_per_week=max_per_week,
-        digest=digest,
-        digest_at=local_time(digest_at, "digest_at"),
-        zone=ZONES[zone],  # type: ignore[index]
-    )
-
-
 def _counts(sent: list[datetime], zone: str, now: datetime) -> tuple[int, int]:
     """Non-urgent messages sent in the citizen's local day and local (ISO) week."""
     if not sent:
@@ -168,7 +135,8 @@ def _counts(sent: list[datetime], zone: str, now: datetime) -> tuple[int, int]:
 
 @dataclass(frozen=True)
 class Ask:
-    """One message's side of a routing question."""
+    """One message's side of a routing question, in the store's words (a priority and
+    channels as rows and sealed contents spell them); ``decide`` checks them."""
 
     topic: str | None
     priority: str
@@ -179,17 +147,17 @@ class Ask:
 
 
 def decide(known: Known, ask: Ask, now: datetime) -> routing.Decision:
-    prefs = preferences(known.citizen)
+    prefs = routing_preferences(known.citizen)
     today, week = _counts(known.sent, prefs.zone, now)
     situation = routing.Situation(
-        verified=frozenset(known.contacts),  # type: ignore[arg-type]
-        available=ask.available,  # type: ignore[arg-type]
+        verified=frozenset(known.contacts),
+        available=frozenset(c for c in ask.available if is_channel(c)),
         opted_out_agency="" in known.opt_outs,
         opted_out_topic=bool(ask.topic) and ask.topic in known.opt_outs,
         blocked_channels=frozenset({"sms"} if known.sms_stopped else ()),
         sent_today=today,
         sent_this_week=week,
-        already_tried=ask.already_tried,  # type: ignore[arg-type]
+        already_tried=tuple(c for c in ask.already_tried if is_channel(c)),
     )
     return _route(prefs, situation, ask.priority, now, ask.expires_at, ask.scheduled_for)
 
@@ -236,7 +204,7 @@ def _route(
     return routing.route(
         prefs,
         situation,
-        priority=priority,  # type: ignore[arg-type]
+        priority=routing.check_priority(priority),
         now=now,
         expires_at=expires_at,
         scheduled_for=scheduled_for,
@@ -272,11 +240,53 @@ class Message:
     template_id: uuid.UUID
     template_version: int
     priority: str
-    senders: Mapping[str, str]  # per channel: the agency's SMS sender id, email From
+    senders: Mapping[ChannelName, str]  # per channel: the agency's SMS sender id, email From
     topic: str | None = None
     reference: str | None = None
     expires_at: datetime | None = None
     broadcast_id: uuid.UUID | None = None
+
+    @classmethod
+    def from_row(
+        cls,
+        row: MessageRow,
+        senders: Mapping[ChannelName, str],
+        *,
+        broadcast_id: uuid.UUID | None = None,
+    ) -> Message:
+        """The message a stored attempt or broadcast belongs to."""
+        return cls(
+            agency_id=row.agency_id,
+            api_key_id=row.api_key_id,
+            key_type=row.key_type,
+            template_id=row.template_id,
+            template_version=row.template_version,
+            priority=row.priority,
+            senders=senders,
+            topic=row.topic,
+            reference=row.reference,
+            expires_at=row.expires_at,
+            broadcast_id=broadcast_id,
+        )
+
+
+class MessageRow(Protocol):
+    """What a stored message says of itself: a notification row, a broadcast."""
+
+    agency_id: uuid.UUID
+    api_key_id: uuid.UUID | None
+    key_type: str
+    template_id: uuid.UUID
+    template_version: int
+    priority: str
+    topic: str | None
+    reference: str | None
+    expires_at: datetime | None
+
+
+def senders(app: Warta, agency: Agency) -> dict[ChannelName, str]:
+    """Who the agency's attempts come from on each channel Warta can send on."""
+    return {channel: sender_of(app, agency, channel) for channel in deliverable(app)}
 
 
 def attempt(
@@ -296,8 +306,9 @@ def attempt(
     row_id = new_id()
     channel, contact = target(known, decision)
     body_content = contents.get(channel) if contents is not None else None
+    columns = shared_columns(message, decision, channel, body_content, now, tuple(tried))
     return {
-        **shared_columns(message, decision, channel, body_content, now, tuple(tried)),
+        **columns.as_columns(),
         "id": row_id,
         "recipient_enc": seal_recipient(app, contact),
         "recipient_hash": contact[2] if contact else "",
@@ -310,15 +321,13 @@ def attempt(
     }
 
 
-def target(
-    known: Known, decision: routing.Decision
-) -> tuple[str, tuple[uuid.UUID, bytes, str] | None]:
+def target(known: Known, decision: routing.Decision) -> tuple[ChannelName, Contact | None]:
     """The channel an attempt is on and the contact it goes to (none when cancelled)."""
     channel = decision.channel or _first_choice(known)
     return channel, known.contacts.get(channel) if decision.action != "cancel" else None
 
 
-def seal_recipient(app: Warta, contact: tuple[uuid.UUID, bytes, str] | None) -> bytes:
+def seal_recipient(app: Warta, contact: Contact | None) -> bytes:
     """The contact's value, sealed again for the notification row (another field)."""
     value = app.keyring.decrypt_bytes(contact[1], field="contact.value") if contact else b""
     return app.keyring.encrypt_bytes(value, field="notification.recipient")
@@ -327,47 +336,40 @@ def seal_recipient(app: Warta, contact: tuple[uuid.UUID, bytes, str] | None) -> 
 def shared_columns(
     message: Message,
     decision: routing.Decision,
-    channel: str,
+    channel: ChannelName,
     body_content: content.Content | None,
     now: datetime,
     tried: tuple[str, ...] = (),
-) -> dict[str, Any]:
+) -> RoutedColumns:
     """The columns of an attempt that follow from the message and the decision alone,
     the same for every citizen a broadcast routes the same way."""
     cancelled = decision.action == "cancel"
     body = (body_content or {}).get("body") or ""
-    return {
-        "agency_id": message.agency_id,
-        "api_key_id": message.api_key_id,
-        "key_type": message.key_type,
-        "template_id": message.template_id,
-        "template_version": message.template_version,
-        "type": channel,
-        "status": statuses.CANCELLED if cancelled else statuses.CREATED,
-        "reference": message.reference,
-        "sender": message.senders.get(channel),
+    return RoutedColumns(
+        agency_id=message.agency_id,
+        api_key_id=message.api_key_id,
+        key_type=message.key_type,
+        template_id=message.template_id,
+        template_version=message.template_version,
+        type=channel,
+        status=statuses.CANCELLED if cancelled else statuses.CREATED,
+        reference=message.reference,
+        sender=message.senders.get(channel),
         # Test keys send nothing: the attempt is marked delivered without a provider.
-        "simulate": statuses.DELIVERED if message.key_type == "test" else None,
-        "priority": message.priority,
-        "billable_units": sms.describe(body).fragments if channel == "sms" and body else 0,
-        "attempts": 0,
-        "lease_until": decision.at if not cancelled else None,
-        "failure_reason": "; ".join(decision.reasons)[:255] if cancelled else None,
-        "provider_reference": None,
-        "provider": None,
-        "created_at": now,
-        "sent_at": None,
-        "completed_at": now if cancelled else None,
-        "updated_at": now,
-        "broadcast_id": message.broadcast_id,
-        "topic": message.topic,
-        "expires_at": message.expires_at,
-        "escalate_at": None,
-        "routing": routing_json(decision, tried),
-        "job_id": None,
-        "digest": decision.action == "digest",
-        "digest_of": None,
-    }
+        simulate=statuses.DELIVERED if message.key_type == "test" else None,
+        priority=message.priority,
+        billable_units=sms.describe(body).fragments if channel == "sms" and body else 0,
+        lease_until=decision.at if not cancelled else None,
+        failure_reason="; ".join(decision.reasons)[:255] if cancelled else None,
+        created_at=now,
+        completed_at=now if cancelled else None,
+        updated_at=now,
+        broadcast_id=message.broadcast_id,
+        topic=message.topic,
+        expires_at=message.expires_at,
+        routing=routing_json(decision, tried),
+        digest=decision.action == "digest",
+    )
 
 
 def broadcast_rows(
@@ -380,16 +382,16 @@ def broadcast_rows(
 ) -> tuple[list[tuple[Any, ...]], list[uuid.UUID]]:
     """A broadcast batch's notification rows, as ``attempt`` would make them but ready for
     ``writer.write`` (the shared columns made once per decision), and the ids due now."""
-    shared: dict[tuple[routing.Decision, str], tuple[tuple[Any, ...], bool]] = {}
+    shared: dict[tuple[routing.Decision, ChannelName], tuple[tuple[Any, ...], bool]] = {}
     rows, due = [], []
     for known, decision in zip(entries, decisions, strict=True):
         channel, contact = target(known, decision)
         common = shared.get((decision, channel))
         if common is None:
             columns = shared_columns(message, decision, channel, None, now)
-            at = columns["lease_until"]
+            at = columns.lease_until
             common = shared[decision, channel] = (
-                writer.shared(columns),
+                writer.shared(columns.as_columns()),
                 at is not None and at <= now,
             )
         row_id = new_id()
@@ -401,8 +403,8 @@ def broadcast_rows(
     return rows, due
 
 
-def _first_choice(known: Known) -> str:
-    return known.citizen.channel_order.split(",")[0]
+def _first_choice(known: Known) -> ChannelName:
+    return channel_named(known.citizen.channel_order.split(",")[0])
 
 
 async def insert_attempts(uow: UnitOfWork, rows: list[dict[str, Any]]) -> None:

@@ -11,12 +11,13 @@ import json
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Literal
+from typing import Any
 
-from warta.bootstrap import Warta
+from warta.deps import Warta
 from warta.domain import recipients, simulated, sms, statuses
+from warta.domain.channels import ChannelName, channel_named
 from warta.domain.email import render_email
-from warta.domain.templates import render
+from warta.domain.templates import TemplateKind, render
 from warta.errors import (
     BadRequest,
     InvalidInput,
@@ -28,7 +29,6 @@ from warta.services import content, lookups
 from warta.store.ids import new_id
 from warta.store.models import NOTIFICATIONS, Agency, Notification, Template
 
-Channel = Literal["sms", "email"]
 #: A template with a body per channel, for sends to citizens (POST /v2/notifications).
 MULTI = "multi"
 RECIPIENT_FIELD = {"sms": "phone_number", "email": "email_address", "chat": "value"}
@@ -45,7 +45,7 @@ class Caller:
 
 @dataclass(frozen=True)
 class SendNotification:
-    channel: Channel
+    channel: ChannelName  # sms or email; chat for a WhatsApp number's verification code
     recipient: str
     template_id: uuid.UUID
     personalisation: dict[str, Any] = field(default_factory=dict)
@@ -76,11 +76,13 @@ def normalise_recipient(channel: str, raw: str) -> str:
 
 
 def render_content(template: Template, personalisation: dict[str, Any]) -> tuple[str | None, str]:
-    return render_channel(template.type, template.subject, template.body, personalisation)  # type: ignore[arg-type]
+    """A single-channel template's content (a ``multi`` one has ``render_all``)."""
+    channel = channel_named(template.type)
+    return render_channel(channel, template.subject, template.body, personalisation)
 
 
 def render_channel(
-    channel: Channel, subject: str | None, body: str, personalisation: dict[str, Any]
+    channel: ChannelName, subject: str | None, body: str, personalisation: dict[str, Any]
 ) -> tuple[str | None, str]:
     try:
         text = render(body, personalisation, channel=channel)
@@ -98,11 +100,11 @@ def render_channel(
     return rendered_subject, text
 
 
-def channel_parts(template: Template) -> dict[Channel, tuple[str | None, str]]:
+def channel_parts(template: Template) -> dict[ChannelName, tuple[str | None, str]]:
     """Each channel a template can send on, as (subject, body) to render."""
     if template.type != MULTI:
-        return {template.type: (template.subject, template.body)}  # type: ignore[dict-item]
-    parts: dict[Channel, tuple[str | None, str]] = {}
+        return {channel_named(template.type): (template.subject, template.body)}
+    parts: dict[ChannelName, tuple[str | None, str]] = {}
     if template.body:
         parts["email"] = (template.subject, template.body)
     for channel, body in json.loads(template.channel_bodies or "{}").items():
@@ -219,14 +221,20 @@ async def recipient_of(
     if simulated.is_simulated(channel, raw):
         return raw.strip(), simulate
     recipient = normalise_recipient(channel, raw)
-    if caller.key_type == "team":
-        async with app.uow() as uow:
-            allowed = await uow.agencies.on_guest_list(
-                caller.agency.id, app.keyring.lookup_hashes(recipient)
-            )
-        if not allowed:
-            raise BadRequest("Can’t send to this recipient using a team-only API key")
+    await check_team_recipient(app, caller, recipient)
     return recipient, simulate
+
+
+async def check_team_recipient(app: Warta, caller: Caller, recipient: str) -> None:
+    """A team key sends only to the agency's guest list; raises otherwise."""
+    if caller.key_type != "team":
+        return
+    async with app.uow() as uow:
+        allowed = await uow.agencies.on_guest_list(
+            caller.agency.id, app.keyring.lookup_hashes(recipient)
+        )
+    if not allowed:
+        raise BadRequest("Can’t send to this recipient using a team-only API key")
 
 
 def rendered_content(channel: str, subject: str | None, body: str) -> content.Content:
@@ -289,7 +297,7 @@ def sender_of(app: Warta, agency: Agency, channel: str) -> str:
     return agency.email_from or f"{slug(agency.name)}@{app.settings.email_from_domain}"
 
 
-def platform_sender(app: Warta, channel: Channel) -> str:
+def platform_sender(app: Warta, channel: TemplateKind) -> str:
     """Warta's own sender on ``channel``, for a message no single agency sends."""
     if channel == "sms":
         return PLATFORM_SMS_SENDER

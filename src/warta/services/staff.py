@@ -21,7 +21,7 @@ import segno
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from warta.bootstrap import Warta
+from warta.deps import Warta
 from warta.domain import staff as rules
 from warta.domain.recipients import validate_email
 from warta.errors import AuthError, BadRequest, InvalidInput, NotFound, ValidationFailed

@@ -17,12 +17,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal
 
-from sqlalchemy import select
-
-from warta.bootstrap import Warta
+from warta.deps import Warta
 from warta.domain import sms
 from warta.domain.email import body_html
-from warta.domain.templates import Channel, key, placeholders, render
+from warta.domain.templates import TemplateKind, key, placeholders, render
 from warta.errors import BadRequest, MessageTooLong, NotFound
 from warta.services import admin, lookups
 from warta.services.sending import MULTI, sender_of
@@ -57,13 +55,13 @@ class Draft:
         sms_body = self.sms_body if kind == MULTI else ""
         return Draft(kind, self.name, subject, self.body, sms_body)
 
-    def parts(self) -> list[tuple[Channel, str, str]]:
+    def parts(self) -> list[tuple[TemplateKind, str, str]]:
         """(channel, subject, body) of each channel this draft sends on."""
         if self.kind == "email":
             return [("email", self.subject, self.body)]
         if self.kind == "sms":
             return [("sms", "", self.body)]
-        parts: list[tuple[Channel, str, str]] = []
+        parts: list[tuple[TemplateKind, str, str]] = []
         if self.body.strip():
             parts.append(("email", self.subject, self.body))
         if self.sms_body.strip():
@@ -79,7 +77,7 @@ class ChannelPreview:
     (look-alike characters already replaced), with placeholders as written.
     """
 
-    channel: Channel
+    channel: TemplateKind
     sender: str
     subject_html: str
     body_html: str
@@ -234,12 +232,7 @@ async def history(
         template = await uow.templates.get(agency_id, template_id)
         if template is None or template.archived:
             raise NotFound("No template with id %(template_id)s", template_id=template_id)
-        query = (
-            select(TemplateVersion)
-            .where(TemplateVersion.template_id == template_id)
-            .order_by(TemplateVersion.version.desc())
-        )
-        versions = list((await uow.session.scalars(query)).all())
+        versions = await uow.templates.versions(template_id)
     return template, versions
 
 

@@ -14,9 +14,13 @@ from warta.store.repositories import (
     AgencyRepository,
     BroadcastRepository,
     CallbackRepository,
+    ChatRepository,
     CitizenRepository,
+    InboxRepository,
     NotificationRepository,
+    PlatformSecretRepository,
     ReceivedTextRepository,
+    SealedColumnRepository,
     SmsRepository,
     StaffRepository,
     TemplateRepository,
@@ -36,8 +40,12 @@ class UnitOfWork:
         self.received_texts = ReceivedTextRepository(self.session)
         self.sms = SmsRepository(self.session)
         self.citizens = CitizenRepository(self.session)
+        self.inbox = InboxRepository(self.session)
         self.broadcasts = BroadcastRepository(self.session)
         self.staff = StaffRepository(self.session)
+        self.chat = ChatRepository(self.session)
+        self.platform_secrets = PlatformSecretRepository(self.session)
+        self.sealed = SealedColumnRepository(self.session)
         return self
 
     async def __aexit__(

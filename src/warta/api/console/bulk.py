@@ -17,7 +17,7 @@ from fastapi.responses import RedirectResponse, Response
 from warta.api.console.web import AppDep, allowed, page
 from warta.api.pages import error_text
 from warta.api.pages import translate as _t
-from warta.bootstrap import Warta
+from warta.deps import Warta
 from warta.domain import statuses
 from warta.errors import ApiError, NotFound
 from warta.services import bulk, lookups, template_editing, uploads

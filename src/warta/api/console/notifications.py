@@ -20,8 +20,9 @@ from warta.api.notifications import present
 from warta.api.urls import base_url
 from warta.domain import statuses
 from warta.errors import ValidationFailed
-from warta.services import reports, template_editing
+from warta.services import notification_status, reports, template_editing
 from warta.services.staff import Member
+from warta.store.models import Notification
 
 router = APIRouter()
 Viewer = Annotated[Member, Depends(allowed("view"))]
@@ -69,14 +70,18 @@ async def listing(
 async def one(request: Request, app: AppDep, me: Viewer, notification_id: uuid.UUID) -> Response:
     found = await reports.detail(app, me.agency_id, notification_id)
     base = base_url(request, app)
-    attempts = [(a, present(app, base, a, found.shared)) for a in found.attempts]
+
+    def shown(row: Notification) -> dict[str, Any]:
+        return present(base, notification_status.readable(app, row, found.shared))
+
+    attempts = [(a, shown(a)) for a in found.attempts]
     return page(
         request,
         me,
         "notification",
         found=found,
         row=found.row,
-        shown=present(app, base, found.row, found.shared),
+        shown=shown(found.row),
         attempts=attempts,
         wib=wib,
     )

@@ -15,7 +15,8 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
 from warta.api.console.web import AppDep, allowed, page, personalisation
-from warta.bootstrap import Warta
+from warta.deps import Warta
+from warta.domain.channels import channel_named
 from warta.errors import ApiError, InvalidInput, MissingPersonalisation, NotFound
 from warta.services import lookups, sending, template_editing
 from warta.services.sending import Caller, SendNotification, Sent
@@ -72,7 +73,7 @@ async def _send(
     )
     app.quotas.check_rate(entry.agency.id, caller.key_type, entry.agency.rate_limit)
     command = SendNotification(
-        channel=template.type,  # type: ignore[arg-type]
+        channel=channel_named(template.type),
         recipient=me.email if how == "me" else recipient,
         template_id=template.id,
         personalisation=dict(values),

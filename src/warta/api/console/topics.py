@@ -13,7 +13,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from warta.api.console.bulk import agency_caller, status_rows
 from warta.api.console.web import AppDep, allowed, page, personalisation
-from warta.bootstrap import Warta
+from warta.deps import Warta
 from warta.domain import statuses
 from warta.errors import ApiError, MissingPersonalisation, ValidationFailed
 from warta.services import broadcasts, citizens, lookups, template_editing

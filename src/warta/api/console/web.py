@@ -17,7 +17,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from warta.api.auth import warta
 from warta.api.pages import csrf_ok, csrf_token, render
-from warta.bootstrap import Warta
+from warta.deps import Warta
 from warta.services import staff
 from warta.services.staff import Member
 

@@ -1,0 +1,99 @@
+"""What services, the pipeline and the API are handed: the ``Warta`` dependencies type.
+
+A leaf on purpose: it names channels, queues and stores by their protocols and imports no
+service, pipeline or channel module, so any layer can take a ``Warta`` without pulling in
+the rest of the program. Only the composition root (``warta.bootstrap``) builds one; tests
+build one through it with fakes.
+"""
+
+from __future__ import annotations
+
+import random
+import uuid
+from collections.abc import Awaitable, Callable, Mapping, MutableMapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Literal, Protocol
+
+import httpx
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from warta.domain.channels import Channel, ChannelName, ProviderEvents
+from warta.security.crypto import Keyring
+from warta.settings import Settings
+from warta.store.cache import Caches
+from warta.store.group_insert import GroupInsert
+from warta.store.outbox import Outbox
+from warta.store.quotas import Quotas
+from warta.store.uow import UnitOfWork
+
+if TYPE_CHECKING:  # loaded only where the peers run (make run)
+    from warta.devpeers.running import DevPeers
+
+#: The provider name of the development SMSC, in ``sms_parts`` and the dev outbox.
+LOCAL_SMSC = "local-smsc"
+
+TaskName = Literal["deliver", "callback", "fan_out"]
+TASKS: tuple[TaskName, ...] = ("deliver", "callback", "fan_out")
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class WorkQueue(Protocol):
+    """Where work waits (``pipeline/queue.py``): only ids cross it, never personal data."""
+
+    async def submit(self, task: TaskName, ids: Sequence[uuid.UUID]) -> None: ...
+
+
+class LocalSmsc(Protocol):
+    """The development SMSC (``channels/smsc.py``), as /dev/outbox plays a citizen on it."""
+
+    async def play_inbound(self, sender: str, text: str, *, recipient: str) -> None: ...
+
+
+@dataclass
+class Warta:
+    """Everything a request handler or task needs, built once per process."""
+
+    settings: Settings
+    engine: AsyncEngine
+    sessions: async_sessionmaker[AsyncSession]
+    keyring: Keyring
+    #: Filled by the composition root after this object exists: the provider-event
+    #: handler the SMS channels are built with needs the ``Warta`` first.
+    channels: MutableMapping[ChannelName, Channel]
+    queue: WorkQueue
+    http: httpx.AsyncClient
+    caches: Caches
+    new_notifications: GroupInsert
+    #: What the local capture sinks received (shown at /dev/outbox; empty in production).
+    outbox: Outbox = field(default_factory=Outbox)
+    #: Where channels report receipts and inbound texts (``services.provider_events``).
+    events: ProviderEvents | None = None
+    #: Every SMS provider by name, for its webhooks and for failover.
+    sms_providers: Mapping[str, Channel] = field(default_factory=dict)
+    #: The development SMSC started when no SMS provider is configured.
+    local_smsc: LocalSmsc | None = None
+    #: Local push and chat services started for those without credentials (dev only).
+    local_peers: DevPeers | None = None
+    #: The Web Push public key (base64url) the portal subscribes browsers with.
+    vapid_public_key: str | None = None
+    clock: Callable[[], datetime] = utc_now
+    random: Callable[[], float] = random.random
+    quotas: Quotas = field(default_factory=Quotas)
+    #: Servers the composition root started (capture SMTP, local SMSC, peers), stopped
+    #: after the channels on ``aclose``.
+    closers: list[Callable[[], Awaitable[object]]] = field(default_factory=list)
+
+    def uow(self) -> UnitOfWork:
+        return UnitOfWork(self.sessions)
+
+    async def aclose(self) -> None:
+        for channel in self.channels.values():
+            await channel.aclose()
+        for close in self.closers:
+            await close()
+        await self.http.aclose()
+        await self.engine.dispose()

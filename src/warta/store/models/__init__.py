@@ -1,0 +1,66 @@
+"""Tables. Personal data lives only in ``*_enc`` columns (see warta.security.crypto) and is
+found through ``*_hash`` columns; everything else is safe to read in a database console.
+"""
+
+from warta.store.models.agencies import (
+    Agency,
+    ApiKey,
+    GuestListEntry,
+    PlatformSecret,
+    Template,
+    TemplateVersion,
+)
+from warta.store.models.base import NAMING, Base, UtcDateTime
+from warta.store.models.citizens import (
+    AgencyCitizen,
+    ChatLink,
+    Citizen,
+    CitizenContact,
+    Consent,
+    OptOut,
+    PreferenceChange,
+    Topic,
+    TopicSubscription,
+)
+from warta.store.models.notifications import (
+    NOTIFICATIONS,
+    Broadcast,
+    Callback,
+    Job,
+    Notification,
+    ReceivedText,
+    SmsOptOut,
+    SmsPart,
+)
+from warta.store.models.staff import Staff, StaffSession
+
+__all__ = [
+    "NAMING",
+    "NOTIFICATIONS",
+    "Agency",
+    "AgencyCitizen",
+    "ApiKey",
+    "Base",
+    "Broadcast",
+    "Callback",
+    "ChatLink",
+    "Citizen",
+    "CitizenContact",
+    "Consent",
+    "GuestListEntry",
+    "Job",
+    "Notification",
+    "OptOut",
+    "PlatformSecret",
+    "PreferenceChange",
+    "ReceivedText",
+    "SmsOptOut",
+    "SmsPart",
+    "Staff",
+    "StaffSession",
+    "Template",
+    "TemplateVersion",
+    "Topic",
+    "TopicSubscription",
+    "UtcDateTime",
+]
