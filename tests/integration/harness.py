@@ -167,6 +167,7 @@ async def running_warta(
     *,
     channels: Mapping[str, Channel] | None = None,
     agency_name: str = "Dinas Uji",
+    sms_sender: str = "DINASUJI",
     clock: Callable[[], datetime] | None = None,
 ) -> AsyncIterator[Harness]:
     async def build(s: Settings) -> Warta:
@@ -178,7 +179,7 @@ async def running_warta(
     async with api.router.lifespan_context(api):
         app: Warta = api.state.warta
         made = await create_agency(
-            app, agency_name, email_from="dinas@uji.go.id", sms_sender="DINASUJI"
+            app, agency_name, email_from="dinas@uji.go.id", sms_sender=sms_sender
         )
         sms = await create_template(
             app, made.id, kind="sms", name="antrean", subject=None, body=SMS_BODY

@@ -5,13 +5,16 @@ own token)."""
 from __future__ import annotations
 
 import re
+import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
+from sqlalchemy import update
 
 from tests.integration.harness import Harness, code_in
 from warta.services.admin import create_template
+from warta.store.models import CitizenContact
 from warta.store.outbox import Outbox
 
 PHONE = "+6281234567890"
@@ -26,8 +29,12 @@ def wib(hour: int, minute: int = 0) -> datetime:
     return datetime(2026, 12, 1, hour, minute, tzinfo=UTC) - timedelta(hours=7)
 
 
-async def register(harness: Harness, outbox: Outbox, **preferences: Any) -> dict[str, Any]:
-    """A citizen with a verified phone and address, as an agency registers them."""
+async def register(
+    harness: Harness, outbox: Outbox, *, own: bool = True, **preferences: Any
+) -> dict[str, Any]:
+    """A citizen with a verified phone and address, as an agency registers them.
+    ``own``: both already the citizen's own, as if confirmed in the portal; else both the
+    agency's, and signing in with one makes it the citizen's (the first own contact)."""
     body = {
         "nik": NIK,
         "name": "Sri Wahyuni",
@@ -44,8 +51,24 @@ async def register(harness: Harness, outbox: Outbox, **preferences: Any) -> dict
         message = (await outbox.wait_for(before + 1))[0]  # newest first
         url = f"/v2/citizens/{made['id']}/contacts/{contact['id']}/verify"
         assert (await harness.post(url, {"code": code_in(message.body)})).status_code == 200
+    if own:
+        await own_contacts(harness, made["id"])
     outbox.clear()
     return dict(made)
+
+
+async def own_contacts(harness: Harness, citizen_id: str) -> None:
+    """The citizen confirms the contacts an agency proved as their own, for tests that
+    need a citizen with several (signing in makes only the first theirs:
+    ``trust.opens_portal``). Done in the store, as confirming the rest would take the
+    portal's contacts page."""
+    async with harness.app.uow() as uow:
+        await uow.session.execute(
+            update(CitizenContact)
+            .where(CitizenContact.citizen_id == uuid.UUID(citizen_id))
+            .values(scope="citizen")
+        )
+        await uow.commit()
 
 
 async def multi_template(harness: Harness) -> str:

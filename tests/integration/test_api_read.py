@@ -175,7 +175,10 @@ async def test_dev_outbox_plays_a_citizen_reply_through_the_local_smsc(
     page = await sqlite_harness.client.get("/dev/outbox")
     assert 'action="/dev/sms/inbound"' in page.text
     played = await sqlite_harness.client.post(
-        "/dev/sms/inbound", data={"sender": "0812-3456-7890", "text": "BERHENTI", "to": "WARTA"}
+        # To the agency's own sender id: a text to WARTA is for whoever last texted the
+        # number from WARTA (nobody here), so no agency would get it.
+        "/dev/sms/inbound",
+        data={"sender": "0812-3456-7890", "text": "BERHENTI", "to": "DINASUJI"},
     )
     assert played.status_code == 303 and played.headers["location"] == "/dev/outbox"
     # The keyword is answered by SMS to the citizen, and the text is kept for the agency.

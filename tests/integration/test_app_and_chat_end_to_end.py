@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -24,6 +25,7 @@ from tests.integration.console import row, sign_in
 from tests.integration.harness import Clock, Harness, code_in, make_settings, running_warta
 from warta.devpeers.loopback import serve_asgi
 from warta.devpeers.push_service import PushService
+from warta.services import citizen_self
 from warta.services.demo import ensure_demo
 from warta.services.escalation import escalate_unanswered
 from warta.store.outbox import Outbox
@@ -74,6 +76,10 @@ async def register(harness: Harness, channels: list[str]) -> dict[str, Any]:
     [sms] = await outbox.wait_for(1)
     url = f"/v2/citizens/{citizen['id']}/contacts/{phone['id']}/verify"
     assert (await harness.post(url, {"code": code_in(sms.body)})).status_code == 200
+    # The citizen makes it their own (only their own contacts open the portal).
+    await citizen_self.make_own_unchecked(
+        harness.app, uuid.UUID(citizen["id"]), uuid.UUID(phone["id"])
+    )
     outbox.clear()
     return citizen
 

@@ -18,7 +18,7 @@ from tests.integration.harness import make_settings
 from warta.bootstrap import Warta, bootstrap
 from warta.channels.capture import RecordingChannel
 from warta.pipeline import broadcasts as pipeline
-from warta.services import broadcasts, routing
+from warta.services import attempts, broadcasts, routing
 from warta.services.admin import create_agency, create_template
 from warta.services.sending import Caller, sender_of
 from warta.store import broadcast_batches
@@ -182,7 +182,7 @@ async def sent_earlier(
     async with app.uow() as uow:
         agency = await uow.agencies.get(agency_id)
         assert agency is not None
-        message = routing.Message(
+        message = attempts.Message(
             agency_id=agency_id,
             api_key_id=None,
             key_type="normal",
@@ -200,7 +200,7 @@ async def sent_earlier(
                 decision = routing.decide(
                     entry, routing.Ask(None, "normal", frozenset({"sms"})), NOW
                 )
-                row = routing.attempt(
+                row = attempts.attempt(
                     app, message, entry, decision,
                     message_id=None, contents=None, alternatives_enc=None, now=NOW,
                 )  # fmt: skip
@@ -225,7 +225,7 @@ async def expected_rows(
         broadcast.topic, broadcast.priority, routing.deliverable(app), broadcast.expires_at
     )
     return {
-        citizen_id: routing.attempt(
+        citizen_id: attempts.attempt(
             app,
             message,
             entry,

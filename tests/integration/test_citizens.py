@@ -16,6 +16,7 @@ from tests.integration.harness import Clock, Harness, recording, wib
 from warta.channels.capture import RecordingChannel
 from warta.domain.channels import Channel
 from warta.errors import PermanentFailure
+from warta.services import citizen_self
 from warta.services.admin import create_agency, create_template
 from warta.store.outbox import Outbox
 
@@ -68,6 +69,15 @@ async def verify_all(harness: Harness, citizen: dict[str, Any], outbox: Outbox) 
     outbox.clear()
 
 
+async def confirm_all(harness: Harness, citizen: dict[str, Any]) -> None:
+    """The citizen makes the contacts the agency proved their own, as the portal's
+    contacts page does (then every agency that knows them may use them)."""
+    for contact in citizen["contacts"]:
+        await citizen_self.make_own_unchecked(
+            harness.app, uuid.UUID(citizen["id"]), uuid.UUID(contact["id"])
+        )
+
+
 async def send(harness: Harness, template: str, **extra: Any) -> dict[str, Any]:
     body = {"template_id": template, "personalisation": PERSONAL, **extra}
     response = await harness.post("/v2/notifications", body)
@@ -79,7 +89,7 @@ async def test_one_identity_per_nik_seen_only_by_agencies_that_know_it(
     harness: Harness,
 ) -> None:
     first = await register(harness)
-    assert first["nik"] == "3273********0002"  # never shown whole
+    assert first["nik"] == "3273**********02"  # never shown whole
     assert first["time_zone"] == "WIB"  # from the region: Bandung
     assert sorted((c["type"], c["verified"]) for c in first["contacts"]) == [
         ("email", False),
@@ -101,7 +111,9 @@ async def test_one_identity_per_nik_seen_only_by_agencies_that_know_it(
         key="other",
     )
     assert linked.status_code == 200 and linked.json()["id"] == first["id"]
-    assert linked.json()["name"] == "Sri Wahyuni"  # the record is not overwritten
+    # The linking agency learns nothing it did not supply, and overwrites nothing.
+    assert linked.json()["name"] is None and linked.json()["region_code"] is None
+    assert (await harness.get(f"/v2/citizens/{first['id']}")).json()["name"] == "Sri Wahyuni"
 
 
 @pytest.mark.parametrize(
@@ -167,6 +179,30 @@ async def test_the_citizens_preferred_verified_channel_is_used(
     assert got["status"] == "delivered" and got["channel"] == "email"
     assert got["routing"]["channel"] == "email"
     assert [a["channel"] for a in got["attempts"]] == ["email"]
+
+
+async def test_a_template_with_sms_alone_stays_sms_for_a_citizen_who_prefers_email(
+    harness: Harness, outbox: Outbox
+) -> None:
+    # The last routing look before sending once chose among every channel Warta has,
+    # not those the message has content for: each look cancelled the SMS as "rerouted to
+    # email" and escalation made a new SMS attempt, for ever.
+    citizen = await register(harness, preferences={"channels": ["email", "sms"]})
+    await verify_all(harness, citizen, outbox)
+    body = {
+        "template_id": str(harness.sms_template),
+        "personalisation": {"nama": "Sri", "nomor": "12"},
+        "citizen_id": citizen["id"],
+    }
+    response = await harness.post("/v2/notifications", body)
+    assert response.status_code == 201, response.text
+    sent = response.json()
+    assert sent["channel"] == "sms"
+    await harness.wait_status(sent["id"], "delivered")
+    [sms] = await outbox.wait_for(1)
+    assert sms.to == "+6281234567890" and sms.body == "Halo Sri, antrean Anda nomor 12."
+    got = (await harness.get(f"/v2/notifications/{sent['id']}")).json()
+    assert [a["channel"] for a in got["attempts"]] == ["sms"]
 
 
 async def test_an_unverified_preferred_channel_falls_back_to_sms(
@@ -387,6 +423,7 @@ async def test_every_agency_follows_the_citizens_own_choices(
 ) -> None:
     citizen = await register(harness, preferences={"channels": ["email", "sms"]})
     await verify_all(harness, citizen, outbox)
+    await confirm_all(harness, citizen)  # the citizen's own: every agency may use them
     other = await create_agency(harness.app, "Samsat Kota", sms_sender="SAMSAT")
     harness.keys["other"] = other.live_key
     template = await create_template(

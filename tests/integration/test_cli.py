@@ -59,6 +59,14 @@ def test_agency_keys_and_templates(run, tmp_path: Path) -> None:  # type: ignore
     assert run("agency", "create", "Badan Pendapatan Daerah", ok=False).startswith(
         "error: An agency called 'Badan Pendapatan Daerah' already exists"
     )
+    # A sender id is one agency's, whatever its case, and WARTA is the platform's.
+    assert run("agency", "create", "Bapenda Kota", "--sms-sender", "bapenda", ok=False) == (
+        "error: The SMS sender id BAPENDA is already another agency's\n"
+    )
+    assert run("agency", "create", "Bapenda Kota", "--sms-sender", "Warta", ok=False) == (
+        "error: The SMS sender id WARTA is Warta's own\n"
+    )
+    assert "Bapenda Kota" not in run("agency", "list")
 
     key = json.loads(
         run(

@@ -17,12 +17,21 @@ from tests.integration.harness import (
     Harness,
     Receiver,
     auth_header,
+    code_in,
     make_settings,
     receiver_running,
     running_warta,
     wait_requests,
 )
-from tests.integration.test_citizens import NIK, PERSONAL, register, send, verify_all, wib
+from tests.integration.test_citizens import (
+    NIK,
+    PERSONAL,
+    confirm_all,
+    register,
+    send,
+    verify_all,
+    wib,
+)
 from warta.channels.capture import RecordingChannel
 from warta.domain.channels import OutboundMessage, Receipt, SendResult
 from warta.services.admin import create_agency, create_template, set_callback
@@ -103,6 +112,7 @@ async def second_agency(harness: Harness) -> tuple[str, uuid.UUID]:
 async def digest_citizen(harness: Harness, outbox: Outbox, channels: list[str]) -> str:
     citizen = await register(harness, preferences={"channels": channels, "digest": True})
     await verify_all(harness, citizen, outbox)
+    await confirm_all(harness, citizen)  # the citizen's own: the second agency uses them too
     return str(citizen["id"])
 
 
@@ -220,9 +230,14 @@ async def test_turning_the_digest_off_sends_the_waiting_messages_one_by_one(
             )
         )["id"],
     ]
+    # At the agency's counter, with the code the citizen received (preferences are theirs).
+    asked = await harness.post(f"/v2/citizens/{citizen}/presence-codes", {})
+    assert asked.status_code == 201, asked.text
+    [presence] = await outbox.wait_for(1)
+    outbox.clear()
     changed = await harness.client.put(
         f"/v2/citizens/{citizen}/preferences",
-        json={"channels": ["sms"], "digest": False},
+        json={"channels": ["sms"], "digest": False, "code": code_in(presence.body)},
         headers=auth_header(harness.keys["live"]),
     )
     assert changed.status_code == 200, changed.text
@@ -241,6 +256,7 @@ async def test_an_english_speaker_gets_an_email_digest_in_english(
         harness, language="en", preferences={"channels": ["email", "sms"], "digest": True}
     )
     await verify_all(harness, citizen, outbox)
+    await confirm_all(harness, citizen)
     samsat, _ = await second_agency(harness)
     low = await three_low(harness, str(citizen["id"]), multi_template, samsat)
     clock.set(wib(1, 18))

@@ -205,7 +205,9 @@ async def test_rows_a_crashed_worker_held_are_taken_again_after_the_lease(
         "sms": RecordingChannel("sms", outbox),
         "email": RecordingChannel("email", outbox),
     }
-    async with running_warta(restarted, channels=channels, agency_name="Dinas Lain") as h2:
+    async with running_warta(
+        restarted, channels=channels, agency_name="Dinas Lain", sms_sender="DINASLAIN"
+    ) as h2:
         await outbox.wait_for(2, timeout=10)
         for notification_id in ids:
             row = await h2.wait_status(notification_id, "delivered")

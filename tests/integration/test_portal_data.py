@@ -17,6 +17,7 @@ from tests.integration.portal_forms import (
     PHONE,
     csrf_of,
     multi_template,
+    own_contacts,
     post_form,
     register,
     send,
@@ -52,7 +53,7 @@ def channels(outbox: Outbox) -> dict[str, Channel]:
 async def test_download_my_data_holds_what_warta_knows_in_the_clear(
     harness: Harness, outbox: Outbox
 ) -> None:
-    citizen = await register(harness, outbox)
+    citizen = await register(harness, outbox, own=False)
     template = await multi_template(harness)
     await harness.post("/v2/topics", {"slug": "pajak-kendaraan", "name": "Pajak kendaraan"})
     sent = await send(harness, citizen, template)
@@ -69,7 +70,19 @@ async def test_download_my_data_holds_what_warta_knows_in_the_clear(
     assert got.headers["cache-control"] == "no-store"
     data = got.json()
     assert data["profile"]["nik"] == NIK and data["profile"]["name"] == "Sri Wahyuni"
-    assert {(c["type"], c["value"]) for c in data["contacts"]} == {("sms", PHONE), ("email", EMAIL)}
+    # Their own phone in clear; the address the agency added masked until they confirm
+    # it with the code sent to it (signing in with the phone proves nothing about it).
+    assert {(c["type"], c["value"]) for c in data["contacts"]} == {
+        ("sms", PHONE),
+        ("email", "s***@contoh.id"),
+    }
+    assert EMAIL not in got.text
+    # Each with who added it and how it was proven: the phone they signed in with first
+    # is theirs (proven in the portal); the address is still the agency's (by its code).
+    assert {(c["type"], c["added_by"], c["owner"], c["proof"]) for c in data["contacts"]} == {
+        ("sms", "Dinas Uji", "you", "portal"),
+        ("email", "Dinas Uji", "agency", "code"),
+    }
     assert data["preferences"]["channels"] == ["sms"]
     [registered] = data["preference_changes"]  # the agency that registered them set these
     assert registered["by"] == "Dinas Uji" and registered["preferences"]["channels"] == ["sms"]
@@ -154,6 +167,7 @@ async def test_delete_my_data_erases_the_citizen_and_keeps_only_anonymous_record
     [code] = await outbox.wait_for(1)
     verify = f"/v2/citizens/{other['id']}/contacts/{other['contacts'][0]['id']}/verify"
     assert (await harness.post(verify, {"code": code_in(code.body)})).status_code == 200
+    await own_contacts(harness, other["id"])  # the citizen makes it their own
     outbox.clear()
     await harness.client.post("/portal/sign-in", data={"contact": PHONE_2})
     assert len(outbox) == 1  # the code goes out before the answer's task ends

@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 import uuid
 from datetime import datetime, timedelta
+from typing import Any
 
 import pytest
 
@@ -26,6 +27,7 @@ from tests.integration.portal_forms import (
 )
 from warta.api.pages import csrf_token
 from warta.domain.channels import Channel
+from warta.services import citizen_self, citizens
 from warta.services.admin import create_template
 from warta.services.portal import new_session
 from warta.store.outbox import Outbox
@@ -45,7 +47,7 @@ def channels(outbox: Outbox) -> dict[str, Channel]:
 
 
 async def test_sign_in_read_the_inbox_and_open_a_message(harness: Harness, outbox: Outbox) -> None:
-    citizen = await register(harness, outbox)
+    citizen = await register(harness, outbox, own=False)  # the first sign-in makes it theirs
     template = await create_template(
         harness.app, harness.agency_id, kind="sms", name="posyandu", subject=None,
         body="Posyandu <b>((tanggal))</b> di balai RW 05.",
@@ -143,11 +145,11 @@ async def test_the_preferences_form_decides_how_the_next_notification_goes(
     )  # fmt: skip
     assert (saved.status_code, saved.headers["location"]) == (303, "/portal/preferences?saved")
     assert 'role="status">Tersimpan.' in (await harness.client.get(saved.headers["location"])).text
-    prefs = (await agency_view(harness, citizen))["preferences"]
-    assert prefs == {
+    assert await own_preferences(harness, citizen) == {
         "channels": ["email", "sms"], "quiet_hours": None, "max_per_day": 5,
         "max_per_week": None, "digest": False, "digest_at": "19:30",
     }  # fmt: skip
+    assert (await agency_view(harness, citizen))["preferences"] is None  # the citizen's own
     assert (await agency_view(harness, citizen))["language"] == "en"
 
     by_email = await send(harness, citizen, template)
@@ -170,13 +172,30 @@ async def test_the_preferences_form_decides_how_the_next_notification_goes(
     assert sms.to == PHONE
 
 
+async def own_preferences(harness: Harness, citizen: dict[str, Any]) -> dict[str, Any]:
+    """The citizen's preferences as they see them (agencies no longer read them back)."""
+    choices = await citizen_self.choices(harness.app, uuid.UUID(citizen["id"]))
+    return citizens.preferences_document(choices.preferences)
+
+
 async def test_every_change_to_how_a_citizen_is_reached_is_in_their_history(
     harness: Harness, outbox: Outbox
 ) -> None:
     """Who set what, newest first: the registering agency, the agency through the API,
     the citizen in the portal. A save that changes nothing, or is refused, adds nothing."""
     citizen = await register(harness, outbox)
-    by_agency = {"channels": ["sms"], "quiet_hours": {"start": "22:00", "end": "05:00"}}
+    # The agency changes them with the citizen at its counter: the code they read out.
+    email = next(c for c in citizen["contacts"] if c["type"] == "email")
+    asked = await harness.post(
+        f"/v2/citizens/{citizen['id']}/presence-codes", {"contact_id": email["id"]}
+    )
+    assert asked.status_code == 201, asked.text
+    [presence] = await outbox.wait_for(1)
+    by_agency = {
+        "channels": ["sms"],
+        "quiet_hours": {"start": "22:00", "end": "05:00"},
+        "code": code_in(presence.body),
+    }
     put = await harness.client.put(
         f"/v2/citizens/{citizen['id']}/preferences",
         json=by_agency,
@@ -225,7 +244,7 @@ async def test_bad_preferences_are_explained_and_change_nothing(
     harness: Harness, outbox: Outbox, fields: dict[str, str], alert: str
 ) -> None:
     citizen = await register(harness, outbox)
-    before = await agency_view(harness, citizen)
+    before = await own_preferences(harness, citizen)
     await sign_in(harness, outbox)
     answer = await post_form(
         harness, "/portal/preferences", "/portal/preferences", language="id", **fields
@@ -233,7 +252,7 @@ async def test_bad_preferences_are_explained_and_change_nothing(
     assert answer.status_code == 400
     shown = re.search(r'<p class="error" role="alert">([^<]+)</p>', answer.text)
     assert shown and alert in shown.group(1), answer.text
-    assert (await agency_view(harness, citizen))["preferences"] == before["preferences"]
+    assert await own_preferences(harness, citizen) == before
 
 
 async def test_a_form_without_this_sessions_token_is_refused_and_changes_nothing(

@@ -138,12 +138,42 @@ def test_combine_parts(parts: list[str], expected: str | None) -> None:
 def test_keywords(text: str, action: str, language: str) -> None:
     keyword = keywords.parse(text)
     assert keyword is not None
-    assert (keyword.action, keyword.language) == (action, language)
+    assert (keyword.action, keyword.language, keyword.everyone) == (action, language, False)
+
+
+@pytest.mark.parametrize(
+    ("text", "action", "language"),
+    [
+        pytest.param("BERHENTI SEMUA", "stop", "id", id="berhenti-semua"),
+        pytest.param(" berhenti   semua! ", "stop", "id", id="spaces-and-case"),
+        pytest.param("Berhenti\tSemua.", "stop", "id", id="tab"),
+        pytest.param("STOP ALL", "stop", "en", id="stop-all"),
+        pytest.param("stop all?", "stop", "en", id="stop-all-lower"),
+        pytest.param("MULAI SEMUA", "start", "id", id="mulai-semua"),
+        pytest.param("start all", "start", "en", id="start-all"),
+    ],
+)
+def test_keywords_for_every_agency(text: str, action: str, language: str) -> None:
+    keyword = keywords.parse(text)
+    assert keyword is not None
+    assert (keyword.action, keyword.language, keyword.everyone) == (action, language, True)
 
 
 @pytest.mark.parametrize(
     "text",
-    ["stop kirim tagihan ke ibu saya", "Terima kasih", "", "BERHENTI BERHENTI", "STOPP", "info?!x"],
+    [
+        "stop kirim tagihan ke ibu saya",
+        "Terima kasih",
+        "",
+        "BERHENTI BERHENTI",
+        "STOPP",
+        "info?!x",
+        pytest.param("BERHENTI SEMUA SMS", id="semua-and-more"),
+        pytest.param("SEMUA BERHENTI", id="semua-first"),
+        pytest.param("INFO SEMUA", id="no-help-for-all"),
+        pytest.param("STOP SEMUA", id="mixed-languages"),
+        pytest.param("BERHENTISEMUA", id="one-word"),
+    ],
 )
 def test_sentences_are_not_keywords(text: str) -> None:
     assert keywords.parse(text) is None
@@ -158,3 +188,35 @@ def test_replies_name_the_agency_in_the_keywords_language() -> None:
         for language in ("id", "en"):
             text = keywords.reply(keywords.Keyword(action, language), "Dinas Kependudukan")  # type: ignore[arg-type]
             assert len(text) <= 160  # one SMS part
+
+
+@pytest.mark.parametrize(
+    ("text", "says", "then"),
+    [
+        pytest.param("BERHENTI SEMUA", "instansi mana pun", "MULAI SEMUA", id="stop-id"),
+        pytest.param("STOP ALL", "any agency", "START ALL", id="stop-en"),
+        pytest.param("MULAI SEMUA", "kembali menerima", "BERHENTI SEMUA", id="start-id"),
+        pytest.param("START ALL", "again", "STOP ALL", id="start-en"),
+    ],
+)
+def test_replies_for_every_agency_name_none(text: str, says: str, then: str) -> None:
+    keyword = keywords.parse(text)
+    assert keyword is not None
+    reply = keywords.reply(keyword, "Dinas Kependudukan")
+    assert says in reply and then in reply
+    assert "Dinas Kependudukan" not in reply
+    assert len(reply) <= 160
+
+
+@pytest.mark.parametrize(
+    ("text", "says"),
+    [
+        pytest.param("Nama saya Sri, NIK saya ...", "BERHENTI SEMUA", id="a-sentence"),
+        pytest.param("BERHENTI", "BERHENTI SEMUA", id="stop-for-nobody"),
+        pytest.param("help", "STOP ALL", id="english-keyword"),
+    ],
+)
+def test_the_platform_help_points_to_stopping_every_agency(text: str, says: str) -> None:
+    help_text = keywords.platform_help(keywords.parse(text))
+    assert says in help_text and help_text.startswith("Warta:")
+    assert len(help_text) <= 160

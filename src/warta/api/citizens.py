@@ -1,8 +1,10 @@
 """Warta extension: the citizen registry, contacts, preferences, consent and topics.
 
 Same auth and error format as the Notify API. An agency sees only the citizens it has a
-relationship with; registering a NIK that is already known links the agency to that
-citizen instead of making a second identity (200 rather than 201).
+relationship with, and of them only what ``domain/trust.py`` allows: registering a NIK
+that is already known links the agency to that citizen (200 rather than 201) and answers
+with the id, the masked NIK and the agency's own contacts, nothing another agency or the
+citizen supplied. A test key works on the agency's sandbox, never on the real registry.
 """
 
 from __future__ import annotations
@@ -93,6 +95,23 @@ class CodeIn(Strict):
     code: str = Field(min_length=1, max_length=12)
 
 
+class PreferencesChange(PreferencesIn):
+    code: str | None = Field(
+        None,
+        max_length=12,
+        description="The presence code the citizen received (POST .../presence-codes) and "
+        "read out: preferences are the citizen's, changed only with them present.",
+    )
+
+
+class PresenceIn(Strict):
+    contact_id: uuid.UUID | None = Field(
+        None,
+        description="One of the citizen's own contacts, as GET /v2/citizens/{id} lists them "
+        "(masked); none: the first by the citizen's channel order.",
+    )
+
+
 class ConsentIn(Strict):
     granted: bool
     topic: str | None = Field(None, description="A topic slug; none: the whole agency.")
@@ -105,34 +124,40 @@ class TopicIn(Strict):
     name: str
 
 
-def _masked(nik: str) -> str:
-    return f"{nik[:4]}{'*' * 8}{nik[-4:]}"
-
-
 def present(view: citizens.CitizenView) -> dict[str, Any]:
+    """The citizen as this agency may see them: the registrant sees the name, region, zone
+    and language it supplied (null for any other agency); contacts are the agency's own
+    (in clear) and the citizen's own (masked); preferences only where ``view`` has them."""
     c = view.citizen
-    prefs = citizens.preferences_of(c)
+    mine = view.registrant
     return {
         "id": str(c.id),
-        "nik": _masked(view.nik),
+        "nik": view.masked_nik,
         "name": view.name,
-        "region_code": c.region_code,
-        "time_zone": c.zone,
-        "language": c.language,
-        "contacts": [
-            {
-                "id": str(contact.id),
-                "type": contact.kind,
-                "value": value,
-                "verified": contact.verified_at is not None,
-                "verified_at": notify_time(contact.verified_at),
-            }
-            for contact, value in view.contacts
-        ],
-        "preferences": citizens.preferences_document(prefs),
+        "region_code": c.region_code if mine else None,
+        "time_zone": c.zone if mine else None,
+        "language": c.language if mine else None,
+        "registrant": mine,
+        "contacts": [_contact(shown) for shown in view.contacts],
+        "preferences": (
+            citizens.preferences_document(view.preferences) if view.preferences else None
+        ),
         "topics": view.topics,
+        "linked_at": notify_time(view.linked_at),
         "created_at": notify_time(c.created_at),
-        "updated_at": notify_time(c.updated_at),
+        "updated_at": notify_time(c.updated_at) if mine else None,
+    }
+
+
+def _contact(shown: citizens.ContactView) -> dict[str, Any]:
+    contact = shown.contact
+    return {
+        "id": str(contact.id),
+        "type": contact.kind,
+        "value": shown.value,
+        "owner": "citizen" if shown.citizens_own else "agency",
+        "verified": contact.verified_at is not None,
+        "verified_at": notify_time(contact.verified_at),
     }
 
 
@@ -153,6 +178,12 @@ def _topic(row: Topic) -> dict[str, Any]:
 
 @router.post("/citizens", summary="Register a citizen (or link to the one with this NIK)")
 async def register(body: CitizenIn, app: AppDep, caller: CallerDep) -> JsonResponse:
+    """201 with the new citizen. A NIK Warta already knows: 200 with the citizen's id, the
+    masked NIK (`3273**********02`), `"registrant": false` and this agency's own contacts
+    only; name, region, time zone, language and preferences are null and the record is
+    not changed; contacts sent become this agency's own, each to be proven by a code. A
+    test key works in the agency's sandbox and never meets a real citizen (docs/trust.md).
+    """
     view, created = await citizens.register(
         app,
         caller,
@@ -179,6 +210,10 @@ async def find(
 
 @router.get("/citizens/{citizen_id}", summary="One citizen")
 async def get_citizen(citizen_id: uuid.UUID, app: AppDep, caller: CallerDep) -> JsonResponse:
+    """The citizen as this agency may see them: the masked NIK; name, region, time zone and
+    language only for the agency that registered them; contacts this agency added in clear
+    and the citizen's own masked (`owner`: `agency` or `citizen`); never another agency's
+    contacts, never preferences (docs/trust.md)."""
     return JsonResponse(present(await citizens.get(app, caller, citizen_id)))
 
 
@@ -186,22 +221,43 @@ async def get_citizen(citizen_id: uuid.UUID, app: AppDep, caller: CallerDep) -> 
 async def update_citizen(
     citizen_id: uuid.UUID, body: CitizenPatch, app: AppDep, caller: CallerDep
 ) -> JsonResponse:
+    """Only the agency that registered the citizen (another: 403)."""
     changes = citizens.CitizenChanges(**body.model_dump())
     return JsonResponse(present(await citizens.update(app, caller, citizen_id, changes)))
 
 
-@router.put("/citizens/{citizen_id}/preferences", summary="Replace the citizen's preferences")
-async def put_preferences(
-    citizen_id: uuid.UUID, body: PreferencesIn, app: AppDep, caller: CallerDep
+@router.post(
+    "/citizens/{citizen_id}/presence-codes",
+    status_code=201,
+    summary="Send the citizen a code to show they are present (for a preference change)",
+)
+async def presence_code(
+    citizen_id: uuid.UUID, body: PresenceIn, app: AppDep, caller: CallerDep
 ) -> JsonResponse:
-    view = await citizens.set_preferences(app, caller, citizen_id, body.to_service())
+    asked = await citizens.ask_presence(app, caller, citizen_id, body.contact_id)
+    shown = {
+        "contact": {"id": str(asked.contact.id), "type": asked.contact.kind, "value": asked.masked},
+        "expires_at": notify_time(asked.expires_at),
+    }
+    return JsonResponse(shown, status_code=201)
+
+
+@router.put(
+    "/citizens/{citizen_id}/preferences",
+    summary="Replace the citizen's preferences, with the citizen's presence code",
+)
+async def put_preferences(
+    citizen_id: uuid.UUID, body: PreferencesChange, app: AppDep, caller: CallerDep
+) -> JsonResponse:
+    prefs = body.to_service()
+    view = await citizens.set_preferences(app, caller, citizen_id, prefs, body.code)
     return JsonResponse(present(view))
 
 
 @router.post(
     "/citizens/{citizen_id}/contacts",
     status_code=201,
-    summary="Add a contact and send it a one-time code",
+    summary="Add a contact of this agency's own and send it a one-time code",
 )
 async def add_contact(
     citizen_id: uuid.UUID, body: ContactIn, app: AppDep, caller: CallerDep
@@ -211,11 +267,12 @@ async def add_contact(
         "id": str(sent.contact.id),
         "type": sent.contact.kind,
         "value": sent.value,
+        "owner": "agency",
         "verified": sent.contact.verified_at is not None,
-        "code_notification_id": str(sent.notification_id),
+        # The code itself is never in an answer: the citizen reads it out. A test key's
+        # sandbox sends nothing (no notification) and its codes are all 000000.
+        "code_notification_id": str(sent.notification_id) if sent.notification_id else None,
     }
-    if sent.code is not None:
-        shown["code"] = sent.code  # test keys only: nothing is really sent
     return JsonResponse(shown, status_code=201)
 
 
@@ -228,7 +285,9 @@ async def verify_contact(
 
 
 @router.delete(
-    "/citizens/{citizen_id}/contacts/{contact_id}", status_code=204, summary="Remove a contact"
+    "/citizens/{citizen_id}/contacts/{contact_id}",
+    status_code=204,
+    summary="Remove a contact this agency added (the citizen's own: 403)",
 )
 async def remove_contact(
     citizen_id: uuid.UUID, contact_id: uuid.UUID, app: AppDep, caller: CallerDep

@@ -195,7 +195,8 @@ async def send_letter(caller: CallerDep) -> None:
 
 
 def present(base: str, shown: notification_status.Shown) -> dict[str, Any]:
-    """Notify's notification body; a send to a citizen adds Warta's routing fields."""
+    """Notify's notification body; a send to a citizen adds Warta's routing fields. Its
+    recipient is masked unless this agency added that contact (``notification_status``)."""
     row, recipient = shown.row, shown.recipient
     return {
         "id": str(row.id),

@@ -50,13 +50,10 @@ class ReadIn(Strict):
     id: uuid.UUID = Field(description="The message's id, or any attempt's (a push's id).")
 
 
-def tries(request: Request) -> portal.WrongTries:
-    """This process's wrong-code counts, kept with the ASGI app it belongs to."""
-    state = request.app.state
-    if getattr(state, "portal_tries", None) is None:
-        state.portal_tries = portal.WrongTries()
-    counts: portal.WrongTries = state.portal_tries
-    return counts
+def client_address(request: Request) -> str | None:
+    """The asking address, for the code limits (behind a proxy, the one uvicorn takes from
+    ``X-Forwarded-For`` when the proxy is trusted: ``FORWARDED_ALLOW_IPS``)."""
+    return request.client.host if request.client else None
 
 
 def session_token(request: Request) -> str:
@@ -89,17 +86,19 @@ def _secure(request: Request, app: Warta) -> bool:
 
 
 @router.post("/sign-in", summary="Send a one-time code to a verified phone or address")
-async def sign_in(body: SignInIn, app: AppDep, background: BackgroundTasks) -> JsonResponse:
-    started = await portal.sign_in(app, body.contact)
-    if started.code is not None:
-        # After the answer: a registered contact must not answer slower than a stranger.
-        background.add_task(portal.send_code, app, started.code)
+async def sign_in(
+    body: SignInIn, request: Request, app: AppDep, background: BackgroundTasks
+) -> JsonResponse:
+    started = await portal.sign_in(app, body.contact, client_address(request))
+    # After the answer, for every contact alike (nothing goes for most): a registered
+    # contact must not answer slower than a stranger, or than one over its limits.
+    background.add_task(portal.send_code, app, started.code)
     return JsonResponse({"challenge": started.challenge})
 
 
 @router.post("/sign-in/verify", summary="Trade the code for a session")
 async def verify(body: VerifyIn, request: Request, app: AppDep) -> JsonResponse:
-    session = await portal.verify(app, tries(request), body.challenge, body.code)
+    session = await portal.verify(app, body.challenge, body.code)
     response = JsonResponse({"token": session.token, "expires_at": notify_time(session.expires_at)})
     set_session_cookie(response, request, app, session)
     return response

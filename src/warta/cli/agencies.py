@@ -20,7 +20,12 @@ def agency() -> None:
 @agency.command("create")
 @click.argument("name")
 @click.option("--email-from", help="From address for email (default: derived from the name).")
-@click.option("--sms-sender", help="SMS sender id, 3-11 letters or digits.")
+@click.option(
+    "--sms-sender",
+    help="Its own SMS sender id: 3-11 letters or digits, no other agency's (in any case) "
+    "and not WARTA. Without one it sends from WARTA, and replies to WARTA reach it when it "
+    "was the last to text that number.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def agency_create(name: str, email_from: str | None, sms_sender: str | None, as_json: bool) -> None:
     """Create an agency with a live, a team and a test key."""

@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from warta.deps import Warta
-from warta.services import content, routing
+from warta.services import attempts, content, routing
 from warta.store import broadcast_batches as batches
 from warta.store.models import Agency, Broadcast
 
@@ -42,18 +42,20 @@ async def _claim(app: Warta, broadcast_id: uuid.UUID, now: datetime) -> Broadcas
     return broadcast
 
 
-def message_of(app: Warta, broadcast: Broadcast, agency: Agency) -> routing.Message:
+def message_of(app: Warta, broadcast: Broadcast, agency: Agency) -> attempts.Message:
     """What every citizen's row of this broadcast shares."""
-    senders = routing.senders(app, agency)
-    return routing.Message.from_row(broadcast, senders, broadcast_id=broadcast.id)
+    senders = attempts.senders(app, agency)
+    return attempts.Message.from_row(broadcast, senders, broadcast_id=broadcast.id)
 
 
 async def _fan_out_one(app: Warta, broadcast_id: uuid.UUID) -> None:
+    # Long on purpose: claim, then batch after batch (read, route, write, advance the
+    # cursor) in one loop, so the resume point after a crash is visible in one place.
     broadcast = await _claim(app, broadcast_id, app.clock())
     if broadcast is None:
         return
     contents = content.unseal_channels(
-        app.keyring, broadcast.content_enc, field=routing.BROADCAST_FIELD
+        app.keyring, broadcast.content_enc, field=attempts.BROADCAST_FIELD
     )
     async with app.uow() as uow:
         agency = await uow.agencies.get(broadcast.agency_id)
@@ -81,7 +83,7 @@ async def _fan_out_one(app: Warta, broadcast_id: uuid.UUID) -> None:
                 last = batches.to_uuid(batch[-1].citizen.id)
                 reading = asyncio.create_task(_read(app, broadcast, last))
             decisions = routing.decide_all(batch, ask, now)
-            rows, due = routing.broadcast_rows(app, writer, message, batch, decisions, now)
+            rows, due = attempts.broadcast_rows(app, writer, message, batch, decisions, now)
             if writing is not None and not await writing:
                 return
             writing = None

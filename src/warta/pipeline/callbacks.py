@@ -23,6 +23,7 @@ import httpx
 from warta.deps import Warta
 from warta.domain.limits import backoff_delay
 from warta.domain.timefmt import notify_time
+from warta.services import notification_status
 from warta.store.models import Callback, Notification, ReceivedText
 from warta.store.uow import UnitOfWork
 
@@ -36,11 +37,14 @@ def signature(token: str, timestamp: int, body: bytes) -> str:
     return f"t={timestamp},v1={mac.hexdigest()}"
 
 
-def payload(app: Warta, row: Notification) -> dict[str, object]:
+def payload(app: Warta, row: Notification, clear: notification_status.InClear) -> dict[str, object]:
+    """Notify's callback body. ``to`` as ``GET /v2/notifications/{id}`` shows it: a message
+    to a citizen has its recipient masked unless the agency added that contact (``clear``:
+    ``notification_status.in_clear``), since the callback goes to the agency too."""
     return {
         "id": str(row.id),
         "reference": row.reference,
-        "to": app.keyring.decrypt(row.recipient_enc, field="notification.recipient"),
+        "to": notification_status.recipient(app, row, clear) or "",
         "status": row.status,
         "created_at": notify_time(row.created_at),
         "completed_at": notify_time(row.completed_at),
@@ -93,7 +97,7 @@ async def _target(
 ) -> tuple[str, bytes | None, dict[str, object]] | None:
     """Where this callback goes, the encrypted token, and the body; None if nowhere."""
     subject = await uow.callbacks.subject(callback)
-    agency = await uow.agencies.get(subject.agency_id) if subject else None
+    agency = await uow.agencies.get(subject.agency_id) if subject and subject.agency_id else None
     if isinstance(subject, ReceivedText):
         if agency is None or not agency.inbound_callback_url:
             return None
@@ -104,7 +108,8 @@ async def _target(
         )
     if subject is None or agency is None or not agency.callback_url:
         return None
-    return agency.callback_url, agency.callback_token_enc, payload(app, subject)
+    clear = await notification_status.in_clear(uow, agency.id, [subject])
+    return agency.callback_url, agency.callback_token_enc, payload(app, subject, clear)
 
 
 async def _post(

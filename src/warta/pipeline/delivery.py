@@ -22,7 +22,7 @@ from warta.domain.channels import OutboundMessage, SendResult
 from warta.domain.limits import backoff_delay
 from warta.errors import ContactGone, DeliveryError, TechnicalFailure
 from warta.pipeline import digests
-from warta.services import content, escalation, routing
+from warta.services import attempts, content, escalation
 from warta.services.callbacks import owe_callbacks
 from warta.services.receipts import agencies_by_id, settle
 from warta.store.attempts import AttemptChanges
@@ -46,6 +46,8 @@ class Outcome:
 
 
 async def deliver(app: Warta, ids: Sequence[uuid.UUID]) -> None:
+    # Long on purpose: claim, last routing look, send, record, owe callbacks — the steps
+    # whose order makes the lease guarantee (docs/architecture.md) read top to bottom.
     now = app.clock()
     lease = now + timedelta(seconds=app.settings.lease_seconds)
     held: list[Outcome] = []
@@ -72,7 +74,7 @@ async def deliver(app: Warta, ids: Sequence[uuid.UUID]) -> None:
                     held.append(Outcome(row, rerouted, reroute=True))
                 else:
                     held.append(Outcome(row, changes))
-        shared = await routing.shared_contents(app, uow, rows)
+        shared = await attempts.shared_contents(app, uow, rows)
         skip = {o.notification.id for o in held}
         # A stopped number's rows are cancelled one by one below, never carried.
         to_send = [
@@ -122,10 +124,11 @@ async def _attempt(
     message: OutboundMessage | None = None,
 ) -> Outcome:
     """Send one row; ``message``, when given, is sent instead of the row's own (a digest
-    the row carries)."""
+    the row carries). Long on purpose: each outcome (sent, receipt awaited, contact gone,
+    retry, failure) is written out where the exception that causes it is caught."""
     if opted_out:
         cancelled = _finished(app, row, statuses.CANCELLED)
-        stopped = "recipient replied BERHENTI/STOP to this agency"
+        stopped = "recipient replied BERHENTI/STOP (to this agency, or SEMUA to all)"
         return Outcome(row, replace(cancelled, failure_reason=stopped))
     try:
         if row.simulate:

@@ -20,7 +20,7 @@ from warta.pipeline.broadcasts import fan_out
 from warta.pipeline.callbacks import send_callbacks
 from warta.pipeline.delivery import deliver
 from warta.pipeline.queue import EmbeddedQueue
-from warta.services import chat, escalation
+from warta.services import chat, code_limits, escalation
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +32,7 @@ async def sweep(app: Warta) -> int:
     now = app.clock()
     await escalation.escalate_unanswered(app, now)  # new attempts are due now: found below
     await chat.forget_expired_links(app)
+    await code_limits.forget_old(app)
     async with app.uow() as uow:
         notifications = await uow.notifications.due_ids(now, limit=10_000)
         callbacks = await uow.callbacks.due_ids(now, limit=10_000)

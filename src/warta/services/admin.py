@@ -14,7 +14,7 @@ from warta.deps import Warta
 from warta.domain import recipients
 from warta.errors import BadRequest, InvalidInput, NotFound
 from warta.security.apikeys import KEY_TYPES, key_string, new_secret
-from warta.services.sending import MULTI
+from warta.services.sending import MULTI, PLATFORM_SMS_SENDER
 from warta.store.models import Agency, ApiKey, GuestListEntry, Template, TemplateVersion
 from warta.store.uow import UnitOfWork
 
@@ -35,14 +35,14 @@ async def create_agency(
         raise BadRequest("An agency needs a name")
     if email_from:
         email_from = recipients.validate_email(email_from)
-    if sms_sender is not None and not (sms_sender.isalnum() and 3 <= len(sms_sender) <= 11):
-        raise BadRequest("An SMS sender id is 3 to 11 letters or digits")
+    sender_key = _sender_key(sms_sender)
     now = app.clock()
     agency = Agency(
         id=uuid.uuid4(),
         name=name,
         email_from=email_from,
         sms_sender=sms_sender,
+        sms_sender_key=sender_key,
         rate_limit=app.settings.rate_limit_per_minute,
         message_limit=app.settings.daily_message_limit,
         created_at=now,
@@ -50,11 +50,28 @@ async def create_agency(
     async with app.uow() as uow:
         if await uow.agencies.by_name(name) is not None:
             raise BadRequest("An agency called %(name)s already exists", name=repr(name))
+        if sender_key is not None and await uow.agencies.by_sms_sender(sender_key) is not None:
+            raise BadRequest(
+                "The SMS sender id %(sender)s is already another agency's", sender=sender_key
+            )
         names = {"normal": "live key", "team": "team key", "test": "test key"}
         keys = {t: _new_key(app, agency, name, t) for t, name in names.items()}
         await uow.agencies.create(agency, (row for row, _ in keys.values()))
         await uow.commit()
     return NewAgency(agency.id, keys["normal"][1], keys["team"][1], keys["test"][1])
+
+
+def _sender_key(sms_sender: str | None) -> str | None:
+    """The sender id as compared (upper case): one agency each, and never the platform's,
+    which every agency without one shares (and whose replies Warta routes itself)."""
+    if sms_sender is None:
+        return None
+    if not (sms_sender.isalnum() and sms_sender.isascii() and 3 <= len(sms_sender) <= 11):
+        raise BadRequest("An SMS sender id is 3 to 11 letters or digits")
+    key = sms_sender.upper()
+    if key == PLATFORM_SMS_SENDER.upper():
+        raise BadRequest("The SMS sender id %(sender)s is Warta's own", sender=key)
+    return key
 
 
 def _new_key(app: Warta, agency: Agency, name: str, key_type: str) -> tuple[ApiKey, str]:

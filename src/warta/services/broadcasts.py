@@ -13,9 +13,9 @@ from typing import Any
 from warta.deps import Warta
 from warta.domain.regions import parse_region
 from warta.errors import BadRequest, InvalidInput, NotFound, ValidationFailed
-from warta.services import content, routing
+from warta.services import attempts, content, routing
 from warta.services.citizen_sending import usable_template
-from warta.services.sending import Caller, render_all, with_app_channels
+from warta.services.sending import Caller, render_all, team_key_refused, with_app_channels
 from warta.store.models import Broadcast
 
 PENDING, FANNING_OUT, DONE, CANCELLED = "pending", "fanning-out", "done", "cancelled"
@@ -40,6 +40,8 @@ class Progress:
 
 
 async def create(app: Warta, caller: Caller, new: NewBroadcast) -> Broadcast:
+    if caller.key_type == "team":  # a segment cannot be held to the guest list
+        raise team_key_refused()
     if not new.topic and not new.region:
         raise ValidationFailed("A broadcast needs a topic, a region or both")
     region = None
@@ -70,7 +72,9 @@ async def create(app: Warta, caller: Caller, new: NewBroadcast) -> Broadcast:
             region_prefix=region,
             priority=new.priority,
             reference=new.reference,
-            content_enc=content.seal_channels(app.keyring, contents, field=routing.BROADCAST_FIELD),
+            content_enc=content.seal_channels(
+                app.keyring, contents, field=attempts.BROADCAST_FIELD
+            ),
             status=PENDING,
             scheduled_for=new.scheduled_for,
             expires_at=new.expires_at,

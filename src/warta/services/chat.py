@@ -2,7 +2,8 @@
 
 Telegram: a bot cannot write first, so a citizen links a chat by opening
 ``t.me/<bot>?start=<code>`` (the code made here, shown in the portal); the ``/start``
-update that carries it makes a verified chat contact ``telegram:<chat id>``. WhatsApp:
+update that carries it makes a verified chat contact ``telegram:<chat id>``, the
+citizen's own (proof ``chat-link``: the link was made in their signed-in portal). WhatsApp:
 status webhooks settle attempts by their ``wamid`` (``read`` ends escalation), and a
 citizen's own message opens the 24-hour window in which free text may be sent.
 
@@ -77,7 +78,9 @@ async def telegram_start(app: Warta, chat_id: str, code: str) -> bool:
         link = await uow.chat.take_link(_link_hash(app, code))  # one use, even a late one
         citizen_id = link.citizen_id if link is not None and link.expires_at > now else None
         if citizen_id is not None:
-            contact = await citizens.proven_contact(app, uow, citizen_id, "chat", address, now)
+            contact = await citizens.proven_contact(
+                app, uow, citizen_id, "chat", address, now, proof="chat-link"
+            )
             contact.last_inbound_at = now  # the citizen just wrote from this chat
         await uow.commit()
     await _reply(app, chat_id, LINK_FAILED_ID if citizen_id is None else LINKED_ID)

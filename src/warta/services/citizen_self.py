@@ -1,5 +1,7 @@
 """The citizen acting on their own record, through the portal: preferences, consent to
-agencies and topics, the consent history, a copy of their data, and erasure (UU PDP
+agencies and topics, the consent history, their contacts (who added each; one an agency
+added shown masked until the citizen confirms it as their own with a code sent to it,
+``citizens/confirming.py``; refusing any), a copy of their data, and erasure (UU PDP
 27/2022: the rights to access (art. 7), to withdraw consent (art. 9) and to erasure
 (art. 8, 43)).
 
@@ -22,10 +24,12 @@ from typing import Any
 
 from warta.deps import Warta
 from warta.domain import citizens as rules
+from warta.domain import trust
 from warta.domain.timefmt import notify_time
-from warta.errors import InvalidInput, NotFound, ValidationFailed
+from warta.errors import BadRequest, InvalidInput, NotFound, ValidationFailed
 from warta.services import citizens, portal
-from warta.store.models import Citizen, Consent
+from warta.services.citizens import confirming
+from warta.store.models import Citizen, CitizenContact, Consent
 from warta.store.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -82,6 +86,24 @@ class PreferenceEntry:
 class Devices:
     push: int
     chat: int
+
+
+@dataclass(frozen=True)
+class OwnContact:
+    """One of the citizen's contacts as the portal shows it, with who added it."""
+
+    id: uuid.UUID
+    kind: str
+    #: The phone, address or chat, masked unless it is their own
+    #: (``trust.shown_to_citizen``); None for a push subscription (a device, not a value).
+    value: str | None
+    #: The agency that added it; None: the citizen did.
+    added_by: str | None
+    #: Theirs (used by every agency, opens the portal), or only the adding agency's.
+    citizens_own: bool
+    verified: bool
+    #: A confirmation code is out to it: the page asks for it.
+    code_waiting: bool = False
 
 
 async def is_registered(app: Warta, citizen_id: uuid.UUID) -> bool:
@@ -207,11 +229,74 @@ async def devices(app: Warta, citizen_id: uuid.UUID) -> Devices:
     return Devices(push=kinds.count("push"), chat=kinds.count("chat"))
 
 
+# -- contacts ------------------------------------------------------------------------------
+
+
+def _shown(app: Warta, contact: CitizenContact) -> str:
+    """A contact's value as the citizen sees it: in clear if it is their own, else masked
+    (``trust.shown_to_citizen``: perhaps it is someone else's, proven at an agency)."""
+    value = app.keyring.decrypt(contact.value_enc, field="contact.value")
+    if trust.shown_to_citizen(contact.scope):
+        return value
+    return trust.mask_contact(contact.kind, value)
+
+
+async def contacts(app: Warta, citizen_id: uuid.UUID) -> list[OwnContact]:
+    """Every contact on the record, the citizen's own first, with who added each."""
+    now = app.clock()
+    async with app.uow() as uow:
+        rows = await uow.citizens.contacts([citizen_id])
+        names = await uow.citizens.agency_names({c.added_by for c in rows if c.added_by})
+    shown = [
+        OwnContact(
+            c.id,
+            c.kind,
+            None if c.kind == "push" else _shown(app, c),
+            names.get(c.added_by, "") if c.added_by else None,
+            c.scope == trust.CITIZEN,
+            c.verified_at is not None,
+            c.scope != trust.CITIZEN and confirming.waiting(c, now),
+        )
+        for c in rows
+        if c.gone_at is None
+    ]
+    return sorted(shown, key=lambda c: not c.citizens_own)  # stable: oldest first in each
+
+
+async def make_own_unchecked(app: Warta, citizen_id: uuid.UUID, contact_id: uuid.UUID) -> None:
+    """Make a proven contact an agency added the citizen's own *without* the code sent to
+    it: for set-up that stands in for the citizen (the demo's citizen, tests). The portal
+    never calls this: it takes the code (``confirming.send_code`` and
+    ``confirming.confirm``), since being signed in proves nothing about the contact."""
+    async with app.uow() as uow:
+        contact = await uow.citizens.contact(citizen_id, contact_id)
+        if contact is None:
+            raise NotFound("Contact not found")
+        if contact.verified_at is None:
+            raise BadRequest(confirming.NOT_PROVEN)
+        if contact.scope != trust.CITIZEN:
+            await confirming.make_own(uow, contact, app.clock())
+        await uow.commit()
+
+
+async def refuse_contact(app: Warta, citizen_id: uuid.UUID, contact_id: uuid.UUID) -> None:
+    """The citizen removes a contact from their record, whoever added it."""
+    async with app.uow() as uow:
+        contact = await uow.citizens.contact(citizen_id, contact_id)
+        if contact is None:
+            raise NotFound("Contact not found")
+        await uow.citizens.remove_contact(contact)
+        await uow.commit()
+    log.info("citizen %s removed contact %s", citizen_id, contact_id)
+
+
 # -- download my data ----------------------------------------------------------------------
 
 
 async def export(app: Warta, citizen_id: uuid.UUID) -> dict[str, Any]:
-    """Everything Warta holds about the citizen, decrypted: it is their own data.
+    """Everything Warta holds about the citizen, decrypted: it is their own data. Not
+    so a contact an agency added that they have not confirmed: masked, as on the contacts
+    page (``trust.shown_to_citizen``).
 
     Long on purpose: one section per kind of data, so a reader can check it is all there
     (UU PDP's right of access) against the erasure below."""
@@ -219,6 +304,7 @@ async def export(app: Warta, citizen_id: uuid.UUID) -> dict[str, Any]:
     async with app.uow() as uow:
         citizen = await _citizen(uow, citizen_id)
         contacts = await uow.citizens.contacts([citizen_id])
+        adders = await uow.citizens.agency_names({c.added_by for c in contacts if c.added_by})
         related = await uow.citizens.related_agencies(citizen_id)
         subscriptions = [
             {"agency": a, "topic": slug, "name": name, "since": notify_time(at)}
@@ -242,7 +328,10 @@ async def export(app: Warta, citizen_id: uuid.UUID) -> dict[str, Any]:
         "contacts": [
             {
                 "type": c.kind,
-                "value": decrypt(c.value_enc, field="contact.value"),
+                "value": _shown(app, c),
+                "owner": "you" if c.scope == trust.CITIZEN else "agency",
+                "added_by": adders.get(c.added_by, "") if c.added_by else "you",
+                "proof": c.proof,
                 "verified_at": notify_time(c.verified_at),
                 "gone_at": notify_time(c.gone_at),
                 "created_at": notify_time(c.created_at),

@@ -5,6 +5,9 @@ failure on the channel escalation reaches later); the routing policy picks the c
 from the citizen's preferences, verified contacts, consent, quiet hours and caps; the
 first attempt is stored with the decision and its reasons, due now or when the policy
 said. The other channels' content is kept sealed beside it for escalation.
+
+The citizen is found as the registry finds them for the key: a test key's sends reach its
+agency's sandbox citizens only, and no other key's ever reach one (``trust.md``).
 """
 
 from __future__ import annotations
@@ -17,14 +20,18 @@ from typing import Any, Final, get_args
 from warta.deps import Warta
 from warta.domain import citizens as rules
 from warta.domain import routing as policy
+from warta.domain.channels import ChannelName
 from warta.domain.templates import TemplateKind
 from warta.errors import BadRequest, InvalidInput, NotFound, ValidationFailed
-from warta.services import content, lookups, routing
+from warta.services import attempts, content, lookups, routing
+from warta.services.citizens import registry
 from warta.services.sending import (
     MULTI,
     Caller,
     count_toward_limit,
+    on_guest_list,
     render_all,
+    team_key_refused,
     with_app_channels,
 )
 from warta.store.models import Citizen, Template
@@ -64,14 +71,14 @@ async def send_to_citizen(app: Warta, caller: Caller, command: SendToCitizen) ->
     template = await usable_template(app, caller, command.template_id)
     contents = with_app_channels(render_all(template, command.personalisation))
     available = frozenset(contents) & routing.deliverable(app)
-    message = routing.Message(
+    message = attempts.Message(
         agency_id=caller.agency.id,
         api_key_id=caller.key_id,
         key_type=caller.key_type,
         template_id=template.id,
         template_version=template.version,
         priority=command.priority,
-        senders=routing.senders(app, caller.agency),
+        senders=attempts.senders(app, caller.agency),
         topic=command.topic,
         reference=command.reference,
         expires_at=command.expires_at,
@@ -89,10 +96,13 @@ async def send_to_citizen(app: Warta, caller: Caller, command: SendToCitizen) ->
             raise BadRequest("Topic %(slug)s not found", slug=repr(command.topic))
         known = (await routing.gather(uow, [citizen], caller.agency.id, now))[citizen.id]
         decision = routing.decide(known, ask, now)
+        if caller.key_type == "team":
+            decision = await _only_guest_list(app, uow, caller, known, decision, command)
+            contents = {c: body for c, body in contents.items() if c in _channels_of(decision)}
         alternatives = content.seal_channels(
-            app.keyring, contents, field=routing.ALTERNATIVES_FIELD
+            app.keyring, contents, field=attempts.ALTERNATIVES_FIELD
         )
-        row = routing.attempt(
+        row = attempts.attempt(
             app,
             message,
             known,
@@ -107,7 +117,7 @@ async def send_to_citizen(app: Warta, caller: Caller, command: SendToCitizen) ->
             # Emergencies: every usable channel at once, as attempts of one message.
             for channel in decision.fallbacks:
                 rows.append(
-                    routing.attempt(
+                    attempts.attempt(
                         app,
                         message,
                         known,
@@ -121,7 +131,7 @@ async def send_to_citizen(app: Warta, caller: Caller, command: SendToCitizen) ->
                 )
         counted = await count_toward_limit(app, caller, now)  # as Notify's sends do
         try:
-            await routing.insert_attempts(uow, rows)
+            await attempts.insert_attempts(uow, rows)
             await uow.commit()
         except Exception:
             if counted:
@@ -151,6 +161,40 @@ def _check_times(command: SendToCitizen, now: datetime) -> None:
         raise ValidationFailed("Give exactly one of citizen_id and nik")
 
 
+async def _only_guest_list(
+    app: Warta,
+    uow: UnitOfWork,
+    caller: Caller,
+    known: routing.Known,
+    decision: policy.Decision,
+    command: SendToCitizen,
+) -> policy.Decision:
+    """A team key reaches only the guest list: every contact the decision sends to must
+    be on it, or nothing is sent or stored; and the message does not escalate (another
+    channel's contact may not be on it), so the decision keeps no fallbacks but those
+    ``all_channels`` sends to now.
+
+    The guest list holds phone numbers and email addresses: push and chat never qualify.
+    """
+    if not command.all_channels:
+        decision = replace(decision, fallbacks=())
+    for channel in _channels_of(decision):
+        contact = known.contacts.get(channel)
+        if channel not in ("sms", "email") or contact is None:
+            raise team_key_refused()
+        value = app.keyring.decrypt(contact[1], field="contact.value")
+        if not await on_guest_list(app, uow, caller.agency.id, value):
+            raise team_key_refused()
+    if decision.channel is None:  # nobody would be reached: nothing to try a team key on
+        raise team_key_refused()
+    return decision
+
+
+def _channels_of(decision: policy.Decision) -> list[ChannelName]:
+    """The channels a decision's attempts go on now: its channel and its fallbacks."""
+    return [c for c in (decision.channel, *decision.fallbacks) if c is not None]
+
+
 async def usable_template(app: Warta, caller: Caller, template_id: uuid.UUID) -> Template:
     template = await lookups.template(app, caller.agency.id, template_id)
     if template is None or template.archived:
@@ -161,17 +205,17 @@ async def usable_template(app: Warta, caller: Caller, template_id: uuid.UUID) ->
 
 
 async def _citizen(app: Warta, uow: UnitOfWork, caller: Caller, command: SendToCitizen) -> Citizen:
-    citizen: Citizen | None
+    """The citizen to send to, found as the registry finds them for this key: a test key
+    in its agency's sandbox only (by id, or by the sandbox's NIK key), any other key among
+    real citizens only; one this agency has no link to, or of the other registry, is not
+    found (404), so a test key neither reaches nor detects a real citizen."""
     if command.citizen_id is not None:
-        citizen = await uow.citizens.visible(caller.agency.id, command.citizen_id)
-    else:
-        try:
-            nik = rules.normalise_nik(command.nik or "")
-        except InvalidInput as exc:
-            raise ValidationFailed(exc.msgid, field=exc.field, **exc.values) from exc
-        citizen = await uow.citizens.by_nik_hash(app.keyring.lookup_hash(nik))
-        if citizen is not None:
-            citizen = await uow.citizens.visible(caller.agency.id, citizen.id)
-    if citizen is None:
+        return await registry.visible(uow, caller, command.citizen_id)
+    try:
+        nik = rules.normalise_nik(command.nik or "")
+    except InvalidInput as exc:
+        raise ValidationFailed(exc.msgid, field=exc.field, **exc.values) from exc
+    found = await uow.citizens.by_nik_hash(registry.nik_hash(app, caller, nik))
+    if found is None:
         raise NotFound("Citizen not found")
-    return citizen
+    return await registry.visible(uow, caller, found.id)

@@ -8,7 +8,7 @@ import uuid
 from warta.deps import Warta
 from warta.errors import NotFound
 from warta.security.apikeys import key_string
-from warta.services import citizens, staff
+from warta.services import citizen_self, citizens, staff
 from warta.services.admin import create_agency, create_template
 from warta.services.sending import Caller
 
@@ -51,9 +51,9 @@ async def ensure_demo(app: Warta) -> dict[str, str]:
     async with app.uow() as uow:
         agency = await uow.agencies.by_name(DEMO_NAME)
     if agency is None:
-        made = await create_agency(
-            app, DEMO_NAME, email_from="noreply@demo.warta.go.id", sms_sender="WARTA"
-        )
+        # No SMS sender id of its own: it sends from Warta's (``WARTA``), as most agencies
+        # do, and citizens' replies reach it while it is the last to have texted them.
+        made = await create_agency(app, DEMO_NAME, email_from="noreply@demo.warta.go.id")
         agency_id = made.id
         await create_template(
             app,
@@ -100,6 +100,8 @@ async def ensure_demo(app: Warta) -> dict[str, str]:
         ),
     )
     info["citizen_id"] = str(citizen.citizen.id)
+    for shown in citizen.contacts:  # as if the demo citizen had confirmed them in the portal
+        await citizen_self.make_own_unchecked(app, citizen.citizen.id, shown.contact.id)
     info["console_email"] = DEMO_ADMIN
     info["console_password"] = await _demo_admin_password(app, agency_id)
     async with app.uow() as uow:

@@ -1,9 +1,10 @@
 """A citizen's own device as a contact: the portal installed as an app subscribes to Web
 Push, and the subscription becomes the citizen's push contact.
 
-Verified at once, unlike a phone or an address: the subscription is made by the
-citizen's own browser inside their signed-in session, so there is nobody else it could
-belong to, and a code sent through it would only reach the same device. A subscription
+Verified at once, and the citizen's own (scope ``citizen``, proof ``device``), unlike a
+phone or an address an agency adds: the subscription is made by the citizen's own browser
+inside their signed-in session, so there is nobody else it could belong to, and a code
+sent through it would only reach the same device. A subscription
 made again (browsers renew them) revives the contact.
 """
 
@@ -51,6 +52,8 @@ async def add_fcm_token(app: Warta, citizen_id: uuid.UUID, token: str) -> uuid.U
 
 async def _device(app: Warta, citizen_id: uuid.UUID, text: str) -> uuid.UUID:
     async with app.uow() as uow:
-        contact = await citizens.proven_contact(app, uow, citizen_id, "push", text, app.clock())
+        contact = await citizens.proven_contact(
+            app, uow, citizen_id, "push", text, app.clock(), proof="device"
+        )
         await uow.commit()
         return contact.id

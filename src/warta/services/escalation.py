@@ -20,7 +20,7 @@ from warta.deps import Warta
 from warta.domain import statuses
 from warta.domain.channels import ChannelName
 from warta.domain.routing import Decision, check_priority, escalation_window
-from warta.services import content, routing
+from warta.services import attempts, content, routing
 from warta.store.attempts import AttemptChanges
 from warta.store.models import Citizen, Notification
 from warta.store.repositories import ClaimedRow
@@ -64,6 +64,7 @@ async def recheck(
         by_agency.setdefault(row.agency_id, []).append(row)
     citizens = {c.id: c for c in await _citizens(uow, (r.citizen_id for r in rows))}
     tried = await _tried(uow, (r.message_id for r in rows))
+    shared = await attempts.shared_contents(app, uow, rows)
     decisions: dict[uuid.UUID, Decision] = {}
     for agency_id, group in by_agency.items():
         known = await routing.gather(
@@ -78,10 +79,13 @@ async def recheck(
                 continue
             # Channels tried before this attempt; this attempt's own channel is fair game.
             earlier = tuple(c for c in tried.get(row.message_id, []) if c != row.type)
+            # Only channels the message has content for: a template with SMS alone, for a
+            # citizen who prefers email, stays SMS (else each look rerouted it anew).
+            has_content = frozenset(_contents(app, row, shared)) | {row.type}
             ask = routing.Ask(
                 topic=row.topic,
                 priority=row.priority,
-                available=routing.deliverable(app),
+                available=has_content & routing.deliverable(app),
                 expires_at=row.expires_at,
                 already_tried=earlier,
             )
@@ -121,7 +125,8 @@ async def next_attempts(
 ) -> list[dict[str, Any]]:
     """New attempts for messages whose attempt ``ended`` (failed, unanswered or was
     rerouted), on the next usable channel; none once an attempt was delivered or no
-    channel is left. Inserted into the unit of work; returns the rows."""
+    channel is left. Inserted into the unit of work; returns the rows. Long on purpose:
+    one read per kind of fact for the whole set, then one decision per message."""
     ended_ids = list(set(ended))
     if not ended_ids:
         return []
@@ -133,7 +138,7 @@ async def next_attempts(
     done = await _delivered(uow, message_ids)
     tried = await _tried(uow, message_ids)
     citizens = {c.id: c for c in await _citizens(uow, (r.citizen_id for r in rows if r.citizen_id))}
-    shared = await routing.shared_contents(app, uow, rows)
+    shared = await attempts.shared_contents(app, uow, rows)
     made: list[dict[str, Any]] = []
     for row in rows:
         if row.message_id is None or row.message_id in done or row.citizen_id not in citizens:
@@ -155,9 +160,9 @@ async def next_attempts(
             log.info("message %s: no channel left to escalate to", row.message_id)
             continue
         senders = await _senders(app, uow, row)
-        message = routing.Message.from_row(row, senders, broadcast_id=row.broadcast_id)
+        message = attempts.Message.from_row(row, senders, broadcast_id=row.broadcast_id)
         made.append(
-            routing.attempt(
+            attempts.attempt(
                 app,
                 message,
                 known,
@@ -175,19 +180,19 @@ async def next_attempts(
             # rather than the citizen getting each one separately after all.
             made[-1]["digest"] = True
         log.info("message %s escalated from %s to %s", row.message_id, row.type, decision.channel)
-    await routing.insert_attempts(uow, made)
+    await attempts.insert_attempts(uow, made)
     return made
 
 
 def _contents(
-    app: Warta, row: Notification, shared: dict[uuid.UUID, content.ChannelContents]
+    app: Warta, row: Notification | ClaimedRow, shared: dict[uuid.UUID, content.ChannelContents]
 ) -> content.ChannelContents:
     if row.broadcast_id is not None:
         return shared.get(row.broadcast_id, {})
     if row.alternatives_enc is None:
         return {}
     return content.unseal_channels(
-        app.keyring, row.alternatives_enc, field=routing.ALTERNATIVES_FIELD
+        app.keyring, row.alternatives_enc, field=attempts.ALTERNATIVES_FIELD
     )
 
 
@@ -196,7 +201,7 @@ async def _senders(app: Warta, uow: UnitOfWork, row: Notification) -> dict[Chann
     agency = await uow.agencies.get(row.agency_id)
     if agency is None:
         return {}
-    return routing.senders(app, agency)
+    return attempts.senders(app, agency)
 
 
 async def _delivered(uow: UnitOfWork, message_ids: Iterable[uuid.UUID]) -> set[uuid.UUID]:

@@ -1,9 +1,17 @@
-"""What an agency reads back of its notifications, for GET /v2/notifications and the
-console's notification page: each row with its recipient and content unsealed.
+"""What an agency reads back of its notifications, for GET /v2/notifications, the
+console's notification pages and delivery-receipt callbacks: each row with its recipient
+and content unsealed.
 
 A one-time code's text is for the citizen's eyes only, so its body is replaced here,
 where every reader gets it. A broadcast's attempts carry no content of their own: they
 show the content the broadcast shares among them.
+
+A message to a citizen went to a contact routing chose, which may be the citizen's own or
+another agency's addition: the agency learns it only if it added that contact itself
+(``trust.shown_in_clear``), else it reads it masked (``+62812****7890``), as it sees the
+citizen's contacts. Otherwise linking to a citizen and sending them one message would read
+their phone and address in clear. A message to an address shows the address the agency
+gave.
 """
 
 from __future__ import annotations
@@ -13,13 +21,65 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from warta.deps import Warta
+from warta.domain import trust
 from warta.errors import NotFound
-from warta.services import content, routing
+from warta.services import content
+from warta.services.attempts import shared_contents
 from warta.services.sending import Caller
 from warta.store.models import Notification
+from warta.store.uow import UnitOfWork
 
 RECIPIENT_FIELD = "notification.recipient"
 SECRET_BODY = "(a one-time code: shown only to the recipient)"
+
+#: The (citizen, channel, contact hash) of the citizen messages whose recipient the reading
+#: agency added itself, so sees in clear (``in_clear``).
+InClear = frozenset[tuple[uuid.UUID, str, str]]
+
+
+def _sent_to(row: Notification) -> tuple[uuid.UUID, str, str] | None:
+    """The contact a citizen message went to, as its citizen, kind and value hash."""
+    if row.citizen_id is None:
+        return None
+    return row.citizen_id, row.type, row.recipient_hash
+
+
+async def in_clear(uow: UnitOfWork, agency_id: uuid.UUID, rows: Iterable[Notification]) -> InClear:
+    """Of these rows' citizen messages, those whose contact this agency added: one query for
+    a page, whatever its size."""
+    sent = {key for row in rows if (key := _sent_to(row)) is not None}
+    if not sent:
+        return frozenset()
+    adders = await uow.citizens.contact_adders({c for c, _, _ in sent}, {h for _, _, h in sent})
+    return frozenset(
+        (citizen_id, kind, value_hash)
+        for citizen_id, kind, value_hash, added_by in adders
+        if (citizen_id, kind, value_hash) in sent and trust.shown_in_clear(added_by, agency_id)
+    )
+
+
+async def seen_in_clear(app: Warta, agency_id: uuid.UUID, rows: Iterable[Notification]) -> InClear:
+    """``in_clear`` in a unit of work of its own, for a page that read its rows already."""
+    async with app.uow() as uow:
+        return await in_clear(uow, agency_id, rows)
+
+
+def recipient(app: Warta, row: Notification, clear: InClear) -> str | None:
+    """The recipient as the agency may read it: a message to a citizen masked unless its
+    contact is in ``clear``; a message to an address as given."""
+    value = app.keyring.decrypt(row.recipient_enc, field=RECIPIENT_FIELD) or None
+    sent = _sent_to(row)
+    if value is None or sent is None or sent in clear:
+        return value
+    return trust.mask_contact(row.type, value)
+
+
+def recipients(
+    app: Warta, rows: Iterable[Notification], clear: InClear
+) -> dict[uuid.UUID, str | None]:
+    """What the console shows as each row's recipient: as ``recipient``, and None for a
+    push subscription, whose endpoint means nothing to a person."""
+    return {r.id: None if r.type == "push" else recipient(app, r, clear) for r in rows}
 
 
 @dataclass(frozen=True)
@@ -33,10 +93,13 @@ class Shown:
 
 
 def readable(
-    app: Warta, row: Notification, shared: dict[uuid.UUID, content.ChannelContents]
+    app: Warta,
+    row: Notification,
+    shared: dict[uuid.UUID, content.ChannelContents],
+    clear: InClear,
 ) -> Shown:
-    """``shared``: the content of the broadcasts ``row`` may belong to, by broadcast id."""
-    recipient = app.keyring.decrypt(row.recipient_enc, field=RECIPIENT_FIELD) or None
+    """``shared``: the content of the broadcasts ``row`` may belong to, by broadcast id;
+    ``clear``: ``in_clear`` of the page ``row`` is on."""
     if row.content_enc is not None:
         sealed = content.unseal(app.keyring, row.content_enc)
         if sealed.get("secret"):
@@ -44,7 +107,7 @@ def readable(
     else:
         by_channel = shared.get(row.broadcast_id, {}) if row.broadcast_id else {}
         sealed = by_channel.get(row.type) or {"body": None}
-    return Shown(row, recipient, sealed["body"], sealed.get("subject"))
+    return Shown(row, recipient(app, row, clear), sealed["body"], sealed.get("subject"))
 
 
 @dataclass(frozen=True)
@@ -60,8 +123,9 @@ async def one(app: Warta, caller: Caller, notification_id: uuid.UUID) -> Detail:
         if row is None:
             raise NotFound()
         attempts = await uow.notifications.attempts(row.message_id) if row.message_id else []
-        shared = await routing.shared_contents(app, uow, [row, *attempts])
-    return Detail(readable(app, row, shared), attempts)
+        shared = await shared_contents(app, uow, [row, *attempts])
+        clear = await in_clear(uow, caller.agency.id, [row])
+    return Detail(readable(app, row, shared, clear), attempts)
 
 
 async def page(
@@ -91,5 +155,6 @@ async def page(
             older_than=anchor,
             limit=limit,
         )
-        shared = await routing.shared_contents(app, uow, rows)
-    return [readable(app, row, shared) for row in rows]
+        shared = await shared_contents(app, uow, rows)
+        clear = await in_clear(uow, caller.agency.id, rows)
+    return [readable(app, row, shared, clear) for row in rows]

@@ -1,26 +1,33 @@
 """The citizen's own side of Warta: sign-in by one-time code, and the inbox.
 
-Sign-in. A citizen gives a phone number or an address; when it is one of their verified
-contacts, a 6-digit code goes to it. Nothing about the sign-in is stored: the answer is a
-*challenge*, a sealed token (AES-GCM under the keyring: authenticated, so it cannot be
-forged, and encrypted, so it does not show whether anyone matched) holding the contact,
-the citizen, the code's keyed hash and the expiry. Every contact gets a challenge of the
-same shape and length; an unknown one simply holds a random citizen and a hash no code
-has. The code proves the challenge; a session is another sealed token (citizen, issued,
-expiry), carried as a cookie or a bearer token.
+Sign-in. A citizen gives a phone number or an address; when it opens their portal
+(``trust.opens_portal``: one of their own verified contacts, or, while they have none,
+one the registering agency proved, which signing in makes theirs; never another agency's,
+never a test key's sandbox citizen's), a 6-digit code goes to it, within the limits
+every one-time code shares (``services/code_limits.py``: per contact and per asking
+address). The answer is a *challenge*, a sealed token (AES-GCM under the keyring:
+authenticated, so it cannot be forged, and encrypted, so it does not show whether anyone
+matched) holding the contact, the citizen, the code's keyed hash, the contact's limit key
+and the expiry. Every contact gets a challenge of the same shape and length, by the same
+path; an unknown, an agency's or a limited one simply holds a hash no code has, and no
+code is sent. The code proves
+the challenge; wrong guesses (per contact, across challenges) and used challenges are
+``code_events`` rows, shared by every process. A session is another sealed token
+(citizen, issued, expiry), carried as a cookie or a bearer token.
 
 Inbox. A message is every attempt sharing ``message_id``; its first attempt's row
-(``id == message_id``) carries ``seen_at``. A message is shown once Warta has started
-sending it on some channel (an attempt has ``sent_at``): a scheduled or deferred message
-is not shown early, and one cancelled by consent or expiry never is. Test-key messages
-reach no one and are not shown.
+(``id == message_id``) carries ``seen_at``. A message is shown once Warta has sent it to
+one of the citizen's own contacts (an attempt to it has ``sent_at``): a scheduled or
+deferred message is not shown early, one cancelled by consent or expiry never is, and
+one an agency sent to a contact only it may use is not shown until the citizen makes
+that contact their own (``store/repositories/inbox.py``). Test-key messages reach no one
+and are not shown.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
 import json
 import logging
 import secrets
@@ -31,7 +38,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Literal, cast
 
 from warta.deps import Warta
-from warta.domain import recipients
+from warta.domain import recipients, trust
 from warta.domain.channels import OutboundMessage
 from warta.domain.email import render_email
 from warta.errors import (
@@ -39,12 +46,13 @@ from warta.errors import (
     DeliveryError,
     InvalidInput,
     NotFound,
-    RateLimited,
     ValidationFailed,
 )
 from warta.security.crypto import DecryptionError
-from warta.services import content, routing
+from warta.services import code_limits, content
+from warta.services.attempts import shared_contents
 from warta.services.citizens import code_hash, code_problem
+from warta.services.citizens.confirming import make_own
 from warta.store.models import CitizenContact, Notification
 from warta.store.uow import UnitOfWork
 
@@ -105,7 +113,8 @@ def _time(stamp: int) -> datetime:
 @dataclass(frozen=True)
 class SignIn:
     challenge: str
-    #: The code's message, to send after answering (None: no citizen has this contact).
+    #: The code's message, to send after answering; None when it must not go (the
+    #: contact opens no real citizen's portal, or a limit stopped it).
     code: OutboundMessage | None
 
 
@@ -117,77 +126,55 @@ class Session:
     expires_at: datetime
 
 
-class WrongTries:
-    """Wrong codes (and used codes) per challenge, in this process's memory.
-
-    A challenge is stateless, so something must count: a table would need a migration,
-    and this is enough. With several processes an attacker gets 5 tries per process, each
-    a 10^-6 chance, for one challenge that dies after 10 minutes; entries go with it. The
-    cap bounds memory (about 200 bytes an entry); when it is full of live entries, no
-    more guesses are taken until some expire.
-    """
-
-    def __init__(self, cap: int = 100_000) -> None:
-        self._cap = cap
-        self._entries: dict[bytes, tuple[datetime, int, bool]] = {}
-
-    def wrong(self, challenge: str) -> int:
-        return self._entries.get(_key(challenge), (_EPOCH, 0, False))[1]
-
-    def used(self, challenge: str) -> bool:
-        return self._entries.get(_key(challenge), (_EPOCH, 0, False))[2]
-
-    def add_wrong(self, challenge: str, expires: datetime, now: datetime) -> None:
-        key = _key(challenge)
-        if key not in self._entries and not self._room(now):
-            raise RateLimited("Too many sign-ins at once: try again in a few minutes")
-        _, wrong, used = self._entries.get(key, (expires, 0, False))
-        self._entries[key] = (expires, wrong + 1, used)
-
-    def use(self, challenge: str, expires: datetime, now: datetime) -> bool:
-        """Mark the challenge used; False if it already was (a code signs in once)."""
-        key = _key(challenge)
-        _, wrong, used = self._entries.get(key, (expires, 0, False))
-        if used or (key not in self._entries and not self._room(now)):
-            return False
-        self._entries[key] = (expires, wrong, True)
-        return True
-
-    def _room(self, now: datetime) -> bool:
-        if len(self._entries) >= self._cap:
-            self._entries = {k: v for k, v in self._entries.items() if v[0] > now}
-        return len(self._entries) < self._cap
+#: What every refused guess at a code says, a locked contact's right code included.
+WRONG_CODE = "The code is not right"
 
 
-_EPOCH = datetime.fromtimestamp(0, UTC)
-
-
-def _key(challenge: str) -> bytes:
-    return hashlib.sha256(challenge.encode()).digest()
-
-
-async def sign_in(app: Warta, raw_contact: str) -> SignIn:
-    """A challenge for this phone number or address, and the code to send if a citizen
-    has it as a verified, working contact. The answer looks the same either way."""
+def _parse_contact(raw_contact: str) -> tuple[str, str]:
     kind = "email" if "@" in raw_contact else "sms"
     try:
         check = recipients.validate_email if kind == "email" else recipients.normalise_phone
-        value = check(raw_contact)
+        return kind, check(raw_contact)
     except InvalidInput as exc:
         raise ValidationFailed(exc.msgid, field="contact", **exc.values) from exc
+
+
+async def sign_in(app: Warta, raw_contact: str, client: str | None = None) -> SignIn:
+    """A challenge for this phone number or address, and the code to send if it is a
+    verified, working contact that opens a real citizen's portal (``trust.opens_portal``)
+    and neither it nor ``client`` (the asking address) is over its code limits
+    (``services/code_limits.py``).
+
+    Every contact takes the same path: the same look-ups, the limit counted and recorded,
+    a code made, hashed, sealed and written into a message; only the sending is skipped.
+    So neither the answer nor its time shows whether anyone matched, whose contact it is,
+    or that a limit applied. A challenge whose code was not sent holds a hash no code has.
+    """
+    kind, value = _parse_contact(raw_contact)
     now = app.clock()
+    key = code_limits.contact_key(app, value)
     async with app.uow() as uow:
         found = await uow.citizens.sign_in_contact(kind, app.keyring.lookup_hashes(value))
-        citizen = await uow.citizens.get(found.citizen_id) if found is not None else None
+        citizen = await uow.citizens.get(found.citizen_id if found else uuid.uuid4())
+        allowed = await code_limits.allow_code(app, uow, key_hash=key, client=client)
+        await uow.commit()
+    # ``sign_in_contact`` found it by ``trust.opens_portal``: the citizen's own, or the
+    # first own contact (the registering agency's, while the citizen has none).
+    opens = found is not None and citizen is not None and citizen.sandbox_of is None
+    contact_id = found.id if found is not None and opens else uuid.uuid4()
+    citizen_id = citizen.id if citizen is not None and opens else uuid.uuid4()
     code = f"{secrets.randbelow(1_000_000):06d}"
-    expires = _stamp(now + SIGN_IN_TTL)
-    if found is None or citizen is None:
-        # Same fields, same lengths: a random contact and citizen, a hash no code has.
-        fake = {"k": str(uuid.uuid4()), "c": str(uuid.uuid4()), "h": secrets.token_hex(32)}
-        return SignIn(_seal(app, fake | {"e": expires}, CHALLENGE_FIELD), None)
-    payload = {"k": str(found.id), "c": str(citizen.id), "h": code_hash(app, found.id, code)}
-    challenge = _seal(app, payload | {"e": expires}, CHALLENGE_FIELD)
-    return SignIn(challenge, _code_message(app, kind, value, code, citizen.language))
+    digest = code_hash(app, contact_id, code)
+    message = _code_message(app, kind, value, code, citizen.language if citizen else "id")
+    send = opens and allowed
+    payload = {
+        "k": str(contact_id),
+        "c": str(citizen_id),
+        "h": digest if send else secrets.token_hex(32),
+        "w": key,
+        "e": _stamp(now + SIGN_IN_TTL),
+    }
+    return SignIn(_seal(app, payload, CHALLENGE_FIELD), message if send else None)
 
 
 def _code_message(app: Warta, kind: str, to: str, code: str, language: str) -> OutboundMessage:
@@ -206,43 +193,59 @@ def _code_message(app: Warta, kind: str, to: str, code: str, language: str) -> O
     )  # fmt: skip
 
 
-async def send_code(app: Warta, message: OutboundMessage) -> None:
+async def send_code(app: Warta, message: OutboundMessage | None) -> None:
     """Straight through the channel, not the notifications table: a sign-in code is
     worthless after 10 minutes, and a row would keep it readable (sealed, but openable by
     anyone with the key) for as long as notifications are kept. No retry either: a
-    citizen who gets nothing asks again."""
+    citizen who gets nothing asks again. None: nothing to send (the routes call this for
+    every sign-in alike)."""
+    if message is None:
+        return
     try:
         await app.channels[message.channel].send(message)
     except DeliveryError as exc:
         log.warning("sign-in code not sent by %s (%s)", message.channel, type(exc).__name__)
 
 
-async def verify(app: Warta, tries: WrongTries, challenge: str, code: str) -> Session:
-    """A session for the citizen the challenge was made for, if ``code`` is its code."""
+async def verify(app: Warta, challenge: str, code: str) -> Session:
+    """A session for the citizen the challenge was made for, if ``code`` is its code.
+
+    Both counts live in the database (``code_events``), so every process and host agrees:
+    wrong guesses per contact over all its challenges (5 in 15 minutes lock it for 15: a
+    new challenge does not start afresh), and a challenge that signed in once never does
+    again. A locked contact's guesses are answered as wrong ones, the right code too, and
+    not counted (nothing was checked). Signing in with the first own contact (one the
+    registering agency proved, while the citizen has none) makes it the citizen's own.
+    """
     payload = _open(app, challenge, CHALLENGE_FIELD)
-    if payload is None:
+    if payload is None or not {"k", "c", "h", "w", "e"} <= payload.keys():
         raise BadRequest("This sign-in is not valid: ask for a new code")
-    if tries.used(challenge):
-        raise BadRequest("This code was already used: ask for a new one")
     now = app.clock()
-    expires = _time(payload["e"])
     contact_id, citizen_id = uuid.UUID(payload["k"]), uuid.UUID(payload["c"])
+    spent = code_limits.challenge_key(app, challenge)
     # The contact rules' own check, on what the challenge holds instead of a stored row.
+    # Its attempts are 0: wrong guesses are counted per contact below, not per code.
     held = CitizenContact(
-        id=contact_id,
-        code_hash=payload["h"],
-        code_expires_at=expires,
-        code_attempts=tries.wrong(challenge),
+        id=contact_id, code_hash=payload["h"], code_expires_at=_time(payload["e"]), code_attempts=0
     )
-    problem = code_problem(app, held, code.strip(), now)
-    if problem is not None:
-        tries.add_wrong(challenge, expires, now)
-        raise BadRequest(problem)
-    if not tries.use(challenge, expires, now):
-        raise BadRequest("This code was already used: ask for a new one")
     async with app.uow() as uow:
-        contact = await uow.citizens.contact(citizen_id, contact_id)
-    if contact is None or contact.verified_at is None or contact.gone_at is not None:
+        locked = await code_limits.locked(app, uow, key_hash=payload["w"])
+        if await code_limits.used(app, uow, key_hash=spent):
+            raise BadRequest("This code was already used: ask for a new one")
+        problem = code_problem(app, held, code.strip(), now)
+        if problem is not None or locked:
+            if not locked:
+                await code_limits.wrong_guess(app, uow, key_hash=payload["w"])
+                await uow.commit()
+            raise BadRequest(problem or WRONG_CODE)
+        await code_limits.mark_used(app, uow, key_hash=spent)
+        contact = await uow.citizens.portal_contact(citizen_id, contact_id)
+        if contact is not None and contact.scope != trust.CITIZEN:
+            # The first own contact (``trust.opens_portal``): signing in with it is the
+            # citizen confirming it, in the transaction that spends the code.
+            await make_own(uow, contact, now)
+        await uow.commit()
+    if contact is None:
         raise BadRequest("This contact can no longer sign in: ask for a new code")
     return new_session(app, citizen_id, now)
 
@@ -336,7 +339,7 @@ async def present(
         return []
     attempts = await uow.inbox.attempts([r.id for r in firsts])
     names = await uow.citizens.agency_names({r.agency_id for r in firsts})
-    shared = await routing.shared_contents(app, uow, [a for v in attempts.values() for a in v])
+    shared = await shared_contents(app, uow, [a for v in attempts.values() for a in v])
     shown = []
     for first in firsts:
         tries = attempts[first.id] or [first]

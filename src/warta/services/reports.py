@@ -20,7 +20,8 @@ from warta.deps import Warta
 from warta.domain import statuses
 from warta.domain.regions import ZONES
 from warta.errors import NotFound, ValidationFailed
-from warta.services import content, routing
+from warta.services import content
+from warta.services.attempts import shared_contents
 from warta.services.sending import normalise_recipient
 from warta.store.models import Notification
 from warta.store.repositories import STATUS_ALIASES
@@ -206,7 +207,7 @@ async def detail(app: Warta, agency_id: uuid.UUID, notification_id: uuid.UUID) -
         if row is None:
             raise NotFound()
         attempts = await uow.notifications.attempts(row.message_id) if row.message_id else []
-        shared = await routing.shared_contents(app, uow, [row, *attempts])
+        shared = await shared_contents(app, uow, [row, *attempts])
         names = await uow.templates.names({row.template_id})
     recipients = {r.id: recipient_of(app, r) for r in (row, *attempts)}
     return Detail(row, attempts, shared, names.get(row.template_id, ""), recipients)

@@ -28,6 +28,7 @@ from warta.errors import (
 from warta.services import content, lookups
 from warta.store.ids import new_id
 from warta.store.models import NOTIFICATIONS, Agency, Notification, Template
+from warta.store.uow import UnitOfWork
 
 #: A template with a body per channel, for sends to citizens (POST /v2/notifications).
 MULTI = "multi"
@@ -230,11 +231,21 @@ async def check_team_recipient(app: Warta, caller: Caller, recipient: str) -> No
     if caller.key_type != "team":
         return
     async with app.uow() as uow:
-        allowed = await uow.agencies.on_guest_list(
-            caller.agency.id, app.keyring.lookup_hashes(recipient)
-        )
+        allowed = await on_guest_list(app, uow, caller.agency.id, recipient)
     if not allowed:
-        raise BadRequest("Can’t send to this recipient using a team-only API key")
+        raise team_key_refused()
+
+
+async def on_guest_list(app: Warta, uow: UnitOfWork, agency_id: uuid.UUID, recipient: str) -> bool:
+    """Whether a normalised phone number or email address is on the agency's guest list
+    (under any key, so a key rotation under way changes nothing)."""
+    return await uow.agencies.on_guest_list(agency_id, app.keyring.lookup_hashes(recipient))
+
+
+def team_key_refused() -> BadRequest:
+    """Notify's answer to a team key sending beyond the guest list (or where no guest
+    list can apply, as a broadcast to a segment)."""
+    return BadRequest("Can’t send to this recipient using a team-only API key")
 
 
 def rendered_content(channel: str, subject: str | None, body: str) -> content.Content:

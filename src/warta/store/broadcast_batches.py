@@ -21,6 +21,7 @@ from sqlalchemy import String, and_, exists, false, func, or_, select, type_coer
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from warta.domain.trust import CITIZEN
 from warta.store.models import (
     NOTIFICATIONS,
     Broadcast,
@@ -29,6 +30,7 @@ from warta.store.models import (
     Notification,
     OptOut,
     SmsOptOut,
+    SmsPlatformOptOut,
     Topic,
     TopicSubscription,
 )
@@ -54,10 +56,12 @@ async def read(
     session: AsyncSession, broadcast: Broadcast, after: uuid.UUID | None, size: int
 ) -> list[Any]:
     """The next ``size`` citizens of the segment after ``after``, by id, each with every
-    verified contact (oldest first; one row per contact, or one with no contact):
+    verified contact the broadcasting agency may use (its own first, then the citizen's,
+    each oldest first; one row per contact, or one with no contact):
     ``id`` (raw), the preference columns, ``opted_out`` (from the whole agency),
     ``opted_out_topic``, ``kind``, ``contact_id`` (raw), ``value_enc``, ``value_hash``,
-    ``stopped`` (true when that contact is a phone that replied STOP to the agency)."""
+    ``stopped`` (true when that contact is a phone that replied STOP to the agency, or
+    STOP ALL to any). Long on purpose: one statement, tuned as a whole (docs/performance.md)."""
     segment = select(
         Citizen.id,
         Citizen.zone,
@@ -85,6 +89,11 @@ async def read(
         )
     if after is not None:
         segment = segment.where(Citizen.id > after)
+    # A test key's broadcast reaches its agency's sandbox only; any other, real citizens only.
+    if broadcast.key_type == "test":
+        segment = segment.where(Citizen.sandbox_of == broadcast.agency_id)
+    else:
+        segment = segment.where(Citizen.sandbox_of.is_(None))
     citizens = segment.order_by(Citizen.id).limit(size).cte("segment")
     # The batch's contacts lie between its first and last citizen: said outright, so the
     # database reads them by index whatever it guesses of the join's size.
@@ -100,11 +109,15 @@ async def read(
             OptOut.topic == topic,
         )
 
+    agency = str(broadcast.agency_id)
     stopped = and_(
         CitizenContact.kind == "sms",
-        exists().where(
-            SmsOptOut.agency_id == broadcast.agency_id,
-            SmsOptOut.phone_hash == CitizenContact.value_hash,
+        or_(
+            exists().where(
+                SmsOptOut.agency_id == broadcast.agency_id,
+                SmsOptOut.phone_hash == CitizenContact.value_hash,
+            ),
+            exists().where(SmsPlatformOptOut.phone_hash == CitizenContact.value_hash),
         ),
     )
     query = (
@@ -127,9 +140,11 @@ async def read(
                 *in_range,
                 CitizenContact.verified_at.is_not(None),
                 CitizenContact.gone_at.is_(None),
+                CitizenContact.scope.in_([CITIZEN, agency]),  # ``trust.usable_by``
             ),
         )
-        .order_by(citizens.c.id, CitizenContact.created_at)
+        # The agency's own contacts first, then the citizen's (``trust.pick_contact``).
+        .order_by(citizens.c.id, CitizenContact.scope != agency, CitizenContact.created_at)
     )
     return list((await session.execute(query)).all())
 

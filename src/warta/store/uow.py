@@ -16,6 +16,7 @@ from warta.store.repositories import (
     CallbackRepository,
     ChatRepository,
     CitizenRepository,
+    CodeEventRepository,
     InboxRepository,
     NotificationRepository,
     PlatformSecretRepository,
@@ -46,6 +47,7 @@ class UnitOfWork:
         self.chat = ChatRepository(self.session)
         self.platform_secrets = PlatformSecretRepository(self.session)
         self.sealed = SealedColumnRepository(self.session)
+        self.code_events = CodeEventRepository(self.session)
         return self
 
     async def __aexit__(

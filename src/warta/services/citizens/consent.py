@@ -30,7 +30,7 @@ async def record_consent(
     """Record a grant or withdrawal, for this agency or one of its topics; it applies to
     the next routing decision. A topic grant also subscribes, a withdrawal unsubscribes."""
     async with app.uow() as uow:
-        citizen = await visible(uow, caller.agency.id, citizen_id)
+        citizen = await visible(uow, caller, citizen_id)
         consent = await write_consent(app, uow, citizen.id, caller.agency.id, choice)
         await uow.commit()
     return consent
@@ -67,7 +67,7 @@ async def write_consent(
 
 async def consents(app: Warta, caller: Caller, citizen_id: uuid.UUID) -> Sequence[Consent]:
     async with app.uow() as uow:
-        citizen = await visible(uow, caller.agency.id, citizen_id)
+        citizen = await visible(uow, caller, citizen_id)
         return await uow.citizens.consents(citizen.id, caller.agency.id)
 
 

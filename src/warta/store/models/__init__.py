@@ -26,11 +26,13 @@ from warta.store.models.notifications import (
     NOTIFICATIONS,
     Broadcast,
     Callback,
+    CodeEvent,
     Job,
     Notification,
     ReceivedText,
     SmsOptOut,
     SmsPart,
+    SmsPlatformOptOut,
 )
 from warta.store.models.staff import Staff, StaffSession
 
@@ -46,6 +48,7 @@ __all__ = [
     "ChatLink",
     "Citizen",
     "CitizenContact",
+    "CodeEvent",
     "Consent",
     "GuestListEntry",
     "Job",
@@ -56,6 +59,7 @@ __all__ = [
     "ReceivedText",
     "SmsOptOut",
     "SmsPart",
+    "SmsPlatformOptOut",
     "Staff",
     "StaffSession",
     "Template",

@@ -10,6 +10,7 @@ from datetime import datetime
 from sqlalchemy import (
     Boolean,
     ForeignKey,
+    Index,
     Integer,
     LargeBinary,
     String,
@@ -23,11 +24,14 @@ from warta.store.models.base import Base, UtcDateTime
 
 class Agency(Base):
     __tablename__ = "agencies"
+    __table_args__ = (Index("ix_agencies_sms_sender_key", "sms_sender_key", unique=True),)
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
     name: Mapped[str] = mapped_column(String(255), unique=True)
     email_from: Mapped[str | None] = mapped_column(String(320))
     sms_sender: Mapped[str | None] = mapped_column(String(11))
+    #: ``sms_sender`` upper-cased: one agency per sender id, whatever its case.
+    sms_sender_key: Mapped[str | None] = mapped_column(String(11))
     rate_limit: Mapped[int] = mapped_column(Integer)
     message_limit: Mapped[int] = mapped_column(Integer)
     callback_url: Mapped[str | None] = mapped_column(String(2000))

@@ -49,6 +49,12 @@ class Citizen(Base):
     digest_at: Mapped[str] = mapped_column(String(5), default="18:00")
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    #: Registered with a test key: seen only by that agency's test keys, found by a NIK hash
+    #: of its own (``sandbox:<agency>:<nik>``), so it never meets a real citizen.
+    sandbox_of: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("agencies.id"))
+    #: The agency that registered the citizen: it supplied the name, region, zone and
+    #: language, so it alone sees and changes them (``domain/trust.py``).
+    registered_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("agencies.id"))
 
 
 class CitizenContact(Base):
@@ -59,7 +65,9 @@ class CitizenContact(Base):
 
     __tablename__ = "citizen_contacts"
     __table_args__ = (
-        Index("ix_citizen_contacts_owner", "citizen_id", "kind", "value_hash", unique=True),
+        Index(
+            "ix_citizen_contacts_owner", "citizen_id", "kind", "value_hash", "scope", unique=True
+        ),
         Index("ix_citizen_contacts_value", "value_hash"),
     )
 
@@ -78,6 +86,14 @@ class CitizenContact(Base):
     gone_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     #: The citizen last wrote to us on it (WhatsApp: free text only within 24 hours).
     last_inbound_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    #: Who may use it (docs/trust.md): ``citizen`` (the citizen's own: every agency that
+    #: knows the citizen, the digest, escalation, portal sign-in) or the id of the one
+    #: agency that added and proved it and has not yet had it confirmed by the citizen.
+    scope: Mapped[str] = mapped_column(String(36), server_default="citizen")
+    #: The agency that added it; None: the citizen did (portal, device, chat link).
+    added_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("agencies.id"))
+    #: How it was proven: code, device, chat-link, portal, import or migrated.
+    proof: Mapped[str | None] = mapped_column(String(20))
 
 
 class AgencyCitizen(Base):

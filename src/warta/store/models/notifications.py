@@ -63,6 +63,15 @@ class Notification(Base):
             sqlite_where=text("digest_of IS NOT NULL"),
             postgresql_where=text("digest_of IS NOT NULL"),
         ),
+        # Whom a reply to the platform sender is for (``last_platform_texter``). Only sent
+        # SMS are indexed: a fan-out inserts rows with no sent_at and pays nothing here.
+        Index(
+            "ix_notifications_sms_recipient",
+            "recipient_hash",
+            "sent_at",
+            sqlite_where=text("type = 'sms' AND sent_at IS NOT NULL"),
+            postgresql_where=text("type = 'sms' AND sent_at IS NOT NULL"),
+        ),
         Index(
             "ix_notifications_job",
             "job_id",
@@ -152,7 +161,9 @@ class ReceivedText(Base):
     __table_args__ = (Index("ix_received_agency_created", "agency_id", "created_at"),)
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
-    agency_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("agencies.id"))
+    #: None: a reply to the platform sender that no agency texted that number recently;
+    #: kept for the platform, never handed to an arbitrary agency.
+    agency_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("agencies.id"))
     notify_number: Mapped[str] = mapped_column(String(20))
     user_number_enc: Mapped[bytes] = mapped_column(LargeBinary)
     user_number_hash: Mapped[str] = mapped_column(String(64))
@@ -188,6 +199,28 @@ class SmsOptOut(Base):
 
     agency_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("agencies.id"), primary_key=True)
     phone_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class SmsPlatformOptOut(Base):
+    """A number that replied BERHENTI SEMUA / STOP ALL: no non-urgent SMS from any agency."""
+
+    __tablename__ = "sms_platform_opt_outs"
+
+    phone_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class CodeEvent(Base):
+    """One-time codes sent and wrong guesses, by the keyed hash of what they concern (a
+    contact, a client address): the limits every process shares (``domain/limits.py``)."""
+
+    __tablename__ = "code_events"
+    __table_args__ = (Index("ix_code_events_key", "key_hash", "kind", "created_at"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    key_hash: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(16))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
 

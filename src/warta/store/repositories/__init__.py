@@ -7,6 +7,7 @@ from warta.store.repositories.broadcasts import BroadcastRepository
 from warta.store.repositories.callbacks import CallbackRepository
 from warta.store.repositories.chat import ChatRepository
 from warta.store.repositories.citizens import CitizenRepository
+from warta.store.repositories.code_events import CodeEventRepository
 from warta.store.repositories.inbox import InboxRepository
 from warta.store.repositories.notifications import (
     CLAIMED,
@@ -30,6 +31,7 @@ __all__ = [
     "ChatRepository",
     "CitizenRepository",
     "ClaimedRow",
+    "CodeEventRepository",
     "InboxRepository",
     "NotificationRepository",
     "PlatformSecretRepository",

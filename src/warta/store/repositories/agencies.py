@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable, Sequence
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from warta.store.models import (
     Agency,
@@ -23,14 +23,9 @@ class AgencyRepository(Repository):
         return await self.session.scalar(select(Agency).where(Agency.name == name))
 
     async def by_sms_sender(self, sender: str) -> Agency | None:
-        """The agency whose SMS sender id this is, in any case."""
-        query = select(Agency).where(func.lower(Agency.sms_sender) == sender.lower())
-        return (await self.session.scalars(query)).first()
-
-    async def the_only_one(self) -> Agency | None:
-        """The agency, when there is exactly one."""
-        agencies = (await self.session.scalars(select(Agency).limit(2))).all()
-        return agencies[0] if len(agencies) == 1 else None
+        """The agency whose own SMS sender id this is, in any case (one at most)."""
+        query = select(Agency).where(Agency.sms_sender_key == sender.upper())
+        return await self.session.scalar(query)
 
     async def create(self, agency: Agency, keys: Iterable[ApiKey]) -> None:
         self.session.add(agency)

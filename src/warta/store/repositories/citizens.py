@@ -55,12 +55,23 @@ class CitizenRepository(ContactQueries, ConsentQueries):
         self.session.add(citizen)
         await self.session.flush()
 
-    async def visible(self, agency_id: uuid.UUID, citizen_id: uuid.UUID) -> Citizen | None:
-        """The citizen, if this agency has a relationship with them."""
+    async def visible(
+        self, agency_id: uuid.UUID, citizen_id: uuid.UUID, *, sandbox: bool = False
+    ) -> Citizen | None:
+        """The citizen, if this agency has a relationship with them: a real citizen, or
+        with ``sandbox`` one of this agency's test-key sandbox (never the other)."""
+        in_registry = Citizen.sandbox_of == agency_id if sandbox else Citizen.sandbox_of.is_(None)
         query = (
             select(Citizen)
             .join(AgencyCitizen, AgencyCitizen.citizen_id == Citizen.id)
-            .where(AgencyCitizen.agency_id == agency_id, Citizen.id == citizen_id)
+            .where(AgencyCitizen.agency_id == agency_id, Citizen.id == citizen_id, in_registry)
+        )
+        return await self.session.scalar(query)
+
+    async def linked_at(self, agency_id: uuid.UUID, citizen_id: uuid.UUID) -> datetime | None:
+        """When this agency's relationship with the citizen began."""
+        query = select(AgencyCitizen.created_at).where(
+            AgencyCitizen.agency_id == agency_id, AgencyCitizen.citizen_id == citizen_id
         )
         return await self.session.scalar(query)
 

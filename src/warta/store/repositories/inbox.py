@@ -2,8 +2,23 @@
 erasing the citizen does to the notification rows that were theirs.
 
 A message is every attempt sharing ``message_id``; its first attempt's row (``id ==
-message_id``) stands for it. It is shown once an attempt has ``sent_at``, and never for a
-test key.
+message_id``) stands for it. It is shown once an attempt *to one of the citizen's own
+contacts* (``trust.CITIZEN``) has ``sent_at``, and never for a test key.
+
+Own contacts only: a message an agency sent to a contact only it may use (one it added
+and proved, not yet confirmed by the citizen) is that agency's business with the person,
+who may not be whoever signs in here: a squatter who registered someone's NIK first with
+their own phone must not read what a real agency sends to the phone it proved. Confirming
+the contact in the portal shows its messages, past ones included.
+
+An attempt is matched to a contact by channel and lookup hash: ``type == kind`` and
+``recipient_hash == value_hash``. Routing copies the chosen contact's ``value_hash`` into
+the row (``services/attempts.attempt``, ``broadcast_rows``; escalation and the digest keep
+it), so every kind agrees (a phone in E.164, an address, a push subscription's JSON, a
+chat's ``telegram:<id>`` or ``whatsapp:<phone>``), and key rotation re-hashes both from
+the same plaintext. Every attempt that goes out has a contact: none is shown without one.
+A contact that later went dead (``gone_at``) still shows what reached it; one the citizen
+removed no longer does.
 """
 
 from __future__ import annotations
@@ -13,26 +28,41 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, exists, func, select, update
+from sqlalchemy import ColumnElement, Select, exists, func, select, update
 from sqlalchemy.orm import aliased
 
 from warta.domain import statuses
-from warta.store.models import NOTIFICATIONS, Notification
+from warta.domain.trust import CITIZEN
+from warta.store.models import NOTIFICATIONS, CitizenContact, Notification
 from warta.store.repositories.base import Repository
 from warta.store.repositories.paging import newest_first
 
 
+def _to_own(attempt: type[Notification], citizen_id: uuid.UUID) -> ColumnElement[bool]:
+    """The attempt went to (is addressed to) one of the citizen's own contacts."""
+    own = aliased(CitizenContact)
+    return exists().where(
+        own.citizen_id == citizen_id,
+        own.scope == CITIZEN,
+        own.kind == attempt.type,
+        own.value_hash == attempt.recipient_hash,
+    )
+
+
 def _shown(citizen_id: uuid.UUID) -> Select[Any]:
-    """First attempts of this citizen's messages that have started going out."""
+    """First attempts of this citizen's messages that have gone out to a contact of their
+    own."""
     attempt = aliased(Notification)
-    started = exists().where(
-        attempt.message_id == Notification.message_id, attempt.sent_at.is_not(None)
+    reached = exists().where(
+        attempt.message_id == Notification.message_id,
+        attempt.sent_at.is_not(None),
+        _to_own(attempt, citizen_id),
     )
     return select(Notification).where(
         Notification.citizen_id == citizen_id,
         Notification.id == Notification.message_id,
         Notification.key_type != "test",
-        started,
+        reached,
     )
 
 
@@ -74,12 +104,12 @@ class InboxRepository(Repository):
     async def started_since(
         self, citizen_id: uuid.UUID, since: datetime
     ) -> dict[uuid.UUID, datetime]:
-        """Message id -> when it first went out, for the citizen's messages that first
-        went out after ``since``."""
+        """Message id -> when it first went out to one of the citizen's own contacts, for
+        the citizen's messages that first did so after ``since``."""
         went_out = func.min(Notification.sent_at)
         query = (
             select(Notification.message_id, went_out)
-            .where(Notification.citizen_id == citizen_id)
+            .where(Notification.citizen_id == citizen_id, _to_own(Notification, citizen_id))
             .group_by(Notification.message_id)
             .having(went_out > since)
         )

@@ -12,6 +12,7 @@ from sqlalchemy import Row, and_, bindparam, case, func, or_, select, tuple_, up
 
 from warta.store.models import (
     NOTIFICATIONS,
+    Agency,
     Job,
     Notification,
 )
@@ -53,6 +54,8 @@ CLAIMED = (
     Notification.digest,
     Notification.routing,
     Notification.created_at,
+    # The other channels' content: what the last routing look may choose among.
+    Notification.alternatives_enc,
 )
 
 
@@ -223,6 +226,27 @@ class NotificationRepository(SettlingQueries):
             rows.c.type, rows.c.status, rows.c.day
         )
         return [(t, s, d, c) for t, s, d, c in await self.session.execute(query)]
+
+    async def last_platform_texter(
+        self, phone_hashes: Iterable[str], since: datetime
+    ) -> Agency | None:
+        """The agency that last texted this phone from the platform's sender id (an agency
+        with no sender id of its own) since ``since``: whom a reply to ``WARTA`` is for.
+        Only SMS handed to a provider count; test keys send nothing."""
+        query = (
+            select(Agency)
+            .join(Notification, Notification.agency_id == Agency.id)
+            .where(
+                Notification.recipient_hash.in_(list(phone_hashes)),
+                Notification.type == "sms",
+                Notification.key_type != "test",
+                Notification.sent_at >= since,
+                Agency.sms_sender.is_(None),
+            )
+            .order_by(Notification.sent_at.desc())
+            .limit(1)
+        )
+        return (await self.session.scalars(query)).first()
 
     async def count_created_since(self, agency_id: uuid.UUID, since: datetime) -> int:
         query = select(func.count(Notification.id)).where(

@@ -1,9 +1,10 @@
-"""Texts citizens sent to agencies."""
+"""Texts citizens sent to agencies, and those no agency is for (``agency_id`` NULL)."""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from datetime import datetime
 
 from sqlalchemy import select
 
@@ -31,3 +32,13 @@ class ReceivedTextRepository(Repository):
     async def get(self, agency_id: uuid.UUID, text_id: uuid.UUID) -> ReceivedText | None:
         row = await self.session.get(ReceivedText, text_id)
         return row if row is not None and row.agency_id == agency_id else None
+
+    async def unclaimed_from(self, phone_hash: str, since: datetime) -> bool:
+        """Whether this phone sent a text no agency was for (kept for the platform) since
+        ``since``."""
+        query = select(ReceivedText.id).where(
+            ReceivedText.agency_id.is_(None),
+            ReceivedText.created_at >= since,
+            ReceivedText.user_number_hash == phone_hash,
+        )
+        return (await self.session.scalar(query.limit(1))) is not None

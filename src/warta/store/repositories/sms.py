@@ -1,4 +1,4 @@
-"""SMS parts, their receipts, and SMS opt-outs (BERHENTI)."""
+"""SMS parts, their receipts, and SMS opt-outs (BERHENTI, BERHENTI SEMUA)."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from sqlalchemy import Table, delete, select, tuple_
 from warta.store.models import (
     SmsOptOut,
     SmsPart,
+    SmsPlatformOptOut,
 )
 from warta.store.repositories.base import Repository
 
@@ -99,13 +100,23 @@ class SmsRepository(Repository):
         }
 
     async def opted_out(self, pairs: Iterable[tuple[uuid.UUID, str]]) -> set[tuple[uuid.UUID, str]]:
+        """The (agency, phone hash) pairs whose phone takes no non-urgent SMS from that
+        agency: it replied BERHENTI to the agency, or BERHENTI SEMUA to any."""
         wanted = list(set(pairs))
         if not wanted:
             return set()
         query = select(SmsOptOut.agency_id, SmsOptOut.phone_hash).where(
             tuple_(SmsOptOut.agency_id, SmsOptOut.phone_hash).in_(wanted)
         )
-        return {(r.agency_id, r.phone_hash) for r in await self.session.execute(query)}
+        stopped = {(r.agency_id, r.phone_hash) for r in await self.session.execute(query)}
+        everywhere = set(
+            await self.session.scalars(
+                select(SmsPlatformOptOut.phone_hash).where(
+                    SmsPlatformOptOut.phone_hash.in_({h for _, h in wanted})
+                )
+            )
+        )
+        return stopped | {(a, h) for a, h in wanted if h in everywhere}
 
     async def opt_out(self, agency_id: uuid.UUID, phone_hash: str, now: datetime) -> None:
         insert = self._insert(SmsOptOut).values(
@@ -118,4 +129,15 @@ class SmsRepository(Repository):
             delete(SmsOptOut).where(
                 SmsOptOut.agency_id == agency_id, SmsOptOut.phone_hash == phone_hash
             )
+        )
+
+    async def opt_out_everywhere(self, phone_hash: str, now: datetime) -> None:
+        """BERHENTI SEMUA: no agency's non-urgent SMS to this phone."""
+        insert = self._insert(SmsPlatformOptOut).values(phone_hash=phone_hash, created_at=now)
+        await self.session.execute(insert.on_conflict_do_nothing())
+
+    async def opt_in_everywhere(self, phone_hash: str) -> None:
+        """MULAI SEMUA: lifts BERHENTI SEMUA (a stop sent to one agency stays)."""
+        await self.session.execute(
+            delete(SmsPlatformOptOut).where(SmsPlatformOptOut.phone_hash == phone_hash)
         )
