@@ -43,7 +43,7 @@ async def test_rotation_re_encrypts_everything_and_drops_the_old_key(
         assert stored["current"] != old_key and stored["previous"] == []
         assert count >= 9  # 3 key secrets, a guest, a recipient, its content, a citizen
     # A fresh process with only the new key reads everything and finds by hash.
-    async with running_warta(settings, agency_name="Dinas Kedua") as h2:
+    async with running_warta(settings, agency_name="Dinas Kedua", sms_sender="DINASDUA") as h2:
         fresh = load_keyring(secret_key="", previous_keys="", key_file=key_file)
         async with h2.app.uow() as uow:
             rows = (await uow.session.scalars(select(Notification))).all()

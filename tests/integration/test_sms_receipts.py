@@ -194,12 +194,16 @@ async def test_inbound_texts_are_listed_and_forwarded(harness: Harness) -> None:
     assert [m["content"] for m in listed["received_text_messages"]] == ["Kapan KTP saya jadi?"]
 
 
-async def test_with_a_single_agency_texts_to_any_sender_id_are_its_own(
-    harness: Harness,
+async def test_a_text_no_agency_can_claim_is_kept_from_even_the_only_agency(
+    harness: Harness, channel: PartsChannel
 ) -> None:
+    # Once the only agency got every text; now a text to a sender id nobody holds, from a
+    # number no agency texted, is the platform's (docs/trust.md): it may hold a NIK.
     await text_from(harness, "081211112222", "Halo", to="OTHER")
+    await wait_for(lambda: len(channel.sent) == 1)  # answered with the platform's help
+    assert channel.sent[0].to == "+6281211112222" and "Dinas Uji" not in channel.sent[0].body
     listed = (await harness.get("/v2/received-text-messages")).json()
-    assert len(listed["received_text_messages"]) == 1
+    assert listed["received_text_messages"] == []
 
 
 async def wait_for(condition: Callable[[], bool], timeout: float = 5.0) -> None:
