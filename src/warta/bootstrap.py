@@ -177,9 +177,13 @@ async def _app_channels(app: Warta, vapid: VapidKeys) -> tuple[Channel, Channel]
     settings, http, peers = app.settings, app.http, app.local_peers
     async with app.uow() as uow:
         stored = {name: await platform.load(uow, app.keyring, name) for name in platform.SERVICES}
-    push: dict[str, Channel] = {
-        "webpush": WebPushChannel(vapid, WebPushConfig(subject=settings.vapid_subject), http)
-    }
+    web_push = WebPushConfig(
+        subject=settings.vapid_subject,
+        hosts=frozenset(h.strip().lower() for h in settings.push_hosts.split(",") if h.strip()),
+        # Development only: the local push service of `make run` is http on 127.0.0.1.
+        allow_local=settings.start_local_app_peers,
+    )
+    push: dict[str, Channel] = {"webpush": WebPushChannel(vapid, web_push, http)}
     chats: dict[str, Channel] = {}
     fcm, telegram, whatsapp = stored["fcm"], stored["telegram"], stored["whatsapp"]
     if fcm is None and peers is not None:

@@ -24,6 +24,8 @@ are translated at the edge that meets them, with ``raise ... from exc``. The API
         │   └── ContactGone               the address itself is dead (push 404/410, FCM
         │                                 UNREGISTERED, a bot blocked): forget the contact
         └── TechnicalFailure            our side broke; do not retry blindly
+            └── ContentFault              the message itself cannot be sent (cannot be
+                                          encoded, no text): never a provider's fault
 """
 
 from __future__ import annotations
@@ -162,3 +164,9 @@ class ContactGone(PermanentFailure):
 
 class TechnicalFailure(DeliveryError):
     final_status = "technical-failure"
+
+
+class ContentFault(TechnicalFailure):
+    """The message, not the provider, is at fault (text that cannot be encoded, no text, a
+    sender id the protocol cannot carry): provider health (``domain.failover``) does not
+    count it against the provider."""

@@ -7,6 +7,9 @@ import json
 import logging
 import sys
 
+#: Loggers kept to warnings whatever the level: what they say at INFO carries secrets.
+QUIETED = ("httpx", "httpcore")
+
 
 class _JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
@@ -33,3 +36,7 @@ def configure(level: str = "INFO", *, as_json: bool = False) -> None:
     root.setLevel(level)
     # aiosmtpd logs every envelope (with addresses) at INFO; keep it to warnings.
     logging.getLogger("mail.log").setLevel(logging.WARNING)
+    # httpx logs every request's URL at INFO (httpcore its connections at DEBUG): a Web Push
+    # endpoint's path is a per-subscription secret, a Telegram URL holds the bot token.
+    for name in QUIETED:
+        logging.getLogger(name).setLevel(logging.WARNING)

@@ -80,6 +80,12 @@ class Settings(BaseSettings):
         "mailto:warta@localhost",
         description="Contact push services see in Web Push (VAPID `sub`): mailto: or https:.",
     )
+    push_hosts: str = Field(
+        "",
+        description="Comma-separated push service hosts Web Push subscriptions may use "
+        "(e.g. fcm.googleapis.com,updates.push.services.mozilla.com). Empty: any https host "
+        "on a public address.",
+    )
     fcm_url: str = Field("https://fcm.googleapis.com", description="FCM HTTP v1 base URL.")
     telegram_url: str = Field("https://api.telegram.org", description="Telegram Bot API base URL.")
     whatsapp_url: str = Field(

@@ -217,6 +217,29 @@ async def test_a_file_too_big_for_memory_is_refused_unread(
     assert spilled == []
     assert await stored(harness) == (0, 0)
 
+    # Media types are case-insensitive: a capitalised one, unauthenticated, 30 MB, is
+    # refused from its length before the sign-in redirect, and still nothing spills.
+    anonymous = harness.client
+    boundary = "warta"
+    thirty = (
+        (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="file"; '
+            f'filename="besar.csv"\r\nContent-Type: text/csv\r\n\r\n'
+        ).encode()
+        + b"0" * 30_000_000
+        + f"\r\n--{boundary}--\r\n".encode()
+    )
+    for media in ("Multipart/Form-Data", "MULTIPART/FORM-DATA"):
+        response = await anonymous.post(
+            "/console/bulk/check?lang=en",
+            content=thirty,
+            headers={"Content-Type": f"{media}; boundary={boundary}"},
+        )
+        assert response.status_code == 413, media
+        assert "The file is larger than 1 MB" in text_of(response.text)
+    assert spilled == []
+    assert await stored(harness) == (0, 0)
+
 
 async def test_a_viewer_cannot_bulk_send_and_an_upload_is_only_its_checkers(
     harness: Harness, outbox: Outbox
@@ -417,7 +440,7 @@ async def test_a_scheduled_broadcast_says_when_it_starts_and_can_be_called_off(
     path = made.headers["location"]
     page = await sender.client.get(path)
     shown = text_of(page.text)
-    assert "Sending starts at 2026-12-02 01:00 UTC." in shown  # 08:00 WIB
+    assert "Sending starts at 2 Dec 2026 08:00 WIB." in shown  # staff read WIB (issue 15)
     assert "Not started yet" in shown and "Cancel this broadcast" in shown
     assert "data-running" not in page.text  # nothing to refresh for until then
 

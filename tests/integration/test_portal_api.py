@@ -47,7 +47,9 @@ async def channels(outbox: Outbox) -> AsyncIterator[dict[str, Channel]]:
     """Email and SMS captured; push through the real Web Push protocol to a local push
     service that plays the browser."""
     async with httpx.AsyncClient() as http:
-        push = WebPushChannel(VAPID, WebPushConfig(subject="mailto:ops@warta.test"), http)
+        push = WebPushChannel(
+            VAPID, WebPushConfig(subject="mailto:ops@warta.test", allow_local=True), http
+        )
         yield {
             "email": RecordingChannel("email", outbox),
             "sms": RecordingChannel("sms", outbox),

@@ -1,7 +1,9 @@
 """WebPushChannel against a push service on 127.0.0.1 that also plays the browser.
 
 No mocks: every send crosses a loopback socket to ``warta.devpeers.push_service``, which checks
-the VAPID JWT itself and decrypts the payload with the subscriber's private key.
+the VAPID JWT itself and decrypts the payload with the subscriber's private key. Being on
+127.0.0.1 over http, it is reached with ``allow_local=True``, the development switch (the
+address rules themselves are tested in ``test_hardening_ssrf``).
 """
 
 from __future__ import annotations
@@ -84,7 +86,7 @@ def keys() -> VapidKeys:
 
 @pytest.fixture
 def channel(keys: VapidKeys, http: httpx.AsyncClient) -> WebPushChannel:
-    return WebPushChannel(keys, WebPushConfig(subject=SUBJECT), http)
+    return WebPushChannel(keys, WebPushConfig(subject=SUBJECT, allow_local=True), http)
 
 
 @pytest.fixture
@@ -213,7 +215,7 @@ async def test_a_subscription_made_for_another_vapid_key_is_refused(
     service: PushService, http: httpx.AsyncClient
 ) -> None:
     subscription = service.subscribe(VapidKeys.generate().public_key_b64url)
-    channel = WebPushChannel(VapidKeys.generate(), WebPushConfig(), http)
+    channel = WebPushChannel(VapidKeys.generate(), WebPushConfig(allow_local=True), http)
     with pytest.raises(TechnicalFailure) as caught:
         await channel.send(push(subscription))
     host = service.url.removeprefix("http://")
@@ -388,7 +390,7 @@ async def test_a_closed_port_is_provider_unavailable(
         port = sock.getsockname()[1]  # closed again: nothing listens there
     subscription = PushService(url=f"http://127.0.0.1:{port}").subscribe(keys.public_key_b64url)
     with pytest.raises(ProviderUnavailable) as caught:
-        await WebPushChannel(keys, WebPushConfig(), http).send(push(subscription))
+        await WebPushChannel(keys, WebPushConfig(allow_local=True), http).send(push(subscription))
     assert str(caught.value) == f"cannot reach push service 127.0.0.1:{port}: ConnectError"
 
 
@@ -396,7 +398,7 @@ async def test_a_push_service_that_does_not_answer_in_time_is_provider_unavailab
     service: PushService, keys: VapidKeys, subscription: dict[str, Any], http: httpx.AsyncClient
 ) -> None:
     service.fail_next(status=201, stall=True)
-    channel = WebPushChannel(keys, WebPushConfig(timeout=0.2), http)
+    channel = WebPushChannel(keys, WebPushConfig(timeout=0.2, allow_local=True), http)
     with pytest.raises(ProviderUnavailable) as caught:
         await channel.send(push(subscription))
     host = service.url.removeprefix("http://")
@@ -457,7 +459,9 @@ async def test_a_jwt_close_to_expiry_is_renewed(
     service: PushService, keys: VapidKeys, subscription: dict[str, Any], http: httpx.AsyncClient
 ) -> None:
     offset = [-11.5 * 3600]  # the first token then has half an hour left in real time
-    channel = WebPushChannel(keys, WebPushConfig(), http, clock=lambda: time.time() + offset[0])
+    channel = WebPushChannel(
+        keys, WebPushConfig(allow_local=True), http, clock=lambda: time.time() + offset[0]
+    )
     await channel.send(push(subscription))
     offset[0] = 0
     await channel.send(push(subscription))
@@ -622,8 +626,8 @@ def test_a_config_that_cannot_work_is_refused(changes: dict[str, Any], message: 
 async def test_a_closed_channel_refuses_retryably_and_closes_only_its_own_client(
     service: PushService, keys: VapidKeys, subscription: dict[str, Any], http: httpx.AsyncClient
 ) -> None:
-    shared = WebPushChannel(keys, WebPushConfig(), http)
-    own = WebPushChannel(keys)
+    shared = WebPushChannel(keys, WebPushConfig(allow_local=True), http)
+    own = WebPushChannel(keys, WebPushConfig(allow_local=True))
     assert isinstance(own, Channel)
     await own.send(push(subscription))  # it made a working client of its own
     await shared.aclose()

@@ -10,8 +10,17 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from warta.channels.sms_router import SmsRouter
 from warta.domain import keywords, statuses
+from warta.domain.channels import OutboundMessage, SendResult
 from warta.domain.failover import Balancer
+from warta.errors import (
+    ContentFault,
+    DeliveryError,
+    ProviderUnavailable,
+    TechnicalFailure,
+    TemporaryFailure,
+)
 
 
 def test_doctests() -> None:
@@ -220,3 +229,50 @@ def test_the_platform_help_points_to_stopping_every_agency(text: str, says: str)
     help_text = keywords.platform_help(keywords.parse(text))
     assert says in help_text and help_text.startswith("Warta:")
     assert len(help_text) <= 160
+
+
+class _Sms:
+    """An SMS provider that raises ``fail_with`` while it is set."""
+
+    name = "sms"
+
+    def __init__(self, provider: str) -> None:
+        self.provider = provider
+        self.fail_with: DeliveryError | None = None
+
+    async def start(self) -> None: ...
+
+    async def aclose(self) -> None: ...
+
+    async def send(self, message: OutboundMessage) -> SendResult:
+        if self.fail_with is not None:
+            raise self.fail_with
+        return SendResult("sending", f"{self.provider}-1", self.provider)
+
+
+@pytest.mark.parametrize(
+    ("fault", "demotes"),
+    [
+        # The message's fault (what SmppChannel raises for text it cannot encode): any
+        # provider would fail alike, so provider health ignores it.
+        (ContentFault("the SMS cannot be sent: a text of 300 parts cannot be concatenated"), False),
+        (ContentFault("the SMS has no text"), False),
+        # The provider's faults demote it.
+        (ProviderUnavailable("SMPP provider a did not take submit_sm"), True),
+        (TemporaryFailure("SMPP provider a still answers ESME_RTHROTTLED"), True),
+        (TechnicalFailure("SMPP provider a refused submit_sm: ESME_RINVCMDID"), True),
+    ],
+)
+async def test_only_provider_faults_change_which_provider_is_chosen(
+    fault: DeliveryError, demotes: bool
+) -> None:
+    a, b = _Sms("a"), _Sms("b")
+    router = SmsRouter([a, b], Balancer({"a": 90, "b": 10}), clock=lambda: 10.0, rand=lambda: 0.0)
+    assert router.balancer.order(10.0, 0.0)[0] == "a"
+    a.fail_with = fault
+    for n in range(20):  # each send falls over to b, which takes it
+        sent = await router.send(OutboundMessage(str(n), 1, "sms", "+6281234567890", "D", "x"))
+        assert sent.provider == "b"
+    assert router.balancer.is_demoted("a", 10.0) is demotes
+    chosen = Counter(router.balancer.order(10.0, i / 100)[0] for i in range(100))
+    assert chosen == ({"a": 48, "b": 52} if demotes else {"a": 90, "b": 10})

@@ -33,6 +33,8 @@ def _field(loc: tuple[Any, ...]) -> str:
 def validation_message(error: dict[str, Any]) -> str:
     """Pydantic's errors in the words of Notify's JSON-schema errors."""
     name, kind = _field(error["loc"]), error["type"]
+    if kind == "text_not_unicode":
+        return str(error["msg"])
     if kind == "missing":
         return f"{name} is a required property"
     if kind in ("uuid_parsing", "uuid_type"):

@@ -24,8 +24,10 @@ from babel.messages.pofile import read_po
 from babel.numbers import format_decimal
 from fastapi import Request
 from fastapi.responses import HTMLResponse
-from jinja2 import Environment, FileSystemLoader, select_autoescape
+from jinja2 import Environment, FileSystemLoader, pass_context, select_autoescape
+from jinja2.runtime import Context
 
+from warta.domain.timefmt import local_time
 from warta.errors import WartaError, Word
 from warta.security.crypto import Keyring
 
@@ -66,6 +68,14 @@ def environment(language: str = DEFAULT_LANGUAGE) -> Environment:
     )
     env.install_gettext_translations(_translations(language), newstyle=True)  # type: ignore[attr-defined]
     env.globals["lang"] = language
+
+    @pass_context
+    def local(context: Context, value: Any) -> str:
+        """``{{ when|local }}``: in the reader's zone, named (``viewer_zone``: a citizen's
+        own zone on the portal, WIB for staff)."""
+        return local_time(value, context.get("viewer_zone") or "WIB", language)
+
+    env.filters["local"] = local
     return env
 
 
@@ -119,6 +129,9 @@ def render(request: Request, name: str, status: int = 200, **values: Any) -> HTM
     if isinstance(values.get("error"), WartaError):
         values["error"] = error_text(request, values["error"])
     nonce = secrets.token_urlsafe(16)
+    # Times are shown in the reader's zone: the signed-in citizen's (``who_is`` sets it),
+    # else WIB, the console's.
+    values.setdefault("viewer_zone", getattr(request.state, "zone", None) or "WIB")
     template = environment(language).get_template(name)
     page = template.render(request=request, csp_nonce=nonce, **values)
     response = HTMLResponse(page, status)

@@ -8,9 +8,15 @@ from typing import Any
 import orjson
 from starlette.responses import Response
 
+from warta.services.content import sound
+
 
 class JsonResponse(Response):
     media_type = "application/json"
 
     def render(self, content: Any) -> bytes:
-        return orjson.dumps(content)
+        try:
+            return orjson.dumps(content)
+        except orjson.JSONEncodeError:
+            # Text that is not Unicode: answer with it shown safely rather than a 500.
+            return orjson.dumps(sound(content))

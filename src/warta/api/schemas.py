@@ -7,11 +7,53 @@ import uuid
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic_core import PydanticCustomError
+
+#: The error ``Strict`` raises for text that is not valid Unicode.
+NOT_UNICODE = "text_not_unicode"
+
+
+def lone_surrogate(value: Any, where: str = "") -> str | None:
+    """Where in a parsed JSON value a string (a value or a key) holds a lone surrogate
+    (``"\\udc00"``): text that is not Unicode, that no UTF-8 database, template or
+    provider can take. None when every string is sound."""
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return where or "request"
+        return None
+    if isinstance(value, dict):
+        for key, item in value.items():
+            name = f"{where}.{key}" if where else str(key)
+            if isinstance(key, str) and lone_surrogate(key) is not None:
+                return name.encode("utf-8", "backslashreplace").decode()
+            if (found := lone_surrogate(item, name)) is not None:
+                return found
+    elif isinstance(value, (list, tuple)):
+        for index, item in enumerate(value):
+            if (found := lone_surrogate(item, f"{where}[{index}]")) is not None:
+                return found
+    return None
 
 
 class Strict(BaseModel):
+    """Every request body: additional properties refused, and every string in it (at any
+    depth: personalisation, reference, rows...) valid Unicode, before anything is stored."""
+
     model_config = ConfigDict(extra="forbid")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _unicode_only(cls, data: Any) -> Any:
+        if (where := lone_surrogate(data)) is not None:
+            raise PydanticCustomError(
+                NOT_UNICODE,
+                "{where} is not valid Unicode text (it holds a lone surrogate)",
+                {"where": where},
+            )
+        return data
 
 
 class _Send(Strict):

@@ -6,7 +6,7 @@ import json
 import uuid
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Path, Query
 
 from warta.api.auth import authenticate, warta
 from warta.api.responses import JsonResponse
@@ -67,13 +67,21 @@ async def get_template(template_id: str, app: AppDep, caller: CallerDep) -> Json
     return JsonResponse(present(template))
 
 
+#: Versions are stored as 32-bit integers (PostgreSQL's INTEGER); a larger number cannot
+#: name one, and would fail in the database rather than as bad input.
+MAX_VERSION = 2**31 - 1
+
+
 @router.get(
     "/template/{template_id}/version/{version}",
     response_model=TemplateOut,
     summary="Get a template by ID and version",
 )
 async def get_template_version(
-    template_id: str, version: int, app: AppDep, caller: CallerDep
+    template_id: str,
+    version: Annotated[int, Path(ge=1, le=MAX_VERSION)],
+    app: AppDep,
+    caller: CallerDep,
 ) -> JsonResponse:
     found = await template_reads.version(app, caller.agency.id, _uuid(template_id), version)
     return JsonResponse(present(*found))

@@ -6,6 +6,12 @@ down or busy (``ProviderUnavailable``, ``TemporaryFailure``) or misconfigured
 by one failed attempt and loses nothing. A ``PermanentFailure`` is about the number, not
 the provider, and ends the send. If every provider fails, the last error goes back to the
 pipeline, which retries later with backoff.
+
+Only a provider's faults feed its health in the balancer: a ``ContentFault`` (text that
+cannot be encoded, no text, a sender the protocol cannot carry) is the message's fault and
+would fail on any provider alike, so it is never counted against one, else a batch of bad
+messages could demote a healthy provider. The next provider is still tried (another
+protocol may carry the message), uncounted as well.
 """
 
 from __future__ import annotations
@@ -18,7 +24,7 @@ from typing import Protocol
 
 from warta.domain.channels import ChannelName, OutboundMessage, SendResult
 from warta.domain.failover import Balancer
-from warta.errors import DeliveryError, PermanentFailure, ProviderUnavailable
+from warta.errors import ContentFault, DeliveryError, PermanentFailure, ProviderUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +69,8 @@ class SmsRouter:
                 self.balancer.record_send(name, True, self._clock())  # the provider worked
                 raise
             except DeliveryError as exc:
-                self.balancer.record_send(name, False, self._clock())
+                if not isinstance(exc, ContentFault):  # only the provider's faults count
+                    self.balancer.record_send(name, False, self._clock())
                 log.warning(
                     "SMS provider %s failed (%s: %s), trying the next",
                     name,

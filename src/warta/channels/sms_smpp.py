@@ -10,7 +10,8 @@ statuses in ``sms_smpp_status``) into the ``warta.errors.DeliveryError`` tree:
     ESME_RTHROTTLED / ESME_RMSGQFUL after ``throttle_retries`` retries -> TemporaryFailure
     ESME_RINVDSTADR and the other destination statuses                -> PermanentFailure
     ESME_RSYSERR (the SMSC's own fault)                               -> ProviderUnavailable
-    any other command_status, empty text, bad sender                  -> TechnicalFailure
+    any other command_status                                          -> TechnicalFailure
+    text that cannot be encoded, empty text, bad sender               -> ContentFault
 
 A dropped connection is rebound in the background with backoff. A send caught by the drop
 waits for the new bind and resubmits only the parts that got no ``submit_sm_resp``: a part
@@ -42,6 +43,7 @@ from warta.domain.channels import ChannelName, OutboundMessage, ProviderEvents, 
 from warta.domain.limits import TokenBucket, backoff_delay
 from warta.domain.sms import encode_parts
 from warta.errors import (
+    ContentFault,
     PermanentFailure,
     ProviderUnavailable,
     TechnicalFailure,
@@ -141,9 +143,9 @@ class SmppChannel:
         try:
             encoded = encode_parts(message.body, self._reference)
         except ValueError as exc:
-            raise TechnicalFailure(f"the SMS cannot be sent: {exc}") from exc
+            raise ContentFault(f"the SMS cannot be sent: {exc}") from exc
         if not encoded.parts:
-            raise TechnicalFailure("the SMS has no text")
+            raise ContentFault("the SMS has no text")
         source, ton, npi = source_address(message.sender, self.config)
         fields: dict[str, Any] = {
             "source_addr": source,
@@ -208,7 +210,7 @@ class SmppChannel:
                     f"SMPP provider {self.provider} did not take submit_sm: {_reason(exc)}"
                 ) from exc
             except (ValueError, OverflowError, TypeError) as exc:
-                raise TechnicalFailure(f"could not build submit_sm: {type(exc).__name__}") from exc
+                raise ContentFault(f"could not build submit_sm: {type(exc).__name__}") from exc
             status = response.command_status
             if status == 0:
                 if not response.message_id:

@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass, field
 
 from warta.channels.providers import ProviderConfig
-from warta.errors import ConfigurationError, TechnicalFailure
+from warta.errors import ConfigurationError, ContentFault
 
 DEFAULT_PORT = 2775
 #: smpp34 sends enquire_link every 30 s on its own and takes no setting for it from Python,
@@ -149,7 +149,7 @@ def source_address(sender: str, config: SmppConfig) -> tuple[str, int, int]:
     else:
         ton, npi = 5, 0
     if not address or len(address) > 20:
-        raise TechnicalFailure("the SMS sender id must be 1-20 characters for SMPP")
+        raise ContentFault("the SMS sender id must be 1-20 characters for SMPP")
     return (
         address,
         ton if config.source_ton is None else config.source_ton,

@@ -18,23 +18,40 @@ class alone:
     HTTP 400, 401, 403 (our VAPID or request)      -> TechnicalFailure
     HTTP 413 (payload too large: our side)         -> TechnicalFailure
     anything else                                  -> TechnicalFailure
+    endpoint refused by the address rules (below)  -> ContactGone, never contacted
+    endpoint's name does not resolve now           -> ProviderUnavailable
 
 Messages name the push service's host and the HTTP status, never the endpoint URL: its path
-identifies one subscriber's browser.
+identifies one subscriber's browser (and ``warta.logs`` keeps httpx from logging it).
+
+The endpoint comes from a citizen's browser, so it is checked like any URL a stranger hands
+a server to call (server-side request forgery): ``check_endpoint`` accepts only https on a
+public address, and only the hosts of ``WebPushConfig.hosts`` when that is set. A name is
+resolved and refused if any of its addresses is not global (loopback, private, link-local,
+reserved...). The portal checks when a subscription is made; ``send`` checks again before
+connecting, since a name may resolve elsewhere since, and then connects to the address it
+checked (TLS still verified against the name), so a second lookup cannot swap it; a refused
+endpoint is ``ContactGone``: it will not become a push service, so the contact is set aside and
+escalation moves on instead of retrying. ``WebPushConfig.allow_local`` lifts the address
+rules for the local push service of ``make run``; only the composition root sets it, and only
+when it starts the local peers.
 """
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import hashlib
+import ipaddress
 import json
 import re
+import socket
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 import http_ece
 import httpx
@@ -139,6 +156,10 @@ class WebPushConfig:
     #: production; some services refuse a ``localhost`` one.
     subject: str = "mailto:warta@localhost"
     timeout: float = 10.0
+    #: Push service hosts accepted (``WARTA_PUSH_HOSTS``); empty: any public https host.
+    hosts: frozenset[str] = frozenset()
+    #: Development only: accept http and local addresses (the local push service).
+    allow_local: bool = False
 
     def __post_init__(self) -> None:
         if not self.subject.startswith(("mailto:", "https:")):
@@ -197,6 +218,75 @@ def parse_subscription(text: str) -> Subscription:
     if auth is None or len(auth) != 16:
         raise InvalidInput("Push subscription keys.auth must be 16 bytes in base64url")
     return Subscription(endpoint=endpoint, p256dh=point, auth=auth)
+
+
+#: Resolves a host name and port to its addresses (as text); injectable for tests.
+Resolver = Callable[[str, int], Awaitable[Sequence[str]]]
+
+
+async def resolve(host: str, port: int) -> list[str]:
+    """Every address ``host`` resolves to, through the event loop's resolver."""
+    infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    return [str(info[4][0]) for info in infos]
+
+
+def _is_public(address: str) -> bool:
+    try:
+        ip = ipaddress.ip_address(address.partition("%")[0])  # drop an IPv6 zone
+    except ValueError:
+        return False
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return ip.is_global and not ip.is_multicast
+
+
+async def check_endpoint(
+    endpoint: str,
+    *,
+    hosts: frozenset[str] = frozenset(),
+    allow_local: bool = False,
+    resolver: Resolver = resolve,
+) -> str | None:
+    """Refuse (``InvalidInput``) an endpoint Warta must not call: not https, a host outside
+    ``hosts`` (when set), an IP literal or a name (any of its addresses) that is not a
+    public address. ``allow_local`` (development) accepts http and any address.
+
+    Returns the checked address to connect to (None under ``allow_local``), so the request
+    goes to the address checked, not to what the name resolves to a moment later."""
+    parts = urlsplit(endpoint)
+    host = (parts.hostname or "").rstrip(".").lower()
+    if hosts and host not in hosts:
+        raise InvalidInput("Push subscription endpoint is not a push service this Warta accepts")
+    if allow_local:
+        return None
+    if parts.scheme != "https":
+        raise InvalidInput("Push subscription endpoint must be an https:// URL")
+    if host == "localhost" or host.endswith(".localhost"):
+        raise InvalidInput("Push subscription endpoint must be on a public address")
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        pass
+    else:
+        if not _is_public(host):
+            raise InvalidInput("Push subscription endpoint must be on a public address")
+        return host
+    try:
+        addresses = await resolver(host, parts.port or 443)
+    except (OSError, UnicodeError) as exc:  # socket.gaierror is an OSError
+        raise ProviderUnavailable("cannot resolve push service %(host)s", host=host) from exc
+    if not addresses or not all(_is_public(address) for address in addresses):
+        raise InvalidInput("Push subscription endpoint must be on a public address")
+    return addresses[0]
+
+
+def _pinned(endpoint: str, address: str) -> str:
+    """``endpoint`` with its host replaced by ``address``, the port and path kept."""
+    parts = urlsplit(endpoint)
+    netloc = f"[{address}]" if ":" in address else address
+    if parts.port is not None:
+        netloc = f"{netloc}:{parts.port}"
+    return urlunsplit(parts._replace(netloc=netloc))
 
 
 def _is_push_url(url: str) -> bool:
@@ -265,9 +355,11 @@ class WebPushChannel:
         client: httpx.AsyncClient | None = None,
         *,
         clock: Callable[[], float] = time.time,
+        resolver: Resolver = resolve,
     ) -> None:
         self.keys = keys
         self.config = config or WebPushConfig()
+        self._resolver = resolver
         self._owns_client = client is None
         self._http = client or httpx.AsyncClient()
         self._clock = clock
@@ -290,6 +382,12 @@ class WebPushChannel:
         except InvalidInput as exc:  # stored contacts were validated: this is our side
             raise TechnicalFailure(f"stored {exc}") from exc
         host = urlsplit(subscription.endpoint).netloc.rpartition("@")[2]
+        try:
+            address = await self.check_endpoint(subscription.endpoint)
+        except InvalidInput as exc:  # resolves elsewhere now, or no longer allowed
+            raise ContactGone(
+                "push service %(host)s is refused: %(reason)s", host=host, reason=str(exc)
+            ) from None
         body = http_ece.encrypt(
             payload(message),
             private_key=ec.generate_private_key(ec.SECP256R1()),  # one per message: RFC 8291
@@ -306,9 +404,18 @@ class WebPushChannel:
             "Content-Type": "application/octet-stream",
             "Authorization": self._authorization(subscription.origin),
         }
-        with transport_errors(f"push service {host}"):
+        url, extensions = subscription.endpoint, {}
+        if address is not None:  # connect to the address checked (DNS rebinding), TLS by name
+            name = urlsplit(subscription.endpoint).hostname or ""
+            url, extensions = _pinned(subscription.endpoint, address), {"sni_hostname": name}
+            headers["Host"] = host
+        with transport_errors(f"push service {host}", chain=False):  # it holds the URL
             response = await self._http.post(
-                subscription.endpoint, content=body, headers=headers, timeout=self.config.timeout
+                url,
+                content=body,
+                headers=headers,
+                timeout=self.config.timeout,
+                extensions=extensions,
             )
         if response.status_code in (201, 202):
             return SendResult(
@@ -317,6 +424,15 @@ class WebPushChannel:
                 provider=PROVIDER,
             )
         raise _translate(host, response.status_code)
+
+    async def check_endpoint(self, endpoint: str) -> str | None:
+        """``check_endpoint`` with this channel's rules (hosts, development switch)."""
+        return await check_endpoint(
+            endpoint,
+            hosts=self.config.hosts,
+            allow_local=self.config.allow_local,
+            resolver=self._resolver,
+        )
 
     async def aclose(self) -> None:
         self._closed = True

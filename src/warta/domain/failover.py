@@ -15,6 +15,11 @@ Failover within one send is separate: ``order`` lists every provider, the first 
 weight and the rest as fallbacks, so a provider that is down costs a retry on the next
 one, never a lost message. A provider with resting weight 0 is a pure backup.
 
+Only a provider's own faults are evidence against it: the caller records a send as failed
+for errors of the provider (unreachable, busy, refusing) and never for a message that
+cannot be sent anywhere (``warta.errors.ContentFault``), which ``channels.sms_router``
+leaves out.
+
 Pure: the clock and the random number come from the caller.
 """
 

@@ -28,7 +28,7 @@ from warta.errors import (
     ValidationFailed,
     WartaError,
 )
-from warta.services import lookups
+from warta.services import lookups, uploads
 from warta.services.sending import (
     RECIPIENT_FIELD,
     Caller,
@@ -102,7 +102,10 @@ class JobProgress:
 
 
 def rows_from_csv(text: str) -> list[list[str]]:
-    return [row for row in csv.reader(io.StringIO(text)) if any(cell.strip() for cell in row)]
+    try:
+        return [row for row in csv.reader(io.StringIO(text)) if any(cell.strip() for cell in row)]
+    except csv.Error as exc:  # a field over the csv module's limit (128 KiB)
+        raise uploads.csv_refused(exc) from exc
 
 
 def _key(name: str) -> str:

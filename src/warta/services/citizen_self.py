@@ -112,6 +112,13 @@ async def is_registered(app: Warta, citizen_id: uuid.UUID) -> bool:
         return await uow.citizens.registered(citizen_id)
 
 
+async def zone_of(app: Warta, citizen_id: uuid.UUID) -> str | None:
+    """The citizen's time zone (WIB, WITA, WIT), in which their pages show times."""
+    async with app.uow() as uow:
+        citizen = await uow.citizens.get(citizen_id)
+    return citizen.zone if citizen is not None else None
+
+
 async def _citizen(uow: UnitOfWork, citizen_id: uuid.UUID) -> Citizen:
     citizen = await uow.citizens.get(citizen_id)
     if citizen is None:

@@ -11,13 +11,31 @@ length of data at rest, to no one who could vary its input and watch.
 from __future__ import annotations
 
 import json
+import re
 import zlib
-from typing import cast
+from typing import Any, cast
 
 from warta.security.crypto import Keyring
 
 FIELD = "notification.content"
 Content = dict[str, str | None]
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def sound(value: Any) -> Any:
+    """``value`` with every lone surrogate in its strings (keys too) replaced by U+FFFD.
+
+    The API refuses text that is not Unicode, but content stored before it did (issue 15)
+    holds such text, which no page, JSON response or provider can encode: read it shown
+    safely rather than failing every page that lists it."""
+    if isinstance(value, str):
+        return _SURROGATE.sub("\ufffd", value)
+    if isinstance(value, dict):
+        return {sound(k): sound(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [sound(v) for v in value]
+    return value
 
 
 def seal(keyring: Keyring, content: Content) -> bytes:
@@ -25,7 +43,8 @@ def seal(keyring: Keyring, content: Content) -> bytes:
 
 
 def unseal(keyring: Keyring, blob: bytes) -> Content:
-    return cast(Content, json.loads(zlib.decompress(keyring.decrypt_bytes(blob, field=FIELD))))
+    data = zlib.decompress(keyring.decrypt_bytes(blob, field=FIELD))
+    return cast(Content, sound(json.loads(data)))
 
 
 #: Every channel's content of one message: a citizen send's other channels (kept for
@@ -39,4 +58,4 @@ def seal_channels(keyring: Keyring, contents: ChannelContents, *, field: str) ->
 
 def unseal_channels(keyring: Keyring, blob: bytes, *, field: str) -> ChannelContents:
     data = zlib.decompress(keyring.decrypt_bytes(blob, field=field))
-    return cast(ChannelContents, json.loads(data))
+    return cast(ChannelContents, sound(json.loads(data)))

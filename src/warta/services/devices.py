@@ -6,6 +6,10 @@ phone or an address an agency adds: the subscription is made by the citizen's ow
 inside their signed-in session, so there is nobody else it could belong to, and a code
 sent through it would only reach the same device. A subscription
 made again (browsers renew them) revives the contact.
+
+The endpoint is a URL Warta's workers will POST to, handed in by a stranger: it is checked
+(https, a public address, the allowed push services) with the push channel's own rules
+before anything is stored; the channel checks again at each send.
 """
 
 from __future__ import annotations
@@ -15,8 +19,9 @@ import re
 import uuid
 from typing import TYPE_CHECKING, Any
 
-from warta.channels.webpush import parse_subscription
-from warta.errors import InvalidInput, ValidationFailed
+from warta.channels.webpush import WebPushChannel, check_endpoint, parse_subscription
+from warta.domain.channels import Routes
+from warta.errors import InvalidInput, ProviderUnavailable, ValidationFailed
 from warta.services import citizens
 
 if TYPE_CHECKING:
@@ -37,10 +42,24 @@ async def add_push_subscription(
         sort_keys=True,
     )
     try:
-        parse_subscription(text)
+        parsed = parse_subscription(text)
+        channel = _web_push(app)
+        if channel is not None:
+            await channel.check_endpoint(parsed.endpoint)
+        else:  # no Web Push channel wired: the strictest rules
+            await check_endpoint(parsed.endpoint)
     except InvalidInput as exc:
         raise ValidationFailed(exc.msgid, field=exc.field, **exc.values) from exc
+    except ProviderUnavailable as exc:
+        raise ValidationFailed("Push subscription endpoint's host cannot be found") from exc
     return await _device(app, citizen_id, text)
+
+
+def _web_push(app: Warta) -> WebPushChannel | None:
+    channel = app.channels.get("push")
+    if isinstance(channel, Routes):
+        channel = channel.services.get("webpush")
+    return channel if isinstance(channel, WebPushChannel) else None
 
 
 async def add_fcm_token(app: Warta, citizen_id: uuid.UUID, token: str) -> uuid.UUID:

@@ -30,6 +30,8 @@ import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from typing import IO
+from xml.parsers import expat
 
 from openpyxl import load_workbook
 from openpyxl.utils.exceptions import InvalidFileException
@@ -99,10 +101,73 @@ def _csv_rows(data: bytes, max_recipients: int) -> Sheet:
         records = csv.reader(io.StringIO(text, newline=""), delimiter=separator)
         return _collect(enumerate(records, start=1), max_recipients)
     except csv.Error as exc:
-        raise ValidationFailed("This CSV file cannot be read: %(reason)s", reason=str(exc)) from exc
+        raise csv_refused(exc) from exc
+
+
+#: The csv module refuses a field longer than this (its default, 128 KiB).
+CSV_FIELD_LIMIT = csv.field_size_limit()
+
+
+def csv_refused(exc: csv.Error) -> ValidationFailed:
+    """The error for CSV text the csv module could not read."""
+    if "field limit" in str(exc):
+        return ValidationFailed(
+            "A field in this CSV file is longer than %(limit)s characters", limit=CSV_FIELD_LIMIT
+        )
+    return ValidationFailed("This CSV file cannot be read: %(reason)s", reason=str(exc))
+
+
+class _Doctype(Exception):
+    pass
+
+
+class _Root(Exception):
+    pass
+
+
+def _declares_dtd(member: IO[bytes]) -> bool:
+    """Whether an XML part declares a DTD, read only up to its root element (a DTD can
+    come nowhere after it). Parts that are not XML (images) declare none."""
+
+    def doctype(*_: object) -> None:
+        raise _Doctype
+
+    def root(*_: object) -> None:
+        raise _Root
+
+    parser = expat.ParserCreate()
+    parser.StartDoctypeDeclHandler = doctype
+    parser.StartElementHandler = root
+    try:
+        while chunk := member.read(64 * 1024):
+            parser.Parse(chunk, False)
+        parser.Parse(b"", True)
+    except _Doctype:
+        return True
+    except (_Root, expat.ExpatError):
+        return False
+    return False
+
+
+def _refuse_dtds(data: bytes) -> None:
+    """An XLSX file is XML parts in a zip: none may declare a DTD, whose entities could
+    expand without end or name files to read. Refused before openpyxl parses anything.
+    (``NotImplementedError`` is a ``RuntimeError``: an unknown compression method.)"""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            for info in archive.infolist():
+                with archive.open(info) as member:
+                    if _declares_dtd(member):
+                        raise ValidationFailed(
+                            "This XLSX file declares a DTD, which Warta does not read: "
+                            "save it again from a spreadsheet program"
+                        )
+    except (zipfile.BadZipFile, OSError, RuntimeError, EOFError, zlib.error) as exc:
+        raise ValidationFailed("This XLSX file cannot be read: save it again and retry") from exc
 
 
 def _xlsx_rows(data: bytes, max_recipients: int) -> Sheet:
+    _refuse_dtds(data)
     try:
         book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except (zipfile.BadZipFile, InvalidFileException, KeyError, OSError, ValueError) as exc:

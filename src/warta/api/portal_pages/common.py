@@ -41,6 +41,7 @@ async def who_is(request: Request, app: Warta) -> uuid.UUID | None:
     found = portal.citizen_of(app, token) if token else None
     if found is None or not await citizen_self.is_registered(app, found):
         return None
+    request.state.zone = await citizen_self.zone_of(app, found)
     return found
 
 
