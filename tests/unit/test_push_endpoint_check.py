@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 import pytest
 
-from warta.channels.webpush import check_endpoint
+from warta.channels.push_endpoints import check_endpoint
 from warta.errors import InvalidInput, ProviderUnavailable
 
 DNS = {

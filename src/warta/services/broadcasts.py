@@ -40,6 +40,8 @@ class Progress:
 
 
 async def create(app: Warta, caller: Caller, new: NewBroadcast) -> Broadcast:
+    # Long on purpose: every check before the one write, so a refused broadcast stores
+    # nothing (team key, segment, times, template, content).
     if caller.key_type == "team":  # a segment cannot be held to the guest list
         raise team_key_refused()
     if not new.topic and not new.region:

@@ -19,7 +19,8 @@ import re
 import uuid
 from typing import TYPE_CHECKING, Any
 
-from warta.channels.webpush import WebPushChannel, check_endpoint, parse_subscription
+from warta.channels.push_endpoints import check_endpoint
+from warta.channels.webpush import WebPushChannel, parse_subscription
 from warta.domain.channels import Routes
 from warta.errors import InvalidInput, ProviderUnavailable, ValidationFailed
 from warta.services import citizens

@@ -95,7 +95,8 @@ async def add_contact(
     app: Warta, caller: Caller, citizen_id: uuid.UUID, kind: str, raw: str
 ) -> CodeSent:
     """Add a contact of this agency's own (or take the one it has with this value) and
-    send it a fresh one-time code; the citizen is told of a new one."""
+    send it a fresh one-time code; the citizen is told of a new one. Long on purpose: the
+    trust checks, the code limits and the write share one transaction."""
     if kind not in rules.CONTACT_KINDS:
         raise ValidationFailed(
             "type must be one of %(kinds)s: push subscriptions come from the citizen's "
