@@ -4,6 +4,7 @@ that fixture: ``clock`` for a controlled time, ``channels`` for recording channe
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import AsyncIterator, Mapping
 from pathlib import Path
 
@@ -11,7 +12,7 @@ import pytest
 
 from tests.integration.harness import Clock, Harness, make_settings, running_warta
 from warta.domain.channels import Channel
-from warta.services.admin import create_template
+from warta.services.admin import create_agency, create_template
 from warta.store.outbox import Outbox
 
 
@@ -60,3 +61,13 @@ async def multi_template(harness: Harness) -> str:
         sms_body="Pajak ((nopol)) jatuh tempo ((tanggal)). Bapenda",
     )
     return str(made.id)
+
+
+@pytest.fixture
+async def attacker(harness: Harness) -> uuid.UUID:
+    """A second, hostile agency: its keys are ``b`` (live) and ``b_test`` in the harness."""
+    made = await create_agency(
+        harness.app, "Dinas Penyerang", email_from="info@serang.go.id", sms_sender="SERANG"
+    )
+    harness.keys["b"], harness.keys["b_test"] = made.live_key, made.test_key
+    return made.id

@@ -27,7 +27,7 @@ from warta.domain.channels import Channel
 from warta.services.admin import create_agency, create_template
 from warta.settings import Settings
 from warta.store.models import Notification
-from warta.store.outbox import Outbox
+from warta.store.outbox import CapturedMessage, Outbox
 
 SMS_BODY = "Halo ((nama)), antrean Anda nomor ((nomor))."
 EMAIL_SUBJECT = "Dokumen ((jenis)) siap"
@@ -246,3 +246,12 @@ async def wait_requests(receiver: Receiver, count: int, timeout: float = 10.0) -
     async with asyncio.timeout(timeout):
         while len(receiver.requests) < count:
             await asyncio.sleep(0.02)
+
+
+async def message_to(outbox: Outbox, address: str, timeout: float = 5.0) -> CapturedMessage:
+    """The newest message to ``address``, once one has arrived."""
+    deadline = time.monotonic() + timeout
+    while not (found := [m for m in outbox.list() if m.to == address]):
+        assert time.monotonic() < deadline, f"nothing reached {address}"
+        await asyncio.sleep(0.02)
+    return found[0]

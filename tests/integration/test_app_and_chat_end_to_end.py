@@ -423,3 +423,22 @@ async def test_the_readme_walkthrough_with_the_demo_citizen(harness: Harness) ->
         "Posyandu 5 Desember",
         "Posyandu 5 Desember di balai RW 05. Info: Instansi Demo",
     )
+
+
+async def test_a_webhook_text_that_is_not_unicode_is_refused_before_anything_is_kept(
+    harness: Harness,
+) -> None:
+    telegram = harness.app.channels["chat"].services["telegram"]  # type: ignore[attr-defined]
+    body = b'{"update_id": 7, "message": {"chat": {"id": 42}, "text": "/start \\udc00"}}'
+    refused = await harness.client.post(
+        "/providers/telegram/webhook",
+        content=body,
+        headers={
+            "X-Telegram-Bot-Api-Secret-Token": telegram.config.webhook_secret,
+            "Content-Type": "application/json",
+        },
+    )
+    assert refused.status_code == 400
+    assert refused.json()["errors"][0]["message"] == (
+        "message.text is not valid Unicode text (it holds a lone surrogate)"
+    )

@@ -28,6 +28,7 @@ from warta.channels.sms_http import HttpSmsChannel, callback_url
 from warta.devpeers.loopback import serve_asgi
 from warta.domain.channels import Channel, InboundSms, OutboundMessage, Receipt, SendResult
 from warta.errors import (
+    ContentFault,
     DeliveryError,
     PermanentFailure,
     ProviderUnavailable,
@@ -234,7 +235,11 @@ async def test_without_a_callback_url_none_is_sent(
         pytest.param(400, 21610, PermanentFailure, "answered HTTP 400 (error 21610)", id="21610"),
         # The account may not send to this country: another provider might.
         pytest.param(400, 21408, TechnicalFailure, "answered HTTP 400 (error 21408)", id="21408"),
-        pytest.param(400, 21602, TechnicalFailure, "answered HTTP 400 (error 21602)", id="21602"),
+        # The message's fault (no body, too long, a sender it will not use): the next
+        # provider would refuse it too, so it must not count against this one.
+        pytest.param(400, 21602, ContentFault, "answered HTTP 400 (error 21602)", id="21602"),
+        pytest.param(400, 21617, ContentFault, "answered HTTP 400 (error 21617)", id="21617"),
+        pytest.param(400, 21212, ContentFault, "answered HTTP 400 (error 21212)", id="21212"),
         pytest.param(400, None, TechnicalFailure, "answered HTTP 400", id="400-no-code"),
         pytest.param(404, 20404, TechnicalFailure, "answered HTTP 404 (error 20404)", id="404"),
         pytest.param(

@@ -27,13 +27,14 @@ from tests.integration.harness import (
     Harness,
     Receiver,
     code_in,
+    message_to,
     receiver_running,
     recording,
 )
 from warta.domain.channels import Channel
 from warta.services import citizen_self, citizens
-from warta.services.admin import create_agency, create_template, set_callback
-from warta.store.outbox import CapturedMessage, Outbox
+from warta.services.admin import create_template, set_callback
+from warta.store.outbox import Outbox
 
 NIK = "3273014101900002"
 NAME = "Sri Wahyuni"
@@ -60,27 +61,8 @@ def channels(outbox: Outbox) -> dict[str, Channel]:
     return recording(outbox)
 
 
-@pytest.fixture
-async def attacker(harness: Harness) -> uuid.UUID:
-    """The other agency: its keys are ``b`` (live) and ``b_test`` in the harness."""
-    made = await create_agency(
-        harness.app, "Dinas Penyerang", email_from="info@serang.go.id", sms_sender="SERANG"
-    )
-    harness.keys["b"], harness.keys["b_test"] = made.live_key, made.test_key
-    return made.id
-
-
 def nothing_of_the_contacts(text: str) -> bool:
     return not [s for s in CONTACT_SECRETS if s in text]
-
-
-async def message_to(outbox: Outbox, address: str, timeout: float = 5.0) -> CapturedMessage:
-    """The newest message to ``address``, once one has arrived."""
-    deadline = time.monotonic() + timeout
-    while not (found := [m for m in outbox.list() if m.to == address]):
-        assert time.monotonic() < deadline, f"nothing reached {address}"
-        await asyncio.sleep(0.02)
-    return found[0]
 
 
 async def victim(harness: Harness, outbox: Outbox) -> str:

@@ -19,7 +19,14 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.integration.harness import Clock, Harness, auth_header, code_in, recording
+from tests.integration.harness import (
+    Clock,
+    Harness,
+    auth_header,
+    code_in,
+    message_to,
+    recording,
+)
 from tests.integration.portal_forms import post_form, sign_in
 from warta.devpeers.loopback import serve_asgi
 from warta.domain.channels import Channel
@@ -55,14 +62,6 @@ def channels(outbox: Outbox) -> dict[str, Channel]:
     return recording(outbox)
 
 
-@pytest.fixture
-async def attacker(harness: Harness) -> uuid.UUID:
-    """The hostile agency: its keys are ``b`` (live) and ``b_test`` in the harness."""
-    made = await create_agency(harness.app, "Dinas Penyerang", sms_sender="SERANG")
-    harness.keys["b"], harness.keys["b_test"] = made.live_key, made.test_key
-    return made.id
-
-
 def error(response: httpx.Response, status: int, name: str, message: str) -> bool:
     """Notify's error body, exactly."""
     return response.status_code == status and response.json() == {
@@ -77,15 +76,6 @@ def nothing_of_the_citizen(text: str) -> bool:
 
 def to(messages: Iterable[CapturedMessage], address: str) -> list[CapturedMessage]:
     return [m for m in messages if m.to == address]
-
-
-async def message_to(outbox: Outbox, address: str, timeout: float = 5.0) -> CapturedMessage:
-    """The newest message to ``address``, once one has arrived."""
-    deadline = time.monotonic() + timeout
-    while not (found := to(outbox.list(), address)):
-        assert time.monotonic() < deadline, f"nothing reached {address}"
-        await asyncio.sleep(0.02)
-    return found[0]
 
 
 async def verify(

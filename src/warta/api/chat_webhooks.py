@@ -18,7 +18,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import PlainTextResponse, Response
 
 from warta.api.auth import warta
-from warta.api.schemas import ErrorBody
+from warta.api.schemas import ErrorBody, lone_surrogate
 from warta.channels import telegram as tg
 from warta.channels import whatsapp as wa
 from warta.deps import Warta
@@ -48,11 +48,16 @@ def _whatsapp(app: Warta) -> wa.WhatsAppChannel:
     return found
 
 
-async def _json(request: Request) -> Any:
+def _parsed(body: bytes) -> Any:
+    """JSON whose every string is Unicode: a lone surrogate stored from a webhook would
+    break every later read of that text, as it would from the API (``Strict``)."""
     try:
-        return json.loads(await request.body())
+        value = json.loads(body)
     except ValueError as exc:
         raise BadRequest("Webhook body must be JSON") from exc
+    if (where := lone_surrogate(value)) is not None:
+        raise BadRequest(f"{where} is not valid Unicode text (it holds a lone surrogate)")
+    return value
 
 
 @router.post("/telegram/webhook", summary="Telegram update", responses=_ERRORS)
@@ -60,7 +65,7 @@ async def telegram_update(request: Request, app: Annotated[Warta, Depends(warta)
     channel = _telegram(app)
     if not tg.verify_secret(channel.config, request.headers.get(tg.SECRET_HEADER)):
         raise AuthError(f"Missing or wrong {tg.SECRET_HEADER}")
-    body = await _json(request)
+    body = _parsed(await request.body())
     update = tg.parse_update(body) if isinstance(body, dict) else None
     if update is not None and update.kind == "start" and update.code:
         await chat.telegram_start(app, update.chat_id, update.code)
@@ -90,7 +95,7 @@ async def whatsapp_events(request: Request, app: Annotated[Warta, Depends(warta)
     if not wa.valid_signature(channel.config, body, request.headers.get(wa.SIGNATURE_HEADER)):
         raise AuthError(f"Missing or wrong {wa.SIGNATURE_HEADER}")
     try:
-        events = wa.parse_webhook(json.loads(body))
+        events = wa.parse_webhook(_parsed(body))
     except (ValueError, InvalidInput) as exc:
         raise BadRequest(f"Not a WhatsApp webhook: {exc}") from exc
     await chat.whatsapp_events(app, events)

@@ -12,6 +12,7 @@ citizens as a signed inbound webhook (``inbound_from_params``). Both land in
     connect error, timeout, dropped connection, HTTP 5xx    -> ProviderUnavailable
     HTTP 429 (throttled)                                    -> TemporaryFailure
     HTTP 400 whose code blames the number (21211, 21610...) -> PermanentFailure
+    HTTP 400 whose code blames the message (21602, 21617...) -> ContentFault
     HTTP 401/403 (credentials), any other 4xx or answer     -> TechnicalFailure
 
 Messages carry the HTTP status and the gateway's numeric error code, never its text:
@@ -40,6 +41,7 @@ from warta.domain.channels import (
 )
 from warta.errors import (
     ConfigurationError,
+    ContentFault,
     DeliveryError,
     InvalidInput,
     PermanentFailure,
@@ -67,6 +69,18 @@ NUMBER_ERROR_CODES = frozenset(
         21610,  # the recipient replied STOP: unsubscribed from this sender
         21612,  # 'To' number not currently reachable via SMS
         21614,  # 'To' number is not a valid mobile number (a landline)
+    }
+)
+
+#: API error codes that blame the message, not the gateway: an empty or too long body, a
+#: sender id the gateway will not use. The SMS router must not demote the provider for them
+#: (the next provider would refuse the same text), as for the SMPP channel's ContentFault.
+CONTENT_ERROR_CODES = frozenset(
+    {
+        21602,  # message body is required
+        21617,  # the concatenated message body exceeds the 1600 character limit
+        21212,  # invalid 'From' number (the sender id)
+        21606,  # the 'From' number cannot send to this destination
     }
 )
 
@@ -232,6 +246,8 @@ def _translate(provider: str, status: int, code: int | None) -> DeliveryError:
         return TechnicalFailure(f"{said}: the account SID or auth token is wrong")
     if status == 400 and code in NUMBER_ERROR_CODES:
         return PermanentFailure(said)
+    if status == 400 and code in CONTENT_ERROR_CODES:
+        return ContentFault(said)
     return TechnicalFailure(said)
 
 
