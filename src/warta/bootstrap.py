@@ -31,6 +31,7 @@ from warta.domain.failover import Balancer
 from warta.pipeline.queue import DatabaseOnlyQueue, EmbeddedQueue
 from warta.security.crypto import Keyring, load_keyring
 from warta.services import chat, platform
+from warta.services.offload import ProcessOffload
 from warta.services.provider_events import ProviderEventHandler
 from warta.settings import Settings
 from warta.store.cache import Caches
@@ -76,7 +77,10 @@ async def bootstrap(
         new_notifications=GroupInsert(engine, NOTIFICATIONS),
         clock=clock,
         vapid_public_key=vapid.public_key_b64url,
+        offload=ProcessOffload(settings.upload_workers) if settings.upload_workers else None,
     )
+    if app.offload is not None:
+        app.closers.append(app.offload.aclose)
     # The handler is made from the Warta, and the SMS channels from the handler: the
     # channels join ``app.channels`` below, before anything can send or receive.
     events = ProviderEventHandler(app)

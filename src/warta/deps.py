@@ -13,7 +13,7 @@ import uuid
 from collections.abc import Awaitable, Callable, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Literal, Protocol
+from typing import TYPE_CHECKING, Literal, ParamSpec, Protocol, TypeVar
 
 import httpx
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
@@ -44,7 +44,23 @@ def utc_now() -> datetime:
 class WorkQueue(Protocol):
     """Where work waits (``pipeline/queue.py``): only ids cross it, never personal data."""
 
+    #: Whose worker takes what waits here (``name#boot``), named in new rows' leases so a
+    #: restart takes them back at once; None when no worker in this process does.
+    owner: str | None
+
     async def submit(self, task: TaskName, ids: Sequence[uuid.UUID]) -> None: ...
+
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+
+class Offload(Protocol):
+    """Worker processes for CPU-heavy pure work, off the event loop (``services.offload``)."""
+
+    async def run(self, work: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T: ...
+
+    async def aclose(self) -> None: ...
 
 
 class LocalSmsc(Protocol):
@@ -80,6 +96,8 @@ class Warta:
     local_peers: DevPeers | None = None
     #: The Web Push public key (base64url) the portal subscribes browsers with.
     vapid_public_key: str | None = None
+    #: Reads uploads and checks bulk rows; None: in the event loop (``services.offload``).
+    offload: Offload | None = None
     clock: Callable[[], datetime] = utc_now
     random: Callable[[], float] = random.random
     quotas: Quotas = field(default_factory=Quotas)

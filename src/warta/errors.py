@@ -17,6 +17,8 @@ are translated at the edge that meets them, with ``raise ... from exc``. The API
     │   ├── BadRequest (400)          ├── AuthError (401/403)
     │   ├── NotFound (404)            └── RateLimited / DailyLimitExceeded (429)
     ├── ConfigurationError            settings that cannot work (bad URL, missing key)
+    ├── StoreUnavailable              the database cannot be written or reached now: the
+    │                                 API answers 503, workers leave the rows leased
     └── DeliveryError                 raised by channels, judged by the pipeline
         ├── TemporaryFailure            recipient side, try again later (SMTP 4xx)
         ├── ProviderUnavailable         cannot reach the provider; retry, never lose it
@@ -133,6 +135,19 @@ class DailyLimitExceeded(ApiError):
 
 class ConfigurationError(WartaError):
     pass
+
+
+class StoreUnavailable(WartaError):
+    """The database cannot take a write (read-only files, a full disk, a read-only
+    PostgreSQL) or cannot be reached. Raised by the store in place of the driver's error
+    (``store.db.translate``); nothing was committed, so the caller may try again later.
+    The API answers it with 503 ``ServiceUnavailableError``."""
+
+    status_code = 503
+    error = "ServiceUnavailableError"
+
+    def __init__(self, message: str = "The database cannot be written; try again later") -> None:
+        super().__init__(message)
 
 
 class DeliveryError(WartaError):

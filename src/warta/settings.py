@@ -125,6 +125,22 @@ class Settings(BaseSettings):
         10.0, description="Seconds a stopping worker lets in-flight sends finish."
     )
     run_workers: bool = Field(True, description="Run the embedded workers inside `serve`.")
+    upload_workers: int = Field(
+        2,
+        ge=0,
+        description="Processes that read uploaded spreadsheets and check bulk sends' rows, "
+        "away from the API's event loop. 0: in the API process itself (requests wait).",
+    )
+    worker_name: str = Field(
+        "",
+        description="This process's name in the leases it takes; keep it across restarts "
+        "and unique among running processes. Empty: the host name.",
+    )
+    delivery_in_flight: int = Field(
+        64,
+        description="Sends per channel a process may have started and not yet recorded: "
+        "after a crash, at most this many per channel are sent again.",
+    )
 
     cache_seconds: float = Field(
         5.0,
@@ -138,6 +154,12 @@ class Settings(BaseSettings):
     )
     daily_message_limit: int = Field(
         250_000, description="Default daily message limit for a new agency."
+    )
+
+    sms_receipt_hours: float = Field(
+        72.0,
+        description="Hours an SMS its provider accepted waits for a delivery receipt; then it "
+        "ends `temporary-failure` (as GOV.UK Notify).",
     )
 
     # Callbacks

@@ -71,7 +71,10 @@ def test_sign_in_asks_for_the_password_then_a_code(server: Server, page: Page) -
     page.get_by_label("Email address").fill(server.demo["console_email"])
     page.get_by_label("Password").fill("not the password at all")
     page.get_by_role("button", name="Continue").click()
-    expect(page.get_by_role("alert")).to_have_text("The email, password or code is not right")
+    expect(page.get_by_role("alert")).to_have_text(
+        "The email, password or code is not right. After 5 wrong tries, sign-in from here "
+        "pauses for 15 minutes."
+    )
     axe_audit(page)
 
 

@@ -70,22 +70,35 @@ class Server:
         return self.log_path.read_text(errors="replace")
 
 
-@pytest.fixture
-def server(tmp_path: Path) -> Iterator[Server]:
+def start_server(folder: Path, **settings: str) -> Server:
+    """`warta serve` on a free port with its data in ``folder/var`` and its log in
+    ``folder/server.log``; ``settings`` are ``WARTA_*`` variables over the defaults here.
+    Stopped again if it does not come up."""
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("WARTA_")}
     env.update(
-        WARTA_VAR_DIR=str(tmp_path / "var"),
+        WARTA_VAR_DIR=str(folder / "var"),
         WARTA_PORT=str(port),
         WARTA_LOG_LEVEL="DEBUG",
         WARTA_SWEEP_INTERVAL="0.5",
     )
-    log_path = tmp_path / "server.log"
+    env.update(settings)
+    log_path = folder / "server.log"
     with log_path.open("wb") as log:
         process = subprocess.Popen([WARTA, "serve"], env=env, stdout=log, stderr=log)
-    running = Server(f"http://127.0.0.1:{port}", env, tmp_path / "var", process, log_path)
+    running = Server(f"http://127.0.0.1:{port}", env, folder / "var", process, log_path)
     try:
         wait_until_serving(running.url, process, log_path)
+    except BaseException:
+        running.stop()
+        raise
+    return running
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[Server]:
+    running = start_server(tmp_path)
+    try:
         yield running
     finally:
         running.stop()

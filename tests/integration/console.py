@@ -40,6 +40,17 @@ class Staffer:
         )  # type: ignore[arg-type]
 
 
+async def post_sign_in(
+    client: httpx.AsyncClient, email: str, password: str, **fields: str
+) -> httpx.Response:
+    """The sign-in form as a browser posts it: opened first, for its pre-session token."""
+    page = await client.get("/console/sign-in")
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+    assert token, page.text
+    data = {"email": email, "password": password, "csrf_token": token.group(1), **fields}
+    return await client.post("/console/sign-in", data=data)
+
+
 def secret_on(page: str) -> str:
     found = re.search(r'id="totp-secret">([A-Z2-7]+)<', page)
     assert found, page
@@ -58,7 +69,7 @@ async def sign_in(
     await staff.add(harness.app, harness.agency_id, email=email, name=role.title() + " Uji",
                     role=role, password=PASSWORD)  # fmt: skip
     client = httpx.AsyncClient(transport=harness.client._transport, base_url="http://warta.test")
-    first = await client.post("/console/sign-in", data={"email": email, "password": PASSWORD})
+    first = await post_sign_in(client, email, PASSWORD)
     assert first.status_code == 303, first.text
     setup = await client.get(first.headers["location"])
     secret = secret_on(setup.text)

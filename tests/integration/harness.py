@@ -226,20 +226,27 @@ class Receiver:
 
 
 @contextlib.asynccontextmanager
-async def receiver_running(receiver: Receiver) -> AsyncIterator[str]:
+async def serving(asgi: Any) -> AsyncIterator[str]:
+    """An ASGI app over real HTTP, its base URL: uvicorn on a free port in this event loop
+    (as ``warta serve`` runs the API: it and every request share one loop)."""
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(receiver, log_level="warning", lifespan="off"))
+    server = uvicorn.Server(uvicorn.Config(asgi, log_level="warning", lifespan="off"))
     task = asyncio.create_task(server.serve(sockets=[sock]))
     while not server.started:
         await asyncio.sleep(0.01)
     try:
-        yield f"http://127.0.0.1:{port}/receipts"
+        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
     finally:
         server.should_exit = True
         await task
         sock.close()
+
+
+@contextlib.asynccontextmanager
+async def receiver_running(receiver: Receiver) -> AsyncIterator[str]:
+    async with serving(receiver) as url:
+        yield f"{url}/receipts"
 
 
 async def wait_requests(receiver: Receiver, count: int, timeout: float = 10.0) -> None:

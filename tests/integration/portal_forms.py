@@ -92,16 +92,29 @@ async def send(harness: Harness, citizen: dict[str, Any], template: str, **extra
     return sent.json()
 
 
+async def ask_code(client: httpx.AsyncClient, contact: str, lang: str = "") -> httpx.Response:
+    """The sign-in form as a browser posts it: opened first, for its pre-session token
+    (login CSRF protection), then sent with the phone number or address."""
+    page = await client.get("/portal/")
+    query = f"?lang={lang}" if lang else ""
+    data = {"contact": contact, "csrf_token": csrf_of(page)}
+    return await client.post(f"/portal/sign-in{query}", data=data)
+
+
+async def enter_code(client: httpx.AsyncClient, asked: httpx.Response, code: str) -> httpx.Response:
+    """The code form on the page ``ask_code`` answered, sent with ``code``."""
+    challenge = re.search(r'name="challenge" value="([^"]+)"', asked.text)
+    assert challenge, asked.text
+    data = {"challenge": challenge.group(1), "code": code, "csrf_token": csrf_of(asked)}
+    return await client.post("/portal/sign-in/verify", data=data)
+
+
 async def sign_in(harness: Harness, outbox: Outbox, contact: str = "0812 3456 7890") -> None:
     """Through the forms, with the code the phone got; the client keeps the cookie."""
     before = len(outbox)
-    asked = await harness.client.post("/portal/sign-in", data={"contact": contact})
-    challenge = re.search(r'name="challenge" value="([^"]+)"', asked.text)
-    assert challenge, asked.text
+    asked = await ask_code(harness.client, contact)
     sms = (await outbox.wait_for(before + 1))[0]
-    signed = await harness.client.post(
-        "/portal/sign-in/verify", data={"challenge": challenge.group(1), "code": code_in(sms.body)}
-    )
+    signed = await enter_code(harness.client, asked, code_in(sms.body))
     assert signed.status_code == 303, signed.text
     outbox.clear()
 

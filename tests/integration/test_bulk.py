@@ -6,6 +6,7 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 
 from tests.integration.harness import Harness
+from warta.services import bulk_rows
 
 
 async def job_done(harness: Harness, job_id: str, count: int) -> dict[str, object]:
@@ -87,3 +88,21 @@ async def test_a_scheduled_job_waits(harness: Harness) -> None:
     data = (await harness.get(f"/v2/notifications/bulk/{made.json()['data']['id']}")).json()
     assert data["data"]["statistics"] == [{"status": "created", "count": 1}]
     assert len(harness.app.outbox) == 0
+
+
+async def test_a_csv_over_the_row_limit_is_refused_before_its_rows_are_checked(
+    harness: Harness,
+) -> None:
+    too_many = "phone number,nama,nomor\n" + "081234567001,Budi,1\n" * (bulk_rows.MAX_ROWS + 1)
+    refused = await harness.post(
+        "/v2/notifications/bulk",
+        {"name": "besar.csv", "template_id": str(harness.sms_template), "csv": too_many},
+    )
+    assert refused.status_code == 400, refused.text
+    assert refused.json()["errors"] == [
+        {
+            "error": "ValidationError",
+            "message": "Too many rows: at most 50000 recipients in one job",
+        }
+    ]
+    assert (await harness.get("/v2/notifications")).json()["notifications"] == []

@@ -12,7 +12,14 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from tests.integration.console import PASSWORD, Staffer, code, secret_on, sign_in
+from tests.integration.console import (
+    PASSWORD,
+    Staffer,
+    code,
+    post_sign_in,
+    secret_on,
+    sign_in,
+)
 from tests.integration.harness import Clock, Harness, make_settings, running_warta
 from warta.services import staff
 from warta.store.models import Staff
@@ -45,21 +52,14 @@ async def test_first_sign_in_sets_up_totp_and_later_ones_ask_for_a_code(
         )  # fmt: skip
         await staff.add(harness.app, harness.agency_id, email="Ani@Uji.go.id", name="Ani",
                         role="admin", password=PASSWORD)  # fmt: skip
-        wrong = await browser.post(
-            "/console/sign-in", data={"email": "ani@uji.go.id", "password": "not it at all"}
-        )
+        wrong = await post_sign_in(browser, "ani@uji.go.id", "not it at all")
         assert wrong.status_code == 401 and 'role="alert"' in wrong.text
-        nobody = await browser.post(
-            "/console/sign-in", data={"email": "nobody@uji.go.id", "password": PASSWORD}
-        )
+        nobody = await post_sign_in(browser, "nobody@uji.go.id", PASSWORD)
         # Who has an account is not told: the same page, but for the address typed.
         assert nobody.status_code == 401
         assert nobody.text.replace("nobody@", "ani@") == wrong.text
 
-        step = await browser.post(
-            "/console/sign-in",
-            data={"email": "ANI@uji.go.id", "password": PASSWORD, "next": "/console/team"},
-        )
+        step = await post_sign_in(browser, "ANI@uji.go.id", PASSWORD, next="/console/team")
         assert step.headers["location"] == "/console/two-factor/setup?next=/console/team"
         setup = await browser.get(step.headers["location"])
         assert "<svg" in setup.text and "otpauth" not in setup.text  # the QR, not the raw URI
@@ -84,9 +84,7 @@ async def test_first_sign_in_sets_up_totp_and_later_ones_ask_for_a_code(
 
     async with fresh(harness) as later:  # the next day: a code, no set-up
         clock.advance(timedelta(days=1))
-        step = await later.post(
-            "/console/sign-in", data={"email": "ani@uji.go.id", "password": PASSWORD}
-        )
+        step = await post_sign_in(later, "ani@uji.go.id", PASSWORD)
         assert step.headers["location"] == "/console/two-factor?next=/console/"
         form = await later.get(step.headers["location"])
         assert "totp-secret" not in form.text
@@ -103,9 +101,7 @@ async def test_first_sign_in_sets_up_totp_and_later_ones_ask_for_a_code(
 async def test_a_code_works_once(harness: Harness, clock: Clock) -> None:
     admin = await sign_in(harness)
     async with fresh(harness) as thief:  # a second sign-in in the same 30 seconds
-        step = await thief.post(
-            "/console/sign-in", data={"email": admin.email, "password": PASSWORD}
-        )
+        step = await post_sign_in(thief, admin.email, PASSWORD)
         form = await thief.get(step.headers["location"])
         token = re.search(r'name="csrf_token" value="([^"]+)"', form.text)
         assert token
@@ -123,17 +119,12 @@ async def test_five_wrong_passwords_lock_the_account_for_fifteen_minutes(
                     role="sender", password=PASSWORD)  # fmt: skip
     async with fresh(harness) as browser:
         for _ in range(5):
-            await browser.post(
-                "/console/sign-in", data={"email": "budi@uji.go.id", "password": "x" * 12}
-            )
-        locked = await browser.post(
-            "/console/sign-in", data={"email": "budi@uji.go.id", "password": PASSWORD}
-        )
-        assert locked.status_code == 429 and "15" in locked.text
+            await post_sign_in(browser, "budi@uji.go.id", "x" * 12)
+        locked = await post_sign_in(browser, "budi@uji.go.id", PASSWORD)
+        # The right password is refused as a wrong one is: a lock tells a guesser nothing.
+        assert locked.status_code == 401 and "15" in locked.text
         clock.advance(timedelta(minutes=16))
-        again = await browser.post(
-            "/console/sign-in", data={"email": "budi@uji.go.id", "password": PASSWORD}
-        )
+        again = await post_sign_in(browser, "budi@uji.go.id", PASSWORD)
         assert again.status_code == 303
 
 

@@ -106,6 +106,10 @@ async def test_a_page_body_over_the_cap_gets_the_problem_page(harness: Harness) 
 # -- item 9: values that made 500s ---------------------------------------------------------
 
 
+#: Item 10 narrowed item 9's year to GC Notify's window (test_hardening_limits.py).
+TOO_FAR = "datetime can only be up to 96 hours in the future"
+
+
 async def counts(harness: Harness) -> list[int]:
     return [await count(harness, table) for table in (Notification, Job, Broadcast)]
 
@@ -117,8 +121,8 @@ async def test_a_citizen_send_far_in_the_future_is_refused(
     template = await multi_template(harness)
     before = await counts(harness)
     for when, message in [
-        ("9999-12-31T23:59:59+00:00", "scheduled_for is more than a year ahead"),
-        ("9999-12-31T00:00:00+07:00", "scheduled_for is more than a year ahead"),
+        ("9999-12-31T23:59:59+00:00", f"scheduled_for {TOO_FAR}"),
+        ("9999-12-31T00:00:00+07:00", f"scheduled_for {TOO_FAR}"),
         ("9999-12-31", "scheduled_for needs a time zone, like 2026-12-01T08:00:00+07:00"),
     ]:
         response = await harness.post(
@@ -145,7 +149,8 @@ async def test_a_broadcast_time_without_a_zone_is_refused(harness: Harness) -> N
             "needs a time zone, like 2026-12-01T08:00:00+07:00",
         ),
         ("expires_at", "2026-12-01T08:00:00", "needs a time zone, like 2026-12-01T08:00:00+07:00"),
-        ("scheduled_for", "9999-12-31T23:59:59+00:00", "is more than a year ahead"),
+        ("scheduled_for", "9999-12-31T23:59:59+00:00", TOO_FAR),
+        ("expires_at", "9999-12-31T23:59:59+00:00", "is more than a year ahead"),
     ]:
         response = await harness.post("/v2/broadcasts", {**body, name: when})
         refused(response, 400, "ValidationError", f"{name} {message}")

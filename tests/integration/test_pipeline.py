@@ -215,6 +215,114 @@ async def test_rows_a_crashed_worker_held_are_taken_again_after_the_lease(
     assert sorted(m.notification_id or "" for m in outbox.list()) == sorted(ids)
 
 
+async def test_a_restarted_worker_takes_back_its_own_dead_leases_at_once_not_others(
+    database_url: str, tmp_path: Path
+) -> None:
+    """Item 5 of issue 15: recovery after a crash takes seconds, not the lease."""
+    settings = make_settings(database_url, tmp_path, run_workers=False)
+    async with running_warta(settings) as h:
+        ids = [(await h.send_sms()).json()["id"] for _ in range(2)]
+        now = h.app.clock()
+        lease = now + timedelta(seconds=600)
+        async with h.app.uow() as uow:  # two workers claim one each and die
+            for notification_id, owner in zip(
+                ids, ["pekerja-1#boot-lama", "pekerja-2#boot"], strict=True
+            ):
+                row = await h.row(notification_id)
+                await uow.notifications.claim([row.id], now=now, lease_until=lease, owner=owner)
+            await uow.commit()
+    outbox = Outbox()
+    channels: dict[str, Channel] = {
+        "sms": RecordingChannel("sms", outbox),
+        "email": RecordingChannel("email", outbox),
+    }
+    restarted = make_settings(database_url, tmp_path, worker_name="pekerja-1")
+    async with running_warta(
+        restarted, channels=channels, agency_name="Dinas Lain", sms_sender="DINASLAIN"
+    ) as h2:
+        await h2.wait_status(ids[0], "delivered", timeout=5)
+        await asyncio.sleep(0.5)  # two more sweeps: the other worker's row stays its own
+        other = await h2.row(ids[1])
+        assert (other.status, other.lease_owner) == ("sending", "pekerja-2#boot")
+    assert [m.notification_id for m in outbox.list()] == [ids[0]]
+
+
+async def test_a_second_running_process_with_the_same_name_takes_nothing_back(
+    sqlite_url: str, tmp_path: Path
+) -> None:
+    """Two live processes misconfigured with one name: neither takes the other's rows."""
+    settings = make_settings(sqlite_url, tmp_path, worker_name="pekerja", stuck_after=600)
+    async with running_warta(settings) as h:  # the first process, running
+        sent = (await h.send_sms()).json()["id"]
+        await h.wait_status(sent, "delivered")
+        lease = h.app.clock() + timedelta(seconds=600)
+        async with h.app.uow() as uow:  # as if the first process held it now
+            await uow.notifications.save_outcomes(
+                [
+                    {
+                        "id": (await h.row(sent)).id,
+                        "status": "sending",
+                        "lease_until": lease,
+                        "lease_owner": "pekerja#live",
+                    }
+                ]
+            )
+            await uow.commit()
+        second = WorkerPool(h.app, EmbeddedQueue())  # started beside it, same name and folder
+        assert await second.reclaim() == 0
+        await second.stop()
+        assert (await h.row(sent)).lease_owner == "pekerja#live"
+
+
+class StallsOnOne:
+    """Takes every message at once except the first, which it never answers."""
+
+    name = "sms"
+
+    def __init__(self) -> None:
+        self.stalled: str | None = None
+        self.taken: list[str] = []
+
+    async def send(self, message: OutboundMessage) -> SendResult:
+        if self.stalled is None:
+            self.stalled = message.notification_id
+            await asyncio.Event().wait()
+        self.taken.append(message.notification_id)
+        return SendResult(status="sending", provider="operator", provider_reference="ref")
+
+    async def aclose(self) -> None:
+        return None
+
+
+async def test_each_acceptance_is_recorded_at_once_not_when_the_batch_ends(
+    sqlite_url: str, tmp_path: Path
+) -> None:
+    """A crash mid-batch then resends only what was in flight, not the whole batch."""
+    async with running_warta(make_settings(sqlite_url, tmp_path, run_workers=False)) as h:
+        ids = [(await h.send_sms()).json()["id"] for _ in range(5)]
+    channel = StallsOnOne()  # the sweeper hands all five to one worker, in one batch
+    settings = make_settings(sqlite_url, tmp_path, workers=1, shutdown_grace=0.1)
+    async with running_warta(
+        settings,
+        channels={"sms": channel, "email": channel},  # type: ignore[dict-item]
+        agency_name="Dinas Lain",
+        sms_sender="DINASLAIN",
+    ) as h2:
+        for _ in range(50):
+            if len(channel.taken) == 4:
+                break
+            await asyncio.sleep(0.1)
+        for notification_id in ids:
+            if notification_id != channel.stalled:
+                row = await h2.wait_until(
+                    notification_id, lambda row: row.provider_reference == "ref", 5, "recorded"
+                )
+                assert (row.status, row.lease_until, row.lease_owner) == ("sending", None, None)
+        stalled = await h2.row(channel.stalled or "")
+        assert stalled.status == "sending" and stalled.lease_until is not None
+        assert stalled.lease_owner is not None and "#" in stalled.lease_owner
+
+
 # --- delivery-receipt callbacks -----------------------------------------------------------
 
 

@@ -18,6 +18,8 @@ from tests.integration.portal_forms import (
     FIRST_LOAD_LIMIT,
     PHONE,
     agency_view,
+    ask_code,
+    enter_code,
     multi_template,
     post_form,
     register,
@@ -29,7 +31,7 @@ from warta.api.pages import csrf_token
 from warta.domain.channels import Channel
 from warta.services import citizen_self, citizens
 from warta.services.admin import create_template
-from warta.services.portal import new_session
+from warta.services.portal_sessions import new_session
 from warta.store.outbox import Outbox
 
 
@@ -63,18 +65,11 @@ async def test_sign_in_read_the_inbox_and_open_a_message(harness: Harness, outbo
     page = await client.get("/portal/")
     assert 'action="/portal/sign-in"' in page.text and '<html lang="id">' in page.text
 
-    asked = await client.post("/portal/sign-in", data={"contact": "0812 3456 7890"})
-    challenge = re.search(r'name="challenge" value="([^"]+)"', asked.text)
-    assert challenge, asked.text
+    asked = await ask_code(client, "0812 3456 7890")
     [sms] = await outbox.wait_for(1)
-    wrong = await client.post(
-        "/portal/sign-in/verify", data={"challenge": challenge.group(1), "code": "000000"}
-    )
+    wrong = await enter_code(client, asked, "000000")
     assert wrong.status_code == 400 and 'role="alert"' in wrong.text
-    signed = await client.post(
-        "/portal/sign-in/verify",
-        data={"challenge": challenge.group(1), "code": code_in(sms.body)},
-    )
+    signed = await enter_code(client, asked, code_in(sms.body))
     assert (signed.status_code, signed.headers["location"]) == (303, "/portal/inbox")
     assert "httponly" in signed.headers["set-cookie"].lower()
 
@@ -104,10 +99,10 @@ async def test_a_contact_that_is_not_one_is_refused_in_the_readers_own_words(
 ) -> None:
     """The page gives the reason in the citizen's language and without the API's field
     name; the API keeps Notify's English with it."""
-    indonesian = await harness.client.post("/portal/sign-in", data={"contact": "0812"})
+    indonesian = await ask_code(harness.client, "0812")
     assert indonesian.status_code == 400
     assert '<p class="error" role="alert">Digitnya kurang</p>' in indonesian.text
-    english = await harness.client.post("/portal/sign-in?lang=en", data={"contact": "0812"})
+    english = await ask_code(harness.client, "0812", lang="en")
     assert '<p class="error" role="alert">Not enough digits</p>' in english.text
     api = await harness.send_sms("0812")
     assert api.json()["errors"] == [
@@ -268,7 +263,7 @@ async def test_a_form_without_this_sessions_token_is_refused_and_changes_nothing
         assert answer.status_code == 403 and 'role="alert"' in answer.text
     # A token made for another session (say, another browser's) is not this one's either.
     later = harness.app.clock() + timedelta(seconds=5)
-    other = new_session(harness.app, uuid.UUID(citizen["id"]), later)
+    other = await new_session(harness.app, uuid.UUID(citizen["id"]), later)
     token = csrf_token(harness.app.keyring, other.token)
     answer = await harness.client.post("/portal/preferences", data={**wanted, "csrf_token": token})
     assert answer.status_code == 403

@@ -389,6 +389,25 @@ async def test_window_caps_unanswered_submits(smsc: LocalSmsc, connect: ChannelF
     assert len(smsc.messages) == 5
 
 
+async def test_a_hung_smsc_costs_a_send_no_more_than_bind_wait_for_a_window_place(
+    smsc: LocalSmsc, connect: ChannelFactory
+) -> None:
+    """A hung SMSC (connected, answering nothing) holds a full window for smpp34's 30 s;
+    a send finding no place within ``bind_wait`` is ``ProviderUnavailable``, so the router
+    tries the next provider then, not 30 s per window's worth later (tests/e2e/test_outages)."""
+    channel = await connect(smsc, window="2", bind_wait="0.5")
+    smsc.hold()
+    hung = [asyncio.create_task(channel.send(sms(n=n))) for n in range(2)]
+    await smsc.wait_held(2)
+    started = time.monotonic()
+    with pytest.raises(ProviderUnavailable, match="place in its window"):
+        await asyncio.wait_for(channel.send(sms(n=3)), timeout=5)
+    assert time.monotonic() - started < 2
+    assert smsc.held == 2  # it never reached the SMSC: nothing to send twice
+    smsc.release()
+    await asyncio.wait_for(asyncio.gather(*hung), timeout=5)
+
+
 async def test_tps_spaces_submits(smsc: LocalSmsc, connect: ChannelFactory) -> None:
     channel = await connect(smsc, tps="20")
     started = time.monotonic()

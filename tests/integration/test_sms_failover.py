@@ -116,6 +116,26 @@ async def test_slow_receipts_move_traffic_away() -> None:
     assert len(b.sent) > 80
 
 
+class Binding(Provider):
+    """An SMPP-like provider: ``bound`` while its connection is up."""
+
+    bound = True
+
+
+async def test_a_provider_known_down_is_passed_over_without_waiting_for_it() -> None:
+    # The down one would take the message if asked: only the order keeps it out.
+    down, backup = Binding("down"), Binding("backup")
+    down.bound = False
+    router = SmsRouter([down, backup], Balancer({"down": 100, "backup": 0}))
+    results = [await router.send(message(n)) for n in range(5)]
+    assert [r.provider for r in results] == ["backup"] * 5
+    assert not router.balancer.is_demoted("down", 0.0)  # passed over, not failed
+    backup.bound = False  # none bound: the balancer's order stands
+    assert (await router.send(message(5))).provider == "down"
+    down.bound = backup.bound = True  # back: its weight again
+    assert (await router.send(message(6))).provider == "down"
+
+
 async def test_start_and_close_reach_every_provider() -> None:
     a, b = Provider("a"), Provider("b")
     router = SmsRouter([a, b], Balancer({"a": 1, "b": 1}))

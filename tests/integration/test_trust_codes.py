@@ -20,6 +20,7 @@ import pytest
 from sqlalchemy import func, select
 
 from tests.integration.harness import Clock, Harness, code_in, make_settings, recording
+from tests.integration.portal_forms import ask_code
 from warta.api.app import create_app
 from warta.bootstrap import Warta, bootstrap
 from warta.domain.channels import Channel
@@ -154,12 +155,12 @@ async def test_a_fourth_code_in_15_minutes_sends_nothing_and_answers_the_same(
 ) -> None:
     to = await citizen_with_phone(harness, 1)
     sent = [await ask(harness.client, to), await ask(harness.client, to)]
-    sent_page = await harness.client.post("/portal/sign-in", data={"contact": to})
+    sent_page = await ask_code(harness.client, to)
     assert len(codes_to(outbox, to)) == 3
     # The fourth and fifth: nothing reaches the phone, and nothing in the answer, the API's
     # or the page's, says so.
     held = await ask(harness.client, to)
-    held_page = await harness.client.post("/portal/sign-in", data={"contact": to})
+    held_page = await ask_code(harness.client, to)
     assert len(codes_to(outbox, to)) == 3
     assert shape(held) == shape(sent[0]) == shape(sent[1])
     assert page_shape(held_page) == page_shape(sent_page)
@@ -289,12 +290,12 @@ async def test_unknown_agency_only_and_sandbox_contacts_answer_alike_and_never_s
     sandboxed = await citizen_with_phone(harness, 7, sandbox=True)
     unknown = phone(8)
     sent = await ask(harness.client, own)
-    sent_page = await harness.client.post("/portal/sign-in", data={"contact": own})
+    sent_page = await ask_code(harness.client, own)
     assert len(codes_to(outbox, own)) == 2
     for contact in (unknown, agency_only, sandboxed):
         answer = await ask(harness.client, contact)
         assert shape(answer) == shape(sent)
-        page = await harness.client.post("/portal/sign-in", data={"contact": contact})
+        page = await ask_code(harness.client, contact)
         assert page_shape(page) == page_shape(sent_page)
         for code in ("000000", "123456", "999999"):
             assert refused_as_wrong(await guess(harness.client, answer.json()["challenge"], code))

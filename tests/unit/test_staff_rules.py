@@ -6,7 +6,15 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from warta.domain.staff import PERMISSIONS, ROLES, Lockout, can, password_problem, role_problem
+from warta.domain.staff import (
+    PERMISSIONS,
+    ROLES,
+    Allowance,
+    Lockout,
+    can,
+    password_problem,
+    role_problem,
+)
 
 GRANTED = {
     "admin": {"view", "send", "edit_templates", "manage_api", "manage_team"},
@@ -34,16 +42,15 @@ EMAIL_IN_IT = "Password must not contain your email address"
 NOW = datetime(2026, 11, 29, 8, 0, tzinfo=UTC)
 
 
-def test_the_fifth_failure_locks_for_fifteen_minutes_and_resets_the_count() -> None:
-    policy, failures, until = Lockout(), 0, None
-    for expected in (1, 2, 3, 4):
-        failures, until = policy.after_failure(failures, NOW)
-        assert (failures, until) == (expected, None)
-    failures, until = policy.after_failure(failures, NOW)
-    assert (failures, until) == (0, NOW + timedelta(minutes=15))
-    assert policy.locked(until, NOW + timedelta(minutes=14, seconds=59))
-    assert not policy.locked(until, NOW + timedelta(minutes=15))
-    assert not policy.locked(None, NOW)
+def test_the_lockout_pauses_an_address_after_5_and_an_account_after_100() -> None:
+    """The numbers the store counts against (``StaffRepository.reserve_try``): per account
+    and address a few tries and a short pause; per account, NIST's 100 and a longer one.
+    Counts are kept as long as the longer pause looks back."""
+    policy = Lockout()
+    assert policy.per_client == Allowance(5, timedelta(minutes=15))
+    assert policy.per_account == Allowance(100, timedelta(hours=1))
+    assert policy.kept == timedelta(hours=1)
+    assert Lockout(per_client=Allowance(3, timedelta(days=1))).kept == timedelta(days=1)
 
 
 @pytest.mark.parametrize(

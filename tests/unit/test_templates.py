@@ -116,7 +116,8 @@ def test_missing_personalisation_accepts_any_iterable() -> None:
         pytest.param("((a))((a))", {"a": "x"}, "xx", id="repeated"),
         pytest.param("Nomor ((n))", {"n": 42}, "Nomor 42", id="int-str"),
         pytest.param("Skor ((n))", {"n": 9.5}, "Skor 9.5", id="float-str"),
-        pytest.param("((b))", {"b": True}, "True", id="bool-str"),
+        pytest.param("((b))", {"b": True}, "true", id="bool-as-json"),
+        pytest.param("Nomor ((n))", {"n": 7.0}, "Nomor 7", id="whole-float-as-json"),
         pytest.param("((v))", {"v": "<b>&</b>"}, "<b>&</b>", id="verbatim-no-escaping"),
         pytest.param("((v))", {"v": "((x))"}, "((x))", id="value-not-rescanned"),
         pytest.param("((v))", {"v": "  spasi  "}, "  spasi  ", id="value-not-stripped"),
@@ -144,7 +145,7 @@ def test_missing_personalisation_accepts_any_iterable() -> None:
         pytest.param("((d))", {"d": [None, " ", "KTP "]}, "KTP", id="list-blank-items-dropped"),
         pytest.param("((d))", {"d": [1, 2]}, "1 dan 2", id="list-non-str-items"),
         pytest.param("((d))", {"d": "KTP, KK"}, "KTP, KK", id="string-is-not-a-list"),
-        pytest.param("((d))", {"d": {"a": 1}}, "{'a': 1}", id="dict-is-str"),
+        pytest.param("((d))", {"d": [True, 2.0]}, "true dan 2", id="list-items-as-json"),
     ],
 )
 def test_render_sms(text: str, personalisation: dict[str, object], expected: str) -> None:

@@ -3,12 +3,14 @@ check and the send: what each spreadsheet program writes, and each way a file is
 
 from __future__ import annotations
 
+import time
 import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from tests.spreadsheets import xlsx
+from tests.zip_bomb import bomb
 from warta.errors import ValidationFailed
 from warta.security.crypto import Keyring, decode_master_key, new_master_key
 from warta.services import uploads
@@ -120,6 +122,36 @@ def test_unreadable_files_are_refused_saying_why(name: str, data: bytes, message
     with pytest.raises(ValidationFailed) as refused:
         uploads.read(name, data, max_recipients=3)
     assert message in str(refused.value)
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        pytest.param(
+            bomb(300), "This XLSX file is larger than 25 MB unpacked", id="300-MB-declared"
+        ),
+        pytest.param(
+            bomb(26), "This XLSX file is larger than 25 MB unpacked", id="just-over-declared"
+        ),
+        # Declared as 1 KB: counted while unpacking, refused at byte 1,001.
+        pytest.param(bomb(300, declared=1000), "cannot be read", id="300-MB-declared-1-KB"),
+        pytest.param(bomb(1, declared=1000), "cannot be read", id="1-MB-declared-1-KB"),
+    ],
+)
+def test_an_xlsx_that_unpacks_too_large_is_refused_before_it_is_parsed(
+    data: bytes, message: str
+) -> None:
+    assert len(data) < uploads.MAX_BYTES  # it passes the upload's own limit
+    started = time.perf_counter()
+    with pytest.raises(ValidationFailed) as refused:
+        uploads.read("bom.xlsx", data, max_recipients=10)
+    assert message in str(refused.value)
+    assert time.perf_counter() - started < 1.0  # refused, not unpacked: 300 MB takes seconds
+
+
+def test_an_xlsx_just_under_the_unpacked_limit_is_read() -> None:
+    sheet = uploads.read("besar.xlsx", bomb(20), max_recipients=10)
+    assert sheet.rows == [["A" * 20 * 1024 * 1024]]
 
 
 def test_exactly_the_limit_with_blank_rows_after_is_read() -> None:

@@ -20,6 +20,7 @@ from warta.api import (
     console,
     dev,
     errors,
+    health,
     notifications,
     portal,
     portal_pages,
@@ -29,6 +30,7 @@ from warta.api import (
 )
 from warta.api.responses import JsonResponse
 from warta.api.schemas import ErrorBody
+from warta.api.transport import StrictTransport
 from warta.api.uploads import UploadLimit
 from warta.bootstrap import Warta, bootstrap
 from warta.pipeline.queue import EmbeddedQueue
@@ -76,10 +78,13 @@ def create_app(
         description=DESCRIPTION,
         lifespan=lifespan,
         default_response_class=JsonResponse,
-        responses={400: {"model": ErrorBody}, 403: {"model": ErrorBody}, 429: {"model": ErrorBody}},
+        # Every error any route may answer, in Notify's shape (the schema fuzzer checks it).
+        responses={status: {"model": ErrorBody} for status in (400, 401, 403, 404, 413, 429)},
     )
     errors.install(api)
     api.add_middleware(UploadLimit)
+    api.add_middleware(StrictTransport, public_url=settings.public_url)
+    api.include_router(health.router)
     api.include_router(notifications.router)
     api.include_router(templates.router)
     api.include_router(received.router)

@@ -77,8 +77,9 @@ async def telegram_update(request: Request, app: Annotated[Warta, Depends(warta)
 @router.get(
     "/whatsapp/webhook",
     summary="WhatsApp webhook verification",
-    response_class=PlainTextResponse,
-    responses=_ERRORS,
+    # The challenge comes back as text; errors stay JSON (a text/plain response_class
+    # would document them as text too).
+    responses={200: {"content": {"text/plain": {}}}, **_ERRORS},
 )
 async def whatsapp_verify(request: Request, app: Annotated[Warta, Depends(warta)]) -> Response:
     channel = _whatsapp(app)

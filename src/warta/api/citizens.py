@@ -19,7 +19,7 @@ from warta.api.auth import authenticate, warta
 from warta.api.responses import JsonResponse
 from warta.api.schemas import Strict
 from warta.deps import Warta
-from warta.domain.citizens import ContactChannel
+from warta.domain.citizens import MAX_CONTACTS, ContactChannel
 from warta.domain.timefmt import notify_time
 from warta.services import citizens
 from warta.services.sending import Caller
@@ -71,8 +71,9 @@ class CitizenIn(Strict):
         None, description="Default: the zone of the region."
     )
     language: str = "id"
-    phone_numbers: list[str] = Field(default_factory=list)
-    email_addresses: list[str] = Field(default_factory=list)
+    # Refused before 10,000 numbers are each checked; the registry's cap counts too.
+    phone_numbers: list[str] = Field(default_factory=list, max_length=MAX_CONTACTS["sms"])
+    email_addresses: list[str] = Field(default_factory=list, max_length=MAX_CONTACTS["email"])
     preferences: PreferencesIn | None = None
 
 

@@ -15,7 +15,10 @@ from starlette.exceptions import HTTPException
 
 from warta.api.pages import error_text, render, translate
 from warta.api.responses import JsonResponse
-from warta.errors import ApiError, InvalidInput
+from warta.errors import ApiError, InvalidInput, StoreUnavailable
+
+#: Seconds a client is asked to wait (``Retry-After``) while the database is unavailable.
+RETRY_AFTER = 30
 
 
 def error_body(status_code: int, errors: list[tuple[str, str]]) -> JsonResponse:
@@ -33,7 +36,7 @@ def _field(loc: tuple[Any, ...]) -> str:
 def validation_message(error: dict[str, Any]) -> str:
     """Pydantic's errors in the words of Notify's JSON-schema errors."""
     name, kind = _field(error["loc"]), error["type"]
-    if kind == "text_not_unicode":
+    if kind in ("text_not_unicode", "value_refused"):  # Strict's own, already worded
         return str(error["msg"])
     if kind == "missing":
         return f"{name} is a required property"
@@ -76,6 +79,16 @@ def install(app: FastAPI) -> None:
             return problem_page(request, 400, error_text(request, exc))
         return error_body(400, [("BadRequestError", str(exc))])
 
+    @app.exception_handler(StoreUnavailable)
+    async def store_unavailable(request: Request, exc: StoreUnavailable) -> Response:
+        # Nothing was stored: the client may send the same request again later.
+        if _is_page(request):
+            response: Response = problem_page(request, 503, translate(request, str(exc)))
+        else:
+            response = error_body(exc.status_code, [(exc.error, str(exc))])
+        response.headers["Retry-After"] = str(RETRY_AFTER)
+        return response
+
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, exc: RequestValidationError) -> Response:
         messages = list(dict.fromkeys(validation_message(e) for e in exc.errors()))
@@ -90,9 +103,11 @@ def install(app: FastAPI) -> None:
         if exc.status_code == 404:
             return error_body(404, [("NoResultFound", "No result found")])
         if exc.status_code == 405:
-            return error_body(
+            refused = error_body(
                 405, [("MethodNotAllowed", "The method is not allowed for the requested URL.")]
             )
+            refused.headers.update(exc.headers or {})  # Allow: what the route takes (RFC 9110)
+            return refused
         return error_body(exc.status_code, [("BadRequestError", str(exc.detail))])
 
     # Starlette re-raises after this handler so the server logs the traceback once.

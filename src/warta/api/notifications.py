@@ -159,7 +159,7 @@ async def send_bulk(body: Bulk, request: Request, app: AppDep, caller: CallerDep
         raise ValidationFailed("Give exactly one of rows and csv")
     if body.reply_to_id is not None:
         raise BadRequest(f"reply_to_id {body.reply_to_id} does not exist in database")
-    rows = body.rows if body.rows is not None else bulk.rows_from_csv(body.csv or "")
+    rows = body.rows if body.rows is not None else await bulk.rows_from_csv(app, body.csv or "")
     job = await bulk.create(
         app,
         caller,

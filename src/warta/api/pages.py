@@ -23,7 +23,7 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.numbers import format_decimal
 from fastapi import Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, Response
 from jinja2 import Environment, FileSystemLoader, pass_context, select_autoescape
 from jinja2.runtime import Context
 
@@ -144,8 +144,28 @@ def render(request: Request, name: str, status: int = 200, **values: Any) -> HTM
         }
     )
     if request.query_params.get("lang") in LANGUAGES:
-        response.set_cookie(LANG_COOKIE, language, max_age=365 * 86400, samesite="lax")
+        secure = is_https(request, _public_url(request))
+        response.set_cookie(
+            LANG_COOKIE, language, max_age=365 * 86400, secure=secure, samesite="lax"
+        )
     return response
+
+
+def _public_url(request: Request) -> str:
+    app = getattr(request.app.state, "warta", None)
+    return str(app.settings.public_url) if app is not None else ""
+
+
+def is_https(request: Request, public_url: str) -> bool:
+    """Is this Warta reached over https (the request, or the public URL a proxy serves)?
+    Then cookies are Secure and responses carry HSTS (``api/transport.py``)."""
+    return request.url.scheme == "https" or public_url.startswith("https:")
+
+
+def client_address(request: Request) -> str | None:
+    """The asking address, for sign-in limits (behind a proxy, the one uvicorn takes from
+    ``X-Forwarded-For`` when the proxy is trusted: ``FORWARDED_ALLOW_IPS``)."""
+    return request.client.host if request.client else None
 
 
 def csrf_token(keyring: Keyring, session: str) -> str:
@@ -162,3 +182,33 @@ def csrf_ok(keyring: Keyring, session: str, submitted: str) -> bool:
     if not session or not submitted:
         return False
     return any(hmac.compare_digest(h, submitted) for h in keyring.lookup_hashes("csrf:" + session))
+
+
+#: Signing in has no session yet to bind a form token to: a pre-session cookie stands in
+#: (double submit). Another site can neither read it nor set it, so it cannot post a
+#: sign-in form that signs someone into the other site's account (login CSRF).
+SIGN_IN_COOKIE = "warta_sign_in"
+
+
+def sign_in_token(request: Request, keyring: Keyring) -> str:
+    """The sign-in form's token, bound to the pre-session cookie; made now when the
+    browser has none (``remember_sign_in`` then sets it on the response)."""
+    value = request.cookies.get(SIGN_IN_COOKIE) or getattr(request.state, "sign_in", "")
+    if not value:
+        value = request.state.sign_in = secrets.token_urlsafe(32)
+    return csrf_token(keyring, "sign-in " + value)
+
+
+def sign_in_ok(request: Request, keyring: Keyring, submitted: str) -> bool:
+    """Did the sign-in form come from a page of ours in this browser?"""
+    value = request.cookies.get(SIGN_IN_COOKIE, "")
+    return bool(value) and csrf_ok(keyring, "sign-in " + value, submitted)
+
+
+def remember_sign_in(request: Request, response: Response, path: str, secure: bool) -> None:
+    """Set the pre-session cookie ``sign_in_token`` made for this response, if it made one."""
+    made = getattr(request.state, "sign_in", "")
+    if made:
+        response.set_cookie(
+            SIGN_IN_COOKIE, made, path=path, secure=secure, httponly=True, samesite="lax"
+        )

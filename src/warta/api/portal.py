@@ -1,9 +1,11 @@
 """The citizen portal's JSON API: sign-in by one-time code, the inbox and its live events.
 
 Citizens, not agencies: a session (``warta_session`` cookie, or ``Authorization: Bearer``
-with the same token) instead of an agency JWT. Errors keep Notify's body, so one client
-reads both APIs. The cookie is HttpOnly and SameSite=Lax, which keeps other sites'
-pages from posting with it; Secure whenever the request (or the public URL) is https.
+with the same token) instead of an agency JWT, kept server-side: sign-out ends it. Errors
+keep Notify's body, so one client reads both APIs. The cookie is HttpOnly and
+SameSite=Lax, which keeps other sites' pages from posting with it; Secure whenever the
+request (or the public URL) is https. Trading a code for a session takes a JSON body
+with its content type, which another site's page cannot send without CORS (login CSRF).
 """
 
 from __future__ import annotations
@@ -21,12 +23,13 @@ from pydantic import Field
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
 from warta.api.auth import warta
+from warta.api.pages import client_address, is_https
 from warta.api.responses import JsonResponse
 from warta.api.schemas import Strict
 from warta.deps import Warta
 from warta.domain.timefmt import notify_time
 from warta.errors import AuthError, ValidationFailed
-from warta.services import chat, citizen_self, devices, portal
+from warta.services import chat, devices, portal, portal_sessions
 
 router = APIRouter(prefix="/portal/api", tags=["Citizen portal (Warta extension)"])
 AppDep = Annotated[Warta, Depends(warta)]
@@ -35,6 +38,7 @@ COOKIE_PATH = "/portal"
 KEEP_ALIVE = 15  # seconds between comment lines, so proxies keep an idle stream open
 #: How far back a reconnecting stream may ask to resume.
 RESUME_LIMIT = timedelta(days=1)
+JSON = "application/json"
 
 
 class SignInIn(Strict):
@@ -50,12 +54,6 @@ class ReadIn(Strict):
     id: uuid.UUID = Field(description="The message's id, or any attempt's (a push's id).")
 
 
-def client_address(request: Request) -> str | None:
-    """The asking address, for the code limits (behind a proxy, the one uvicorn takes from
-    ``X-Forwarded-For`` when the proxy is trusted: ``FORWARDED_ALLOW_IPS``)."""
-    return request.client.host if request.client else None
-
-
 def session_token(request: Request) -> str:
     """The bearer token, or else the session cookie ("" for neither)."""
     header = request.headers.get("authorization", "")
@@ -66,14 +64,13 @@ def session_token(request: Request) -> str:
 
 
 async def citizen(request: Request, app: AppDep) -> uuid.UUID:
-    """The signed-in citizen, from the bearer token or else the cookie; 401 without."""
+    """The signed-in citizen, from the bearer token or else the cookie; 401 without, or
+    once the session ended (signed out, expired, or the citizen erased their data)."""
     token = session_token(request)
     if not token:
         raise AuthError("Sign in first: this needs a session", 401)
-    found = portal.citizen_of(app, token)
-    # An erased citizen's session token still opens (it is sealed, not stored): check
-    # that someone is still there.
-    if found is None or not await citizen_self.is_registered(app, found):
+    found = await portal_sessions.citizen_of(app, token)
+    if found is None:
         raise AuthError("The session is not valid or has ended: sign in again", 401)
     return found
 
@@ -82,7 +79,7 @@ CitizenDep = Annotated[uuid.UUID, Depends(citizen)]
 
 
 def _secure(request: Request, app: Warta) -> bool:
-    return request.url.scheme == "https" or app.settings.public_url.startswith("https:")
+    return is_https(request, app.settings.public_url)
 
 
 @router.post("/sign-in", summary="Send a one-time code to a verified phone or address")
@@ -98,6 +95,9 @@ async def sign_in(
 
 @router.post("/sign-in/verify", summary="Trade the code for a session")
 async def verify(body: VerifyIn, request: Request, app: AppDep) -> JsonResponse:
+    if request.headers.get("content-type", "").split(";")[0].strip().lower() != JSON:
+        # A body with no type is read as JSON too, and another site may send one.
+        raise ValidationFailed("Send the code as JSON (Content-Type: application/json)")
     session = await portal.verify(app, body.challenge, body.code)
     response = JsonResponse({"token": session.token, "expires_at": notify_time(session.expires_at)})
     set_session_cookie(response, request, app, session)
@@ -105,12 +105,12 @@ async def verify(body: VerifyIn, request: Request, app: AppDep) -> JsonResponse:
 
 
 def set_session_cookie(
-    response: Response, request: Request, app: Warta, session: portal.Session
+    response: Response, request: Request, app: Warta, session: portal_sessions.Session
 ) -> None:
     response.set_cookie(
         COOKIE,
         session.token,
-        max_age=int(portal.SESSION_TTL.total_seconds()),
+        max_age=int(portal_sessions.SESSION_TTL.total_seconds()),
         path=COOKIE_PATH,
         secure=_secure(request, app),
         httponly=True,
@@ -124,8 +124,11 @@ def clear_session_cookie(response: Response, request: Request, app: Warta) -> No
     )
 
 
-@router.post("/sign-out", status_code=204, summary="Forget the session cookie")
-async def sign_out(request: Request, app: AppDep) -> Response:
+@router.post("/sign-out", status_code=204, summary="End the session")
+async def sign_out(request: Request, app: AppDep, _who: CitizenDep) -> Response:
+    """The session (bearer or cookie) ends at once: the token opens nothing any more. No
+    session: 401, and no cookie is touched (another site's form carries none)."""
+    await portal_sessions.end_session(app, session_token(request))
     response = Response(status_code=204)
     clear_session_cookie(response, request, app)
     return response
@@ -162,7 +165,11 @@ async def inbox(
     return JsonResponse({"messages": [_shown(m) for m in messages], "links": links})
 
 
-@router.get("/inbox/events", summary="Server-Sent Events: new and read messages")
+@router.get(
+    "/inbox/events",
+    summary="Server-Sent Events: new and read messages",
+    responses={200: {"content": {"text/event-stream": {}}}},
+)
 async def events(
     app: AppDep,
     who: CitizenDep,

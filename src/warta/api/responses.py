@@ -6,12 +6,15 @@ from __future__ import annotations
 from typing import Any
 
 import orjson
-from starlette.responses import Response
+from starlette.responses import JSONResponse
 
 from warta.services.content import sound
 
 
-class JsonResponse(Response):
+class JsonResponse(JSONResponse):
+    """A JSONResponse (so the OpenAPI document shows each route's response model, not
+    ``"type": "string"``), rendered by orjson."""
+
     media_type = "application/json"
 
     def render(self, content: Any) -> bytes:

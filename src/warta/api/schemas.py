@@ -3,6 +3,7 @@ and response shapes for the OpenAPI document."""
 
 from __future__ import annotations
 
+import math
 import uuid
 from datetime import datetime
 from typing import Any, Literal
@@ -12,47 +13,77 @@ from pydantic_core import PydanticCustomError
 
 #: The error ``Strict`` raises for text that is not valid Unicode.
 NOT_UNICODE = "text_not_unicode"
+#: The error ``Strict`` raises for any other value no request may hold (NUL, NaN...).
+REFUSED = "value_refused"
+
+_LONE_SURROGATE = "{where} is not valid Unicode text (it holds a lone surrogate)"
+#: PostgreSQL's text cannot hold U+0000, and no message needs it: refused on both stores.
+_NUL = "{where} holds a NUL character (\\u0000), which Warta does not accept in text"
+#: Python's JSON parser reads ``NaN``, ``Infinity`` and ``1e400`` (as infinity), which
+#: are not JSON numbers, nor anything a message or a count can hold.
+_NOT_FINITE = "{where} is not a finite number (NaN and Infinity are not JSON)"
+
+
+def _string_problem(value: str) -> str | None:
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return _LONE_SURROGATE
+    return _NUL if "\x00" in value else None
+
+
+def unsound(value: Any, where: str = "") -> tuple[str, str] | None:
+    """Where in a parsed JSON value something no request may hold is, and the message
+    (with ``{where}``) saying what: a string (value or key) with a lone surrogate
+    (``"\\udc00"``) or a NUL, or a number that is not finite. None when all is sound."""
+    if isinstance(value, str):
+        problem = _string_problem(value)
+        return None if problem is None else (where or "request", problem)
+    if isinstance(value, float) and not math.isfinite(value):
+        return where or "request", _NOT_FINITE
+    if isinstance(value, dict):
+        for key, item in value.items():
+            name = f"{where}.{key}" if where else str(key)
+            if isinstance(key, str) and (problem := _string_problem(key)) is not None:
+                shown = name.encode("utf-8", "backslashreplace").decode()
+                return shown.replace("\x00", "\\u0000"), problem  # never echo it back
+            if (found := unsound(item, name)) is not None:
+                return found
+    elif isinstance(value, (list, tuple)):
+        for index, item in enumerate(value):
+            if (found := unsound(item, f"{where}[{index}]")) is not None:
+                return found
+    return None
 
 
 def lone_surrogate(value: Any, where: str = "") -> str | None:
     """Where in a parsed JSON value a string (a value or a key) holds a lone surrogate
     (``"\\udc00"``): text that is not Unicode, that no UTF-8 database, template or
     provider can take. None when every string is sound."""
-    if isinstance(value, str):
-        try:
-            value.encode("utf-8")
-        except UnicodeEncodeError:
-            return where or "request"
-        return None
-    if isinstance(value, dict):
-        for key, item in value.items():
-            name = f"{where}.{key}" if where else str(key)
-            if isinstance(key, str) and lone_surrogate(key) is not None:
-                return name.encode("utf-8", "backslashreplace").decode()
-            if (found := lone_surrogate(item, name)) is not None:
-                return found
-    elif isinstance(value, (list, tuple)):
-        for index, item in enumerate(value):
-            if (found := lone_surrogate(item, f"{where}[{index}]")) is not None:
-                return found
-    return None
+    found = unsound(value, where)
+    return found[0] if found is not None and found[1] == _LONE_SURROGATE else None
+
+
+def form_refused(form: Any) -> bool:
+    """Whether a parsed form (``await request.form()``) holds text no page may send: a
+    NUL, which PostgreSQL cannot store (a lone surrogate cannot come through a form)."""
+    return any(isinstance(value, str) and "\x00" in value for value in form.values())
 
 
 class Strict(BaseModel):
-    """Every request body: additional properties refused, and every string in it (at any
-    depth: personalisation, reference, rows...) valid Unicode, before anything is stored."""
+    """Every request body: additional properties refused, and every value in it (at any
+    depth: personalisation, reference, rows...) sound before anything is stored: strings
+    valid Unicode without NUL, numbers finite."""
 
     model_config = ConfigDict(extra="forbid")
 
     @model_validator(mode="before")
     @classmethod
-    def _unicode_only(cls, data: Any) -> Any:
-        if (where := lone_surrogate(data)) is not None:
-            raise PydanticCustomError(
-                NOT_UNICODE,
-                "{where} is not valid Unicode text (it holds a lone surrogate)",
-                {"where": where},
-            )
+    def _sound_only(cls, data: Any) -> Any:
+        if (found := unsound(data)) is not None:
+            where, message = found
+            kind = NOT_UNICODE if message == _LONE_SURROGATE else REFUSED
+            raise PydanticCustomError(kind, message, {"where": where})
         return data
 
 

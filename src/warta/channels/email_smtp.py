@@ -232,8 +232,17 @@ def envelope_address(address: str) -> str:
     return f"{local}@{domain}"
 
 
+#: compat32 folds a plain ASCII header only between words: a word longer than this would
+#: leave a line over RFC 5322's 998 characters, which relays refuse ("500 Line too long").
+_FOLDABLE_WORD = 66
+
+
 def _unstructured(value: str) -> str | Header:
-    return value if value.isascii() else Header(value, "utf-8")
+    """The header as compat32 should write it: plain ASCII when it folds between words,
+    else RFC 2047 encoded words, which fold anywhere (``"x" * 998`` stays under 78)."""
+    if value.isascii() and max(map(len, value.split()), default=0) <= _FOLDABLE_WORD:
+        return value
+    return Header(value, "utf-8")
 
 
 def _reply_code(exc: BaseException) -> int | None:

@@ -7,6 +7,7 @@ replies (MO) to ``ProviderEvents.inbound``. Every outcome of a send is translate
 statuses in ``sms_smpp_status``) into the ``warta.errors.DeliveryError`` tree:
 
     not bound within ``bind_wait``, channel closed, no submit_sm_resp -> ProviderUnavailable
+    window still full of unanswered submits after ``bind_wait``      -> ProviderUnavailable
     ESME_RTHROTTLED / ESME_RMSGQFUL after ``throttle_retries`` retries -> TemporaryFailure
     ESME_RINVDSTADR and the other destination statuses                -> PermanentFailure
     ESME_RSYSERR (the SMSC's own fault)                               -> ProviderUnavailable
@@ -29,7 +30,7 @@ import logging
 import random
 import re
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -200,7 +201,7 @@ class SmppChannel:
             session = await self._bound_session(deadline)
             await self._pace()
             try:
-                async with self._window:
+                async with self._slot():
                     response = await session.smsc.submit_sm(destination, payload, **fields)
             except smpp34.SmppError as exc:
                 if await self._is_lost(session):
@@ -254,6 +255,24 @@ class SmppChannel:
                     f"SMPP provider {self.provider} is not bound "
                     f"(waited {self.config.bind_wait:g}s for a bind)"
                 ) from None
+
+    @contextlib.asynccontextmanager
+    async def _slot(self) -> AsyncIterator[None]:
+        """A place in the window, waited for no longer than ``bind_wait``: an SMSC that
+        holds a full window unanswered (hung, still connected) would otherwise keep every
+        later send for 30 s per window's worth before it could fail over."""
+        try:
+            async with asyncio.timeout(self.config.bind_wait):
+                await self._window.acquire()
+        except TimeoutError:
+            raise ProviderUnavailable(
+                f"SMPP provider {self.provider} answers no submit_sm "
+                f"(waited {self.config.bind_wait:g}s for a place in its window)"
+            ) from None
+        try:
+            yield
+        finally:
+            self._window.release()
 
     async def _pace(self) -> None:
         bucket = self._bucket

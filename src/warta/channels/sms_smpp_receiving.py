@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import smpp34
@@ -24,6 +25,7 @@ from warta.domain.channels import (
 )
 from warta.domain.receipts import parse_receipt
 from warta.domain.sms import Concat, PartCollector, decode_short_message, join_parts
+from warta.errors import StoreUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -188,9 +190,22 @@ class SmscReader:
                 )
         for receipt in receipts:
             try:
-                await self.events.receipt(receipt)
+                await self._once_stored(partial(self.events.receipt, receipt))
             except Exception as exc:
                 self._log_not_handed_on(exc)
+
+    async def _once_stored(self, hand_on: Callable[[], Awaitable[object]]) -> None:
+        # The SMSC will not send a receipt or reply again: while the store cannot write,
+        # wait for it (what comes next waits in the queue) rather than drop it.
+        wait = 0.5
+        while True:
+            try:
+                await hand_on()
+                return
+            except StoreUnavailable:
+                log.warning("SMPP provider %s: a deliver_sm waits for the store", self.provider)
+                await asyncio.sleep(wait)
+                wait = min(wait * 2, 30.0)
 
     async def _on_reply(self, event: smpp34.DeliverSmEvent, tlvs: dict[int, smpp34.Tlv]) -> None:
         payload = event.short_message
@@ -209,9 +224,8 @@ class SmscReader:
 
     async def _hand_on_reply(self, parts: list[_Reply]) -> None:
         text = join_parts([part.text for part in parts])
-        await self.events.inbound(
-            InboundSms(self.provider, parts[0].sender, parts[0].recipient, text)
-        )
+        reply = InboundSms(self.provider, parts[0].sender, parts[0].recipient, text)
+        await self._once_stored(partial(self.events.inbound, reply))
 
 
 def _sar_concat(tlvs: dict[int, smpp34.Tlv]) -> Concat | None:

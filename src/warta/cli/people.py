@@ -1,4 +1,4 @@
-"""People: console staff, and citizens imported from a CSV file."""
+"""People: console staff, and citizens imported from a CSV file or erased again."""
 
 from __future__ import annotations
 
@@ -116,3 +116,14 @@ def citizen_import(
             click.echo(f"line {r.line}: {r.message}")
     if summary.errors:
         sys.exit(1)
+
+
+@citizen.command("erase")
+@click.argument("citizen_ids", nargs=-1, required=True, type=click.UUID)
+def citizen_erase(citizen_ids: tuple[uuid.UUID, ...]) -> None:
+    """Erase citizens as their "Delete my data" does. After restoring a backup: the ids
+    the log names as erased since it was taken. Ids no longer registered are skipped."""
+    from warta.services.citizens import erasure
+
+    erased = run(lambda app: erasure.erase_again(app, citizen_ids))
+    click.echo(f"{erased} erased, {len(citizen_ids) - erased} already gone")

@@ -146,6 +146,14 @@ class ObservesReceipts(Protocol):
 
 
 @runtime_checkable
+class ReportsProviders(Protocol):
+    """A channel over providers that can say which could take a message now (the SMS
+    router), for ``GET /health/ready``."""
+
+    def providers_up(self) -> Mapping[str, bool]: ...
+
+
+@runtime_checkable
 class Routes(Protocol):
     """A channel that hands each address to one of several services by its form
     (``telegram:...``, ``whatsapp:...``, ``fcm:...``)."""

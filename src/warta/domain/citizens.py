@@ -10,8 +10,10 @@ has it is Dukcapil's business, not Warta's.
 from __future__ import annotations
 
 import re
-from datetime import time
-from typing import Final, Literal, get_args
+from collections import Counter
+from collections.abc import Iterable
+from datetime import datetime, time
+from typing import Final, Literal, Protocol, get_args
 
 from warta.domain.channels import ChannelName, is_channel
 from warta.errors import InvalidInput
@@ -113,3 +115,42 @@ def cap(value: int | None, field: CapField) -> int | None:
     if not 1 <= value <= 1000:
         raise InvalidCitizen(_NOT_A_CAP[field])
     return value
+
+
+#: The most live contacts of one kind a citizen's record keeps from one holder (each
+#: agency its own, the citizen theirs): a home and a work phone, a few browsers. A bound
+#: on what one script can pile on a record (10,000 numbers were once taken), counted per
+#: holder so that no agency can fill a citizen's record for the others.
+MAX_CONTACTS: Final[dict[str, int]] = {"sms": 10, "email": 10, "chat": 10, "push": 20}
+
+
+class HeldContact(Protocol):
+    """What the cap reads of a contact a citizen has (a store row fits)."""
+
+    @property
+    def kind(self) -> str: ...
+    @property
+    def scope(self) -> str: ...
+    @property
+    def gone_at(self) -> datetime | None: ...
+
+
+def check_contact_room(adding: Iterable[str], scope: str, held: Iterable[HeldContact]) -> None:
+    """Raises ``InvalidCitizen`` if contacts of the kinds ``adding`` (``["sms", "sms"]``),
+    added for ``scope``, would give it more than ``MAX_CONTACTS`` live ones of a kind;
+    ``held`` is every contact the citizen has (those a provider said are gone do not
+    count). Only the kinds added are counted: a holder over the cap already (contacts
+    confirmed as the citizen's own) can still add another kind."""
+    wanted = Counter(adding)
+    have = Counter(
+        c.kind for c in held if c.scope == scope and c.gone_at is None and c.kind in wanted
+    )
+    for kind, count in wanted.items():
+        limit = MAX_CONTACTS.get(kind, min(MAX_CONTACTS.values()))
+        if have[kind] + count > limit:
+            raise InvalidCitizen(
+                "Too many %(kind)s contacts: a citizen keeps at most %(limit)s of a kind "
+                "from each agency, and %(limit)s of their own",
+                kind=kind,
+                limit=limit,
+            )

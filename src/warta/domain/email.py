@@ -36,6 +36,8 @@ import mistune
 from mistune.plugins.url import url as url_plugin
 from mistune.util import escape_url
 
+from warta.errors import InvalidInput
+
 Token = Mapping[str, Any]
 
 #: ``•`` at the start of a line is read as a bullet, as Notify does: ``•KTP`` -> ``* KTP``.
@@ -48,6 +50,12 @@ _INSET = (
 )
 _INSET_MARK = re.compile(r"^[ \t]*\^", re.MULTILINE)
 _HTTP_URL = re.compile(r"https?://", re.IGNORECASE)
+
+#: The longest subject, in characters once personalised and made one line: RFC 5322's
+#: line length. The SMTP channel folds any subject onto short lines, so this is not what
+#: the wire needs; it keeps a subject a person can read, and a 10,000-character one from
+#: being accepted only to be refused by a relay.
+MAX_SUBJECT = 998
 
 _BLOCK_RULES = ["inset", "atx_heading", "thematic_break", "list", "blank_line"]
 _INLINE_RULES = ["link", "link_close", "auto_link", "linebreak", "url_link"]
@@ -75,6 +83,27 @@ class EmailContent:
     subject: str
     text: str
     html: str
+
+
+class SubjectTooLong(InvalidInput):
+    pass
+
+
+def one_line(subject: str) -> str:
+    """``"Jadwal\\n vaksin "`` -> ``"Jadwal vaksin"``: a subject is one line."""
+    return " ".join(subject.split())
+
+
+def check_subject(subject: str) -> None:
+    """Raises ``SubjectTooLong`` for a subject over ``MAX_SUBJECT`` characters once made
+    one line (``"a " * 600`` is 1,199 characters: refused)."""
+    length = len(one_line(subject))
+    if length > MAX_SUBJECT:
+        raise SubjectTooLong(
+            "Email subject is %(length)s characters once personalised: at most %(limit)s",
+            length=length,
+            limit=MAX_SUBJECT,
+        )
 
 
 def _parse_inset(block: mistune.BlockParser, m: re.Match[str], state: mistune.BlockState) -> int:
@@ -235,7 +264,7 @@ def body_html(body: str) -> str:
 
 def document(subject: str, content: str, *, lang: str = "id") -> str:
     """``content`` (HTML blocks already escaped) in the same page as every Warta email."""
-    return _document(" ".join(subject.split()), content, lang)
+    return _document(one_line(subject), content, lang)
 
 
 def render_email(subject: str, body: str, *, lang: str = "id") -> EmailContent:
@@ -250,7 +279,7 @@ def render_email(subject: str, body: str, *, lang: str = "id") -> EmailContent:
     >>> "Halo &lt;b&gt;Budi&lt;/b&gt;</p>" in content.html
     True
     """
-    subject = " ".join(subject.split())
+    subject = one_line(subject)
     tokens = _tokens(body)
     text = "\n\n".join(block for block in _text_blocks(tokens) if block.strip())
     html_document = _document(subject, _html_blocks(tokens), lang)

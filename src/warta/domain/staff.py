@@ -1,4 +1,4 @@
-"""Agency staff: what each role may do, when a sign-in locks, which passwords are refused.
+"""Agency staff: what each role may do, when sign-in stops checking, which passwords are refused.
 
 Pure rules for the console (``services.staff`` applies them). Roles follow GOV.UK
 Notify's split of permissions, made into four fixed roles an agency can explain:
@@ -12,7 +12,7 @@ Notify's split of permissions, made into four fixed roles an agency can explain:
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 ROLES = ("admin", "editor", "sender", "viewer")
 
@@ -47,25 +47,43 @@ def role_problem(role: str) -> str | None:
 
 
 @dataclass(frozen=True)
-class Lockout:
-    """After ``limit`` wrong passwords or codes in a row, sign-in is refused for ``lock``.
+class Allowance:
+    """``limit`` wrong tries, each within ``lock`` of the one before; after the last, no
+    try is checked until ``lock`` has passed since it."""
 
-    Counted per account, not per address: guessing from many addresses still locks. A
-    right answer while locked is refused too, or a lock would only slow a guesser.
+    limit: int
+    lock: timedelta
+
+
+@dataclass(frozen=True)
+class Lockout:
+    """When the console stops checking passwords and codes for an account.
+
+    Counted per account *and client address* (IPv6: its /64), with a much higher ceiling
+    per account from every address together:
+
+    - ``per_client``: 5 wrong tries lock that address out of that account for 15
+      minutes. A guesser is stopped, and someone elsewhere cannot lock a colleague out:
+      the colleague's own address still signs in.
+    - ``per_account``: 100 wrong tries from all addresses together lock the account for
+      everyone for an hour (NIST SP 800-63B: at most 100 failed tries on an account).
+      This bounds a guesser with many addresses (about 2,400 guesses a day instead of
+      20 a day per address); locking someone out this way takes 20 addresses (/64s),
+      not one, and lifts by itself, or at once with ``warta staff reset``.
+
+    A try is counted *before* its password is checked (``store.repositories.staff``
+    reserves it atomically), so tries sent all at once check at most ``limit``. A right
+    answer clears the address's count and gives back its own reservation of the
+    ceiling. A locked account, an unknown one and a wrong password answer alike.
     """
 
-    limit: int = 5
-    lock: timedelta = timedelta(minutes=15)
+    per_client: Allowance = Allowance(5, timedelta(minutes=15))
+    per_account: Allowance = Allowance(100, timedelta(hours=1))
 
-    def locked(self, locked_until: datetime | None, now: datetime) -> bool:
-        return locked_until is not None and now < locked_until
-
-    def after_failure(self, failures: int, now: datetime) -> tuple[int, datetime | None]:
-        """The new failure count and, once it reaches the limit, when the lock ends."""
-        failures += 1
-        if failures >= self.limit:
-            return 0, now + self.lock
-        return failures, None
+    @property
+    def kept(self) -> timedelta:
+        """How long a count matters: older ones are forgotten."""
+        return max(self.per_client.lock, self.per_account.lock)
 
 
 #: Passwords people pick first; a real deployment adds a breached-password list.

@@ -19,8 +19,9 @@ instead of raising ``InvalidTemplate``, because Notify behaves that way and temp
 often contain emoticons and bracketed asides such as ``((tanpa biaya)`` that are not
 meant as placeholders. The cost is that conditional text cannot contain parentheses.
 
-Values are inserted verbatim (``str(value)``), never HTML-escaped: the SMS channel
-must not see ``&amp;`` and the email renderer escapes everything it is given.
+Values are inserted verbatim, never HTML-escaped: the SMS channel must not see ``&amp;``
+and the email renderer escapes everything it is given. Numbers and booleans are written
+as JSON writes them (``personalisation.as_text``: ``true``, ``7``), never as Python does.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Literal
 
 from warta.domain.channels import ChannelName
+from warta.domain.personalisation import as_text
 from warta.errors import MissingPersonalisation
 
 #: The channels an agency writes a template body for: a template is one of them, or
@@ -120,7 +122,7 @@ def missing_personalisation(
 
 def _items(value: Sequence[object]) -> list[str]:
     """List items as text, dropping ``None`` and blank items (as Notify)."""
-    stripped = (str(item).strip() for item in value if item is not None)
+    stripped = (as_text(item).strip() for item in value if item is not None)
     return [item for item in stripped if item]
 
 
@@ -152,7 +154,7 @@ def is_truthy(value: object) -> bool:
 
 def _format_value(value: object, channel: ChannelName, conjunction: str) -> str:
     if not isinstance(value, list | tuple):
-        return str(value)
+        return as_text(value)
     items = _items(value)
     if channel == "email" and items:
         # A blank line first, so the markdown renderer starts a new <ul> block.

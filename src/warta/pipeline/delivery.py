@@ -1,9 +1,13 @@
 """The delivery task: claim a batch of notifications, send each, record what happened.
 
-Two short transactions per batch (claim, then outcomes) and the sends in between, so the
-database is never held while a provider thinks. A crash between the two leaves the rows
-leased; when the lease runs out the sweeper hands them to another worker (at-least-once).
-Retries work the same way: a failed row gets a lease that ends at its retry time.
+One short transaction claims the batch; each send's outcome is then written as soon as
+the send ends, together with whatever else ended meanwhile (``recording.py``), so the
+database is never held while a provider thinks and a provider's acceptance is on record
+within one group commit. A crash leaves the rows not yet recorded leased; the worker's
+restart takes its own leases back at once (``worker.py``), anyone else's wait for the
+lease to run out (at-least-once). Only sends started and not yet recorded, at most
+``WARTA_DELIVERY_IN_FLIGHT`` per channel, can go out twice. Retries work the same way:
+a failed row gets a lease that ends at its retry time.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from warta.domain.channels import OutboundMessage, SendResult
 from warta.domain.limits import backoff_delay
 from warta.errors import ContactGone, DeliveryError, TechnicalFailure
 from warta.pipeline import digests
+from warta.pipeline.recording import GroupCommit, InFlight
 from warta.services import attempts, content, escalation
 from warta.services.callbacks import owe_callbacks
 from warta.services.receipts import agencies_by_id, settle
@@ -45,16 +50,38 @@ class Outcome:
         return self.changes.status in statuses.FINAL
 
 
-async def deliver(app: Warta, ids: Sequence[uuid.UUID]) -> None:
+class Delivering:
+    """What one process's delivery tasks share: the lease owner they claim as
+    (``name#boot``, None outside a worker pool), the in-flight limit per channel, and the
+    group commit their outcomes are written through."""
+
+    def __init__(self, app: Warta, owner: str | None = None) -> None:
+        self.owner = owner
+        limit = app.settings.delivery_in_flight
+        self.in_flight = InFlight(limit)
+        # Fewer, larger transactions while sends stream in: a group waits up to 50 ms for
+        # half the slots' worth (a send keeps its slot meanwhile, so the bound holds).
+        self.outcomes: GroupCommit[Outcome] = GroupCommit(
+            lambda group: _record(app, group),
+            more_coming=lambda: self.in_flight.sending > 0,
+            linger=0.05,
+            enough=max(1, limit // 2),
+        )
+
+
+async def deliver(
+    app: Warta, ids: Sequence[uuid.UUID], delivering: Delivering | None = None
+) -> None:
     # Long on purpose: claim, last routing look, send, record, owe callbacks — the steps
     # whose order makes the lease guarantee (docs/architecture.md) read top to bottom.
+    via = delivering or Delivering(app)
     now = app.clock()
     lease = now + timedelta(seconds=app.settings.lease_seconds)
     held: list[Outcome] = []
     async with app.uow() as uow:
         await uow.notifications.lock_digest_citizens(ids)
-        rows = list(await uow.notifications.claim(ids, now=now, lease_until=lease))
-        rows += await digests.claim_companions(uow, rows, now, lease)
+        rows = list(await uow.notifications.claim(ids, now=now, lease_until=lease, owner=via.owner))
+        rows += await digests.claim_companions(uow, rows, now, lease, via.owner)
         opted_out = await uow.sms.opted_out(
             (r.agency_id, r.recipient_hash)
             for r in rows
@@ -85,23 +112,42 @@ async def deliver(app: Warta, ids: Sequence[uuid.UUID]) -> None:
     if not rows:
         return
     skip |= {row.id for d in gathered for row in (d.carrier, *d.members)}
-    alone, together = await asyncio.gather(
-        asyncio.gather(
-            *(
-                _attempt(app, row, (row.agency_id, row.recipient_hash) in opted_out, shared)
-                for row in rows
-                if row.id not in skip
-            )
+    done = await asyncio.gather(
+        via.outcomes.add(held),
+        *(
+            _send_alone(app, via, row, (row.agency_id, row.recipient_hash) in opted_out, shared)
+            for row in rows
+            if row.id not in skip
         ),
-        asyncio.gather(*(_attempt(app, d.carrier, message=d.message) for d in gathered)),
+        *(_send_digest(app, via, each) for each in gathered),
+        return_exceptions=True,  # every send runs to its end, recorded, before a raise
     )
-    for outcome in alone:
-        if outcome.notification.digest:  # alone this time: no earlier carrier settles it
+    for result in done:
+        if isinstance(result, BaseException):
+            raise result
+
+
+async def _send_alone(
+    app: Warta,
+    via: Delivering,
+    row: ClaimedRow,
+    opted_out: bool,
+    shared: dict[uuid.UUID, content.ChannelContents],
+) -> None:
+    # The slot is held until the outcome is written: what bounds resends after a crash.
+    async with via.in_flight.slot(row.type):
+        with via.in_flight.sending_now():
+            outcome = await _attempt(app, row, opted_out, shared)
+        if row.digest:  # alone this time: no earlier carrier settles it
             outcome.changes = replace(outcome.changes, digest_of=None)
-    outcomes = [*held, *alone]
-    for each, carried in zip(gathered, together, strict=True):
-        outcomes += _spread(each, carried)
-    await _record(app, outcomes)
+        await via.outcomes.add([outcome])
+
+
+async def _send_digest(app: Warta, via: Delivering, each: digests.Digest) -> None:
+    async with via.in_flight.slot(each.carrier.type):
+        with via.in_flight.sending_now():
+            carried = await _attempt(app, each.carrier, message=each.message)
+        await via.outcomes.add(_spread(each, carried))
 
 
 def _spread(each: digests.Digest, carried: Outcome) -> list[Outcome]:
@@ -259,7 +305,11 @@ async def _record(app: Warta, outcomes: Sequence[Outcome]) -> None:
     callback_ids: list[uuid.UUID] = []
     due: list[uuid.UUID] = []
     async with app.uow() as uow:
-        await uow.notifications.save_outcomes([o.changes.as_columns() for o in outcomes])
+        # Recorded, a row is no worker's any more: a retry waits for its time, a receipt
+        # for the provider, and no restart takes them back early.
+        await uow.notifications.save_outcomes(
+            [{**o.changes.as_columns(), "lease_owner": None} for o in outcomes]
+        )
         finals = [o.notification for o in outcomes if o.final and not o.reroute]
         if finals:
             agencies = await agencies_by_id(uow, (n.agency_id for n in finals))

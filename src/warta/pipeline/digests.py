@@ -58,14 +58,14 @@ def waiting(row: ClaimedRow) -> bool:
 
 
 async def claim_companions(
-    uow: UnitOfWork, rows: Sequence[ClaimedRow], now: Any, lease_until: Any
+    uow: UnitOfWork, rows: Sequence[ClaimedRow], now: Any, lease_until: Any, owner: str | None
 ) -> list[ClaimedRow]:
     """The due digest rows of the batch's digest citizens that the batch does not hold."""
     pairs = {(r.citizen_id, r.type) for r in rows if waiting(r)}
     if not pairs:
         return []
     found = await uow.notifications.claim_digest_due(
-        pairs, besides=[r.id for r in rows], now=now, lease_until=lease_until
+        pairs, besides=[r.id for r in rows], now=now, lease_until=lease_until, owner=owner
     )
     return list(found)
 

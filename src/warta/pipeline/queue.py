@@ -20,7 +20,13 @@ class EmbeddedQueue:
 
     An id already waiting is not queued twice: the sweeper re-finds rows that are due
     but not yet taken (in a worker process, every new row), and duplicates would only
-    become empty claims."""
+    become empty claims.
+
+    ``owner`` is set by the worker pool that serves this queue (``name#boot``): rows made
+    for it carry it in their lease, so after a crash that worker's restart takes them back
+    at once rather than after ``WARTA_STUCK_AFTER``."""
+
+    owner: str | None = None
 
     def __init__(self) -> None:
         self.queues: dict[TaskName, asyncio.Queue[uuid.UUID]] = {t: asyncio.Queue() for t in TASKS}
@@ -56,6 +62,8 @@ class DatabaseOnlyQueue:
     does nothing, because worker processes (``warta worker``) find new rows in the
     database with their sweeper. Rows are created already due, so nothing waits for a
     lease to pass."""
+
+    owner: str | None = None
 
     async def submit(self, task: TaskName, ids: Sequence[uuid.UUID]) -> None:
         return None

@@ -4,13 +4,24 @@ On stop (SIGTERM reaches uvicorn, which ends the lifespan) the pool stops taking
 lets in-flight batches finish within ``grace`` seconds, and hands back everything else:
 ids still queued and rows of batches cut short get their lease ended, so the next start
 (or another process) takes them at once.
+
+After a crash nothing was handed back, so a starting pool takes back what its own earlier
+boots held: its leases name it (``WARTA_WORKER_NAME``, the host name by default, then
+``#`` and a per-boot id). It does so only while it holds a lock file on that name in
+``WARTA_VAR_DIR``, so that two live processes given the same name on one host never take
+each other's rows; other names' leases wait for their end, as before.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import fcntl
+import functools
 import logging
+import os
+import re
+import socket
 import uuid
 from collections.abc import Callable, Coroutine, Sequence
 from typing import Any
@@ -18,9 +29,10 @@ from typing import Any
 from warta.deps import TaskName, Warta
 from warta.pipeline.broadcasts import fan_out
 from warta.pipeline.callbacks import send_callbacks
-from warta.pipeline.delivery import deliver
+from warta.pipeline.delivery import Delivering, deliver
 from warta.pipeline.queue import EmbeddedQueue
-from warta.services import chat, code_limits, escalation
+from warta.services import chat, code_limits, escalation, expiry
+from warta.services.citizens import erasure
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +45,8 @@ async def sweep(app: Warta) -> int:
     await escalation.escalate_unanswered(app, now)  # new attempts are due now: found below
     await chat.forget_expired_links(app)
     await code_limits.forget_old(app)
+    await expiry.expire_unreceipted(app)  # SMS whose receipt never came: temporary-failure
+    await erasure.pay_checkpoints(app)  # one an erasure could not make (a long read)
     async with app.uow() as uow:
         notifications = await uow.notifications.due_ids(now, limit=10_000)
         callbacks = await uow.callbacks.due_ids(now, limit=10_000)
@@ -50,17 +64,21 @@ class WorkerPool:
     def __init__(self, app: Warta, queue: EmbeddedQueue) -> None:
         self.app = app
         self.queue = queue
+        self.name = app.settings.worker_name or socket.gethostname()
+        self.owner = f"{self.name}#{uuid.uuid4().hex[:12]}"
+        queue.owner = self.owner
+        self.delivering = Delivering(app, self.owner)
         self._tasks: list[asyncio.Task[None]] = []
         self._in_flight: dict[asyncio.Task[None], list[uuid.UUID]] = {}
         self._sweeper: asyncio.Task[None] | None = None
         self._stopping = asyncio.Event()
+        self._name_lock: int | None = None
 
     def start(self) -> None:
         settings = self.app.settings
+        task = functools.partial(deliver, delivering=self.delivering)
         for n in range(settings.workers):
-            self._tasks.append(
-                asyncio.create_task(self._run("deliver", deliver), name=f"deliver-{n}")
-            )
+            self._tasks.append(asyncio.create_task(self._run("deliver", task), name=f"deliver-{n}"))
         for n in range(2):
             self._tasks.append(
                 asyncio.create_task(self._run("callback", send_callbacks), name=f"callback-{n}")
@@ -83,9 +101,44 @@ class WorkerPool:
             finally:
                 self._in_flight.pop(job, None)
 
+    async def reclaim(self) -> int:
+        """Take back what this worker's earlier boots held (see the module docstring).
+
+        Every running process holds a shared lock on its name's file; one that starts
+        takes back leases only if it can lock the file alone, that is, no other process
+        by that name is running, and shares the lock once done."""
+        folder = self.app.settings.var_dir / "run"
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / f"worker-{re.sub(r'[^A-Za-z0-9._-]', '_', self.name)}.lock"
+        self._name_lock = fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            log.warning(
+                "another running process is named %r here: its leases wait for their end",
+                self.name,
+            )
+            await asyncio.to_thread(fcntl.flock, fd, fcntl.LOCK_SH)
+            return 0
+        try:
+            async with self.app.uow() as uow:
+                taken = await uow.notifications.reclaim(
+                    self.name, owner=self.owner, now=self.app.clock()
+                )
+                await uow.commit()
+        finally:
+            fcntl.flock(fd, fcntl.LOCK_SH)
+        if taken:
+            log.info("took back %d notifications from an earlier run of %s", taken, self.name)
+        return taken
+
     async def _sweep_forever(self) -> None:
         # Stopped by an event, not cancelled: a sweep cut off mid-transaction would only
         # leave an alarming traceback in the log.
+        try:
+            await self.reclaim()  # before the first sweep, which then finds them due
+        except Exception:
+            log.exception("taking back leases failed; they wait for their end")
         while not self._stopping.is_set():
             try:
                 await sweep(self.app)
@@ -110,9 +163,13 @@ class WorkerPool:
                 job.cancel()
                 unfinished.extend(in_flight[job])
             await asyncio.gather(*pending, return_exceptions=True)
+        await self.delivering.outcomes.drain()  # what was sent is recorded, not handed back
         returned = self.queue.drain("deliver") + unfinished
         if returned:
             async with self.app.uow() as uow:
-                await uow.notifications.release(returned, self.app.clock())
+                await uow.notifications.release(returned, self.app.clock(), self.owner)
                 await uow.commit()
             log.info("returned %d notifications for the next start", len(returned))
+        if self._name_lock is not None:
+            os.close(self._name_lock)
+            self._name_lock = None

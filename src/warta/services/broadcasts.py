@@ -14,8 +14,14 @@ from warta.deps import Warta
 from warta.domain.regions import parse_region
 from warta.errors import BadRequest, InvalidInput, NotFound, ValidationFailed
 from warta.services import attempts, content, routing
-from warta.services.citizen_sending import check_time, usable_template
-from warta.services.sending import Caller, render_all, team_key_refused, with_app_channels
+from warta.services.citizen_sending import usable_template
+from warta.services.sending import (
+    Caller,
+    check_times,
+    render_all,
+    team_key_refused,
+    with_app_channels,
+)
 from warta.store.models import Broadcast
 
 PENDING, FANNING_OUT, DONE, CANCELLED = "pending", "fanning-out", "done", "cancelled"
@@ -53,8 +59,7 @@ async def create(app: Warta, caller: Caller, new: NewBroadcast) -> Broadcast:
         except InvalidInput as exc:
             raise ValidationFailed(exc.msgid, field=exc.field, **exc.values) from exc
     now = app.clock()
-    check_time("scheduled_for", new.scheduled_for, now)
-    check_time("expires_at", new.expires_at, now)
+    check_times(now, new.scheduled_for, new.expires_at)
     if new.expires_at is not None and new.expires_at <= now:
         raise BadRequest("expires_at is in the past: nothing would be sent")
     template = await usable_template(app, caller, new.template_id)

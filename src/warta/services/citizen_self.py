@@ -28,15 +28,13 @@ from warta.domain import trust
 from warta.domain.timefmt import notify_time
 from warta.errors import BadRequest, InvalidInput, NotFound, ValidationFailed
 from warta.services import citizens, portal
-from warta.services.citizens import confirming
+from warta.services.citizens import confirming, erasure
 from warta.store.models import Citizen, CitizenContact, Consent
 from warta.store.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
 
 SOURCE = "portal"
-#: What an erased notification's recipient becomes: the row stays, the person does not.
-ERASED = ""
 
 
 @dataclass(frozen=True)
@@ -382,38 +380,6 @@ async def export(app: Warta, citizen_id: uuid.UUID) -> dict[str, Any]:
 
 
 async def erase(app: Warta, citizen_id: uuid.UUID) -> None:
-    """Erase the citizen (UU PDP art. 8 and 43): what identifies them is deleted, not
-    hidden, in one transaction.
-
-    Deleted: the citizen row (NIK ciphertext and lookup hash, name, region, preferences),
-    every contact (phones, addresses, push subscriptions, chat handles: ciphertexts and
-    lookup hashes), relationships with agencies, topic subscriptions, consent records,
-    preference changes and opt-outs, and unused Telegram link codes. With the row gone
-    every session token of theirs opens nothing (sessions are sealed tokens, checked
-    against the row).
-
-    Kept, anonymised: each agency's notification rows (id, status, template, times,
-    channel, routing reasons, billing units), which the agency needs for its own records
-    and audit: those sent to the citizen, and those sent straight to one of their
-    contacts (the one-time codes that verified them, any SMS or email to the address)
-    unless another citizen shares that contact (a family phone: then the row may be
-    theirs). Their personal content is erased: the recipient becomes empty (ciphertext
-    of "", lookup hash ""), the rendered message and the other channels' text are
-    deleted (personalisation itself was never stored), and the link to the citizen is
-    cut. Messages not yet sent are cancelled first: nobody is left to send them to.
-
-    Kept, untouched: an SMS opt-out (BERHENTI) is a keyed hash of the number per agency,
-    not tied to the citizen; erasing it would let that agency text the number again.
-    Texts the citizen sent to an agency belong to that agency's inbox and are not part
-    of the citizen record.
-    """
-    now = app.clock()
-    erased = app.keyring.encrypt(ERASED, field="notification.recipient")
-    async with app.uow() as uow:
-        await _citizen(uow, citizen_id)
-        mine = {c.value_hash for c in await uow.citizens.contacts([citizen_id])}
-        only_mine = mine - await uow.citizens.shared_with_others(citizen_id, mine)
-        await uow.inbox.forget_citizen(citizen_id, only_mine, erased, ERASED, now)
-        await uow.citizens.delete_everything(citizen_id)
-        await uow.commit()
-    log.info("citizen %s erased their data", citizen_id)
+    """Erase the citizen: what goes, what stays anonymised, and why, is
+    ``citizens/erasure.py``."""
+    await erasure.erase(app, citizen_id)

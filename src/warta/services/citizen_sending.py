@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any, Final, get_args
 
 from warta.deps import Warta
@@ -28,6 +28,7 @@ from warta.services.citizens import registry
 from warta.services.sending import (
     MULTI,
     Caller,
+    check_times,
     count_toward_limit,
     on_guest_list,
     render_all,
@@ -142,27 +143,8 @@ async def send_to_citizen(app: Warta, caller: Caller, command: SendToCitizen) ->
     return CitizenSent(row, decision, contents)
 
 
-#: How far ahead a send or broadcast may be scheduled: far enough for any real plan, near
-#: enough that the date arithmetic of quiet hours and digests cannot overflow (9999-12-31).
-LATEST_AHEAD = timedelta(days=366)
-
-
-def check_time(name: str, value: datetime | None, now: datetime) -> None:
-    """A time a client gives (``scheduled_for``, ``expires_at``): with a time zone, and
-    not more than ``LATEST_AHEAD`` from ``now``."""
-    if value is None:
-        return
-    if value.tzinfo is None or value.utcoffset() is None:
-        raise ValidationFailed(
-            "%(name)s needs a time zone, like 2026-12-01T08:00:00+07:00", name=name
-        )
-    if value - now > LATEST_AHEAD:
-        raise ValidationFailed("%(name)s is more than a year ahead", name=name)
-
-
 def _check_times(command: SendToCitizen, now: datetime) -> None:
-    for name in ("scheduled_for", "expires_at"):
-        check_time(name, getattr(command, name), now)
+    check_times(now, command.scheduled_for, command.expires_at)
     if command.expires_at is not None and command.expires_at <= now:
         raise BadRequest("expires_at is in the past: nothing would be sent")
     if (

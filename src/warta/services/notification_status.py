@@ -58,18 +58,18 @@ async def in_clear(uow: UnitOfWork, agency_id: uuid.UUID, rows: Iterable[Notific
     )
 
 
-async def seen_in_clear(app: Warta, agency_id: uuid.UUID, rows: Iterable[Notification]) -> InClear:
-    """``in_clear`` in a unit of work of its own, for a page that read its rows already."""
-    async with app.uow() as uow:
-        return await in_clear(uow, agency_id, rows)
+def readable_in_clear(row: Notification, clear: InClear) -> bool:
+    """May the agency read this row's recipient in clear: an address it gave, or a
+    citizen's contact it added itself?"""
+    sent = _sent_to(row)
+    return sent is None or sent in clear
 
 
 def recipient(app: Warta, row: Notification, clear: InClear) -> str | None:
     """The recipient as the agency may read it: a message to a citizen masked unless its
     contact is in ``clear``; a message to an address as given."""
     value = app.keyring.decrypt(row.recipient_enc, field=RECIPIENT_FIELD) or None
-    sent = _sent_to(row)
-    if value is None or sent is None or sent in clear:
+    if value is None or readable_in_clear(row, clear):
         return value
     return trust.mask_contact(row.type, value)
 

@@ -12,8 +12,9 @@ and the expiry. Every contact gets a challenge of the same shape and length, by 
 path; an unknown, an agency's or a limited one simply holds a hash no code has, and no
 code is sent. The code proves
 the challenge; wrong guesses (per contact, across challenges) and used challenges are
-``code_events`` rows, shared by every process. A session is another sealed token
-(citizen, issued, expiry), carried as a cookie or a bearer token.
+``code_events`` rows, shared by every process. A session is a random token carried as a
+cookie or a bearer token, kept server-side (``portal_sessions``, by its hash) so signing
+out ends it at once, and erasing the citizen ends all of theirs.
 
 Inbox. A message is every attempt sharing ``message_id``; its first attempt's row
 (``id == message_id``) carries ``seen_at``. A message is shown once Warta has sent it to
@@ -50,6 +51,7 @@ from warta.errors import (
 )
 from warta.security.crypto import DecryptionError
 from warta.services import code_limits, content
+from warta.services import portal_sessions as sessions
 from warta.services.attempts import shared_contents
 from warta.services.citizens import code_hash, code_problem
 from warta.services.citizens.confirming import make_own
@@ -60,10 +62,8 @@ log = logging.getLogger(__name__)
 
 #: Shorter than a contact's verification code (15 minutes): this one opens an inbox.
 SIGN_IN_TTL = timedelta(minutes=10)
-SESSION_TTL = timedelta(days=30)
 PAGE_SIZE = 20
 CHALLENGE_FIELD = "portal.challenge"
-SESSION_FIELD = "portal.session"
 #: How far back each poll for events looks again: a row stamped just before the last poll
 #: may commit just after it (another worker's transaction, another host's clock).
 EVENT_OVERLAP = timedelta(seconds=10)
@@ -116,14 +116,6 @@ class SignIn:
     #: The code's message, to send after answering; None when it must not go (the
     #: contact opens no real citizen's portal, or a limit stopped it).
     code: OutboundMessage | None
-
-
-@dataclass(frozen=True)
-class Session:
-    token: str
-    citizen_id: uuid.UUID
-    issued_at: datetime
-    expires_at: datetime
 
 
 #: What every refused guess at a code says, a locked contact's right code included.
@@ -207,7 +199,7 @@ async def send_code(app: Warta, message: OutboundMessage | None) -> None:
         log.warning("sign-in code not sent by %s (%s)", message.channel, type(exc).__name__)
 
 
-async def verify(app: Warta, challenge: str, code: str) -> Session:
+async def verify(app: Warta, challenge: str, code: str) -> sessions.Session:
     """A session for the citizen the challenge was made for, if ``code`` is its code.
 
     Both counts live in the database (``code_events``), so every process and host agrees:
@@ -247,22 +239,7 @@ async def verify(app: Warta, challenge: str, code: str) -> Session:
         await uow.commit()
     if contact is None:
         raise BadRequest("This contact can no longer sign in: ask for a new code")
-    return new_session(app, citizen_id, now)
-
-
-def new_session(app: Warta, citizen_id: uuid.UUID, now: datetime) -> Session:
-    expires = now + SESSION_TTL
-    payload = {"c": str(citizen_id), "i": _stamp(now), "e": _stamp(expires)}
-    token = _seal(app, payload, SESSION_FIELD)
-    return Session(token, citizen_id, _time(_stamp(now)), _time(_stamp(expires)))
-
-
-def citizen_of(app: Warta, token: str) -> uuid.UUID | None:
-    """The citizen a session token belongs to, while it lasts."""
-    payload = _open(app, token, SESSION_FIELD)
-    if payload is None or _time(payload["e"]) <= app.clock():
-        return None
-    return uuid.UUID(payload["c"])
+    return await sessions.new_session(app, citizen_id, now)
 
 
 # -- inbox ---------------------------------------------------------------------------------

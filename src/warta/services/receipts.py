@@ -72,6 +72,14 @@ async def settle_references(
     return await _finish(app, uow, outcomes)
 
 
+async def finish_as(
+    app: Warta, uow: UnitOfWork, rows: Iterable[Any], *, status: str, reason: str | None
+) -> list[uuid.UUID]:
+    """Finish ``rows`` (locked, as the ``lock_*`` queries give them) with one status, as a
+    receipt would: escalated, owed callbacks added. Returns the callbacks' ids."""
+    return await _finish(app, uow, {(status, reason): list(rows)})
+
+
 async def _finish(
     app: Warta, uow: UnitOfWork, outcomes: dict[tuple[str, str | None], list[Any]]
 ) -> list[uuid.UUID]:

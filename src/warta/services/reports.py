@@ -20,7 +20,7 @@ from warta.deps import Warta
 from warta.domain import statuses
 from warta.domain.regions import ZONES
 from warta.errors import NotFound, ValidationFailed
-from warta.services import content
+from warta.services import content, notification_status
 from warta.services.attempts import shared_contents
 from warta.services.sending import normalise_recipient
 from warta.store.models import Notification
@@ -151,14 +151,6 @@ def _template_id(raw: str) -> uuid.UUID | None:
         raise ValidationFailed(BAD_FILTER) from exc
 
 
-def recipient_of(app: Warta, row: Notification) -> str | None:
-    """The address shown to the agency's staff; None for a push subscription, whose
-    endpoint means nothing to a person."""
-    if row.type == "push":
-        return None
-    return app.keyring.decrypt(row.recipient_enc, field="notification.recipient") or None
-
-
 async def search(app: Warta, agency_id: uuid.UUID, wanted: Search) -> Found:
     """Newest first, a page at a time; ``older_than`` is the last id of the page before."""
     if wanted.status and wanted.status not in statuses.FILTERS | STATUS_ALIASES.keys():
@@ -184,9 +176,14 @@ async def search(app: Warta, agency_id: uuid.UUID, wanted: Search) -> Found:
             limit=PAGE_SIZE + 1,
         )
         names = await uow.templates.names({r.template_id for r in rows})
-    shown = rows[:PAGE_SIZE]
-    older = shown[-1].id if len(rows) > PAGE_SIZE else None
-    return Found(shown, names, older, {r.id: recipient_of(app, r) for r in shown})
+        clear = await notification_status.in_clear(uow, agency_id, rows)
+    page = rows[:PAGE_SIZE]
+    older = page[-1].id if len(rows) > PAGE_SIZE else None
+    if hashes is not None:
+        # A message to a citizen matches a searched address only if this agency may read
+        # that contact in clear: else searching a guessed phone would confirm it is theirs.
+        page = [r for r in page if notification_status.readable_in_clear(r, clear)]
+    return Found(page, names, older, notification_status.recipients(app, page, clear))
 
 
 @dataclass(frozen=True)
@@ -199,6 +196,7 @@ class Detail:
     shared: dict[uuid.UUID, content.ChannelContents]
     template_name: str
     recipients: dict[uuid.UUID, str | None]
+    clear: notification_status.InClear  # the citizens' contacts the agency reads in clear
 
 
 async def detail(app: Warta, agency_id: uuid.UUID, notification_id: uuid.UUID) -> Detail:
@@ -209,5 +207,6 @@ async def detail(app: Warta, agency_id: uuid.UUID, notification_id: uuid.UUID) -
         attempts = await uow.notifications.attempts(row.message_id) if row.message_id else []
         shared = await shared_contents(app, uow, [row, *attempts])
         names = await uow.templates.names({row.template_id})
-    recipients = {r.id: recipient_of(app, r) for r in (row, *attempts)}
-    return Detail(row, attempts, shared, names.get(row.template_id, ""), recipients)
+        clear = await notification_status.in_clear(uow, agency_id, [row, *attempts])
+    recipients = notification_status.recipients(app, [row, *attempts], clear)
+    return Detail(row, attempts, shared, names.get(row.template_id, ""), recipients, clear)

@@ -14,9 +14,10 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from warta.deps import Warta
-from warta.domain import recipients, simulated, sms, statuses
+from warta.domain import personalisation as personalisation_rules
+from warta.domain import recipients, scheduling, simulated, sms, statuses
 from warta.domain.channels import ChannelName, channel_named
-from warta.domain.email import render_email
+from warta.domain.email import SubjectTooLong, check_subject, render_email
 from warta.domain.templates import TemplateKind, render
 from warta.errors import (
     BadRequest,
@@ -78,8 +79,29 @@ def normalise_recipient(channel: str, raw: str) -> str:
 
 def render_content(template: Template, personalisation: dict[str, Any]) -> tuple[str | None, str]:
     """A single-channel template's content (a ``multi`` one has ``render_all``)."""
+    check_personalisation(personalisation)
     channel = channel_named(template.type)
     return render_channel(channel, template.subject, template.body, personalisation)
+
+
+def check_personalisation(personalisation: dict[str, Any]) -> None:
+    """Values Warta can write into a message, 2 MB at most (``domain/personalisation``)."""
+    try:
+        personalisation_rules.check(personalisation)
+    except InvalidInput as exc:
+        raise ValidationFailed(exc.msgid, field=exc.field, **exc.values) from exc
+
+
+def check_times(
+    now: datetime, scheduled_for: datetime | None = None, expires_at: datetime | None = None
+) -> None:
+    """``scheduled_for`` from now to 96 hours ahead, ``expires_at`` within a year, both
+    with a zone (``domain/scheduling``): a 400 otherwise, before anything is stored."""
+    try:
+        scheduling.check_scheduled_for(scheduled_for, now)
+        scheduling.check_expires_at(expires_at, now)
+    except InvalidInput as exc:
+        raise ValidationFailed(exc.msgid, field=exc.field, **exc.values) from exc
 
 
 def render_channel(
@@ -90,7 +112,8 @@ def render_channel(
         rendered_subject = None
         if channel == "email":
             rendered_subject = render(subject or "", personalisation, channel="sms")
-    except MissingPersonalisation as exc:
+            check_subject(rendered_subject)  # refused now, not by the relay later
+    except (MissingPersonalisation, SubjectTooLong) as exc:
         raise BadRequest(exc.msgid, field=exc.field, **exc.values) from exc
     if channel == "sms":
         text = sms.sanitise(text)
@@ -116,6 +139,7 @@ def channel_parts(template: Template) -> dict[ChannelName, tuple[str | None, str
 def render_all(template: Template, personalisation: dict[str, Any]) -> content.ChannelContents:
     """Every channel's content, rendered now: a missing field is a 400 whichever channel
     needs it, not a failure later on the channel escalation reaches."""
+    check_personalisation(personalisation)
     rendered: content.ChannelContents = {}
     for channel, (subject, body) in channel_parts(template).items():
         rendered_subject, text = render_channel(channel, subject, body, personalisation)
@@ -289,6 +313,7 @@ def new_row(
         # workers in this process, worker processes' sweepers take it at once.
         lease_until=now
         + timedelta(seconds=app.settings.stuck_after if app.settings.run_workers else 0),
+        lease_owner=app.queue.owner,
         created_at=now,
         updated_at=now,
         digest=False,  # sent to an address: no citizen, no digest

@@ -2,20 +2,32 @@
 
 Sign-in is two steps on one server-side session: the password (argon2) opens a session
 at stage ``password`` (or ``enrol`` for someone with no authenticator yet); the TOTP code
-(RFC 6238, +-1 step, each step usable once) makes it ``full``. Every wrong password or
-code counts toward the lockout in ``domain.staff``; a wrong email answers exactly as a
-wrong password does and takes as long (argon2 is run on a dummy hash), so the form does
-not reveal who has an account.
+(RFC 6238, +-1 step, each step usable once) makes it ``full``.
+
+Every try is counted toward the lockout in ``domain.staff`` (per account and client
+address, with a ceiling per account) *before* it is checked, atomically in the database,
+so tries sent at once check no more than the limit. An unknown email, a wrong password
+and a locked account answer alike: the same status, page and time (argon2 runs on a
+dummy hash when there is nothing to check), so the form tells nobody who has an account
+or that a lock is on.
+
+Argon2 runs in worker threads, and at most ``HASHING_AT_ONCE`` sign-in checks run at a
+time: the event loop and the connection pool keep serving the API while a crowd of
+sign-ins waits its turn.
 """
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import hashlib
 import secrets
 import uuid
+import weakref
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+import anyio
 import pyotp
 import segno
 from argon2 import PasswordHasher
@@ -25,18 +37,24 @@ from warta.deps import Warta
 from warta.domain import staff as rules
 from warta.domain.recipients import validate_email
 from warta.errors import AuthError, BadRequest, InvalidInput, NotFound, ValidationFailed
+from warta.services import code_limits
 from warta.store.models import Staff, StaffSession
 from warta.store.uow import UnitOfWork
 
 HASHER = PasswordHasher()
-_DUMMY = HASHER.hash("not anyone's password, only here to take as long")
 LOCKOUT = rules.Lockout()
+#: Sign-in checks (argon2 hashes) at once per process: each takes a core and 64 MiB, and
+#: the API needs a core left for everything else.
+HASHING_AT_ONCE = 2
 PENDING_FOR = timedelta(minutes=10)  # from the password to the code
 IDLE_FOR = timedelta(hours=1)
 LASTS_FOR = timedelta(hours=12)
 ISSUER = "Warta"
-WRONG = "The email, password or code is not right"
-LOCKED = "Too many wrong tries: this account is locked for 15 minutes"
+#: What every refused sign-in says: a wrong email, password or code, and a lock alike.
+WRONG = (
+    "The email, password or code is not right. After 5 wrong tries, sign-in from here "
+    "pauses for 15 minutes."
+)
 
 
 @dataclass(frozen=True)
@@ -106,10 +124,9 @@ async def add(
             email_enc=app.keyring.encrypt(address, field="staff.email"),
             name_enc=app.keyring.encrypt(name.strip(), field="staff.name"),
             role=role,
-            password_hash=HASHER.hash(password),
+            password_hash=await hash_password(password),
             totp_enrolled=False,
             totp_step=0,
-            failures=0,
             created_at=now,
         )
         uow.staff.add(row)
@@ -117,12 +134,74 @@ async def add(
     return _member(app, row)
 
 
-async def _fail(uow: UnitOfWork, row: Staff, now: datetime) -> None:
-    row.failures, locked_until = LOCKOUT.after_failure(row.failures, now)
-    if locked_until is not None:
-        row.locked_until = locked_until
-        await uow.staff.end_sessions_of(row.id)
-    await uow.commit()
+# -- argon2, off the event loop -------------------------------------------------------------
+
+_gates: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _gate() -> asyncio.Semaphore:
+    """At most ``HASHING_AT_ONCE`` sign-in checks at a time in this process, from the
+    count to the hash: a crowd of tries waits here, holding no database connection, so it
+    cannot take the pool (or a row lock queue) from the API. One per event loop (a
+    semaphore belongs to its loop, and tests run many)."""
+    loop = asyncio.get_running_loop()
+    if loop not in _gates:
+        _gates[loop] = asyncio.Semaphore(HASHING_AT_ONCE)
+    return _gates[loop]
+
+
+@functools.cache
+def _dummy() -> str:
+    """A hash to check when there is nothing to check, so that takes as long. Made at
+    first use (in a worker thread), not at import."""
+    return HASHER.hash("not anyone's password, only here to take as long")
+
+
+def _verify(hashed: str | None, password: str) -> bool:
+    """Argon2's check; ``None`` checks the dummy and is never right."""
+    try:
+        return HASHER.verify(hashed or _dummy(), password) and hashed is not None
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+async def verify_password(hashed: str | None, password: str) -> bool:
+    """In a worker thread: argon2 takes a core for a good part of a second, which on the
+    event loop would stall every other request (inside ``_gate``)."""
+    return await anyio.to_thread.run_sync(_verify, hashed, password)
+
+
+async def hash_password(password: str) -> str:
+    async with _gate():
+        return await anyio.to_thread.run_sync(HASHER.hash, password)
+
+
+# -- sign-in -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Try:
+    """Whose count a sign-in try is: keyed hashes of the typed email and the address."""
+
+    account: str
+    client: str
+
+
+def _try_of(app: Warta, address: str, client: str | None) -> _Try:
+    # The typed email's key, account or not: an unknown one is counted the same way.
+    account = app.keyring.lookup_hash(f"staff sign-in {address}")
+    return _Try(account, code_limits.client_key(app, client or "unknown"))
+
+
+async def _reserve(app: Warta, counted: _Try) -> bool:
+    """Count this try before checking it; False when a lock is on (nothing counted)."""
+    async with app.uow() as uow:
+        if not await uow.staff.reserve_try(counted.account, counted.client, LOCKOUT, app.clock()):
+            return False
+        await uow.commit()
+    return True
 
 
 async def _open_session(uow: UnitOfWork, row: Staff, stage: str, now: datetime) -> str:
@@ -141,26 +220,35 @@ async def _open_session(uow: UnitOfWork, row: Staff, stage: str, now: datetime) 
     return token
 
 
-async def check_password(app: Warta, email: str, password: str) -> tuple[str, str]:
-    """Step one: a session token and its stage (``password`` or ``enrol``)."""
-    now = app.clock()
+async def check_password(
+    app: Warta, email: str, password: str, client: str | None = None
+) -> tuple[str, str]:
+    """Step one: a session token and its stage (``password`` or ``enrol``). ``client``
+    is the asking address. Every refusal is ``AuthError(WRONG, 401)``, after one argon2
+    check, whatever the reason."""
     try:
         address = normalise_email(email)
     except InvalidInput:
         address = ""
+    counted = _try_of(app, address, client)
+    async with _gate():
+        allowed = await _reserve(app, counted)
+        async with app.uow() as uow:
+            row = await uow.staff.by_email_hash(app.keyring.lookup_hashes(address))
+        real = allowed and row is not None and row.removed_at is None
+        right = await verify_password(row.password_hash if real and row else None, password)
+    if not right:
+        raise AuthError(WRONG, 401)
+    assert row is not None
+    rehashed = (
+        await hash_password(password) if HASHER.check_needs_rehash(row.password_hash) else None
+    )
+    now = app.clock()
     async with app.uow() as uow:
-        row = await uow.staff.by_email_hash(app.keyring.lookup_hashes(address)) if address else None
-        if row is None or row.removed_at is not None:
-            _verify(_DUMMY, password)
-            raise AuthError(WRONG, 401)
-        if LOCKOUT.locked(row.locked_until, now):
-            raise AuthError(LOCKED, 429)
-        if not _verify(row.password_hash, password):
-            await _fail(uow, row, now)
-            raise AuthError(LOCKED if LOCKOUT.locked(row.locked_until, now) else WRONG, 401)
-        if HASHER.check_needs_rehash(row.password_hash):
-            row.password_hash = HASHER.hash(password)
-        row.failures = 0
+        row = await uow.staff.get(row.id)
+        assert row is not None
+        await uow.staff.forgive_try(counted.account, counted.client)
+        row.password_hash = rehashed or row.password_hash
         stage = "password" if row.totp_enrolled else "enrol"
         if not row.totp_enrolled and row.totp_secret_enc is None:
             secret = pyotp.random_base32()
@@ -168,13 +256,6 @@ async def check_password(app: Warta, email: str, password: str) -> tuple[str, st
         token = await _open_session(uow, row, stage, now)
         await uow.commit()
     return token, stage
-
-
-def _verify(hashed: str, password: str) -> bool:
-    try:
-        return HASHER.verify(hashed, password)
-    except (VerificationError, InvalidHashError):
-        return False
 
 
 @dataclass(frozen=True)
@@ -197,21 +278,26 @@ async def enrolment(app: Warta, token: str) -> Enrolment:
     return Enrolment(secret=secret, uri=uri, qr_svg=svg)
 
 
-async def check_code(app: Warta, token: str, code: str) -> str:
-    """Step two: the TOTP code. Returns the new full session's token (the old one ends)."""
+async def check_code(app: Warta, token: str, code: str, client: str | None = None) -> str:
+    """Step two: the TOTP code. Returns the new full session's token (the old one ends).
+    A wrong code counts toward the same lockout as a wrong password; once it is on, the
+    pending session ends and every code is refused, the right one too."""
     now = app.clock()
     async with app.uow() as uow:
         held = await _session(uow, app, token, stages=("password", "enrol"))
         row = await uow.staff.get(held.staff_id)
-        assert row is not None and row.totp_secret_enc is not None
-        if LOCKOUT.locked(row.locked_until, now):
-            raise AuthError(LOCKED, 429)
-        secret = app.keyring.decrypt(row.totp_secret_enc, field="staff.totp")
-        step = _matching_step(secret, code.strip().replace(" ", ""), now)
-        if step is None or step <= row.totp_step:
-            await _fail(uow, row, now)
-            raise AuthError(LOCKED if LOCKOUT.locked(row.locked_until, now) else WRONG, 401)
-        row.totp_step, row.failures, row.totp_enrolled = step, 0, True
+    assert row is not None and row.totp_secret_enc is not None
+    address = app.keyring.decrypt(row.email_enc, field="staff.email")
+    counted = _try_of(app, address, client)
+    if not await _reserve(app, counted):
+        await sign_out(app, token)
+        raise AuthError(WRONG, 401)
+    secret = app.keyring.decrypt(row.totp_secret_enc, field="staff.totp")
+    step = _matching_step(secret, code.strip().replace(" ", ""), now)
+    async with app.uow() as uow:
+        if step is None or not await uow.staff.take_totp_step(row.id, step):
+            raise AuthError(WRONG, 401)
+        await uow.staff.forgive_try(counted.account, counted.client)
         # A new token at the privilege change, so one seen before sign-in is worthless.
         await uow.staff.end_session(held.token_hash)
         fresh = await _open_session(uow, row, "full", now)
@@ -309,12 +395,13 @@ async def reset_password(app: Warta, email: str, password: str, *, reset_totp: b
     problem = rules.password_problem(password, address)
     if problem:
         raise ValidationFailed(problem)
+    hashed = await hash_password(password)
     async with app.uow() as uow:
         row = await uow.staff.by_email_hash(app.keyring.lookup_hashes(address))
         if row is None or row.removed_at is not None:
             raise NotFound("No staff account has this email")
-        row.password_hash = HASHER.hash(password)
-        row.failures, row.locked_until = 0, None
+        row.password_hash = hashed
+        await uow.staff.forget_tries(_try_of(app, address, None).account)
         if reset_totp:
             row.totp_enrolled, row.totp_secret_enc, row.totp_step = False, None, 0
         await uow.staff.end_sessions_of(row.id)

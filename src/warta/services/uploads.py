@@ -10,6 +10,9 @@ CSV files come from many spreadsheet programs: UTF-8 with or without a byte-orde
 and separated by commas or, as Excel in Indonesian saves them, by semicolons. XLSX files
 are read with openpyxl in read-only mode (rows streamed, formulas' cached values), the
 first sheet only; a phone number typed as a number (``81234567890``) reads as its digits.
+Before openpyxl sees one, its parts must unpack to at most ``MAX_UNPACKED`` bytes and
+declare no DTD. Reading is pure CPU work: ``services.bulk.check_upload`` has a worker
+process read and check a file, and pack its rows (``pack``), in one go.
 
 Between checking a file and sending it, the rows are *held* by the person's browser as a
 sealed token (compressed, then AES-GCM with the keyring, bound to the person and only
@@ -21,6 +24,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import copy
 import csv
 import io
 import json
@@ -30,7 +34,6 @@ import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from typing import IO
 from xml.parsers import expat
 
 from openpyxl import load_workbook
@@ -42,6 +45,9 @@ from warta.security.crypto import DecryptionError, Keyring
 MAX_BYTES = 1024 * 1024
 TOO_BIG = "The file is larger than 1 MB: split it into smaller files"
 MAX_COLUMNS = 100
+#: What the parts of an XLSX file may come to unpacked, all together: a 1 MB file of
+#: 50,000 rows unpacks to about 12 MB; a "zip bomb" of 300 KB, to 300 MB or more.
+MAX_UNPACKED = 25_000_000
 #: Blank rows are skipped, but counted toward the limit, so a sheet of a million empty
 #: (formatted) rows is refused rather than read.
 BLANK_ROWS_ALLOWED = 1000
@@ -125,53 +131,86 @@ class _Root(Exception):
     pass
 
 
-def _declares_dtd(member: IO[bytes]) -> bool:
-    """Whether an XML part declares a DTD, read only up to its root element (a DTD can
-    come nowhere after it). Parts that are not XML (images) declare none."""
+class _DtdScan:
+    """Reads an XML part chunk by chunk until it can tell whether the part declares a
+    DTD: at the DTD, at the root element, or at what is not XML (an image)."""
 
-    def doctype(*_: object) -> None:
+    def __init__(self) -> None:
+        self.found = False
+        self._parser = expat.ParserCreate()
+        self._parser.StartDoctypeDeclHandler = self._doctype
+        self._parser.StartElementHandler = self._root
+
+    def _doctype(self, *_: object) -> None:
         raise _Doctype
 
-    def root(*_: object) -> None:
+    def _root(self, *_: object) -> None:
         raise _Root
 
-    parser = expat.ParserCreate()
-    parser.StartDoctypeDeclHandler = doctype
-    parser.StartElementHandler = root
-    try:
-        while chunk := member.read(64 * 1024):
-            parser.Parse(chunk, False)
-        parser.Parse(b"", True)
-    except _Doctype:
-        return True
-    except (_Root, expat.ExpatError):
+    def done(self, chunk: bytes) -> bool:
+        try:
+            self._parser.Parse(chunk, False)
+        except _Doctype:
+            self.found = True
+            return True
+        except (_Root, expat.ExpatError):
+            return True
         return False
-    return False
 
 
-def _refuse_dtds(data: bytes) -> None:
-    """An XLSX file is XML parts in a zip: none may declare a DTD, whose entities could
-    expand without end or name files to read. Refused before openpyxl parses anything.
+def _check_archive(data: bytes) -> None:
+    """An XLSX file is XML parts in a zip. Before openpyxl parses any of it, the parts
+    together must unpack to at most ``MAX_UNPACKED`` bytes, both as the zip declares and
+    as counted while unpacking each (a zip can declare less than it holds), and none may
+    declare a DTD, whose entities could expand without end or name files to read.
     (``NotImplementedError`` is a ``RuntimeError``: an unknown compression method.)"""
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            for info in archive.infolist():
-                with archive.open(info) as member:
-                    if _declares_dtd(member):
-                        raise ValidationFailed(
-                            "This XLSX file declares a DTD, which Warta does not read: "
-                            "save it again from a spreadsheet program"
-                        )
+            parts = archive.infolist()
+            if sum(part.file_size for part in parts) > MAX_UNPACKED:
+                raise ValidationFailed(
+                    "This XLSX file is larger than %(limit)s MB unpacked: split it into "
+                    "smaller files",
+                    limit=MAX_UNPACKED // 1_000_000,
+                )
+            for part in parts:
+                _check_part(archive, part)
     except (zipfile.BadZipFile, OSError, RuntimeError, EOFError, zlib.error) as exc:
-        raise ValidationFailed("This XLSX file cannot be read: save it again and retry") from exc
+        raise _unreadable() from exc
+
+
+def _unreadable() -> ValidationFailed:
+    return ValidationFailed("This XLSX file cannot be read: save it again and retry")
+
+
+def _check_part(archive: zipfile.ZipFile, part: zipfile.ZipInfo) -> None:
+    """Unpack one part, counting: zipfile stops at the declared size, so it is asked for
+    one byte more, which only a part larger than it declares has. Its XML is read for a
+    DTD only up to the root element (a DTD can come nowhere after it)."""
+    counted = copy.copy(part)
+    counted.file_size = part.file_size + 1
+    scan: _DtdScan | None = _DtdScan()
+    size = 0
+    with archive.open(counted) as member:
+        while chunk := member.read(64 * 1024):
+            size += len(chunk)
+            if size > part.file_size:
+                raise _unreadable()
+            if scan is not None and scan.done(chunk):
+                if scan.found:
+                    raise ValidationFailed(
+                        "This XLSX file declares a DTD, which Warta does not read: "
+                        "save it again from a spreadsheet program"
+                    )
+                scan = None
 
 
 def _xlsx_rows(data: bytes, max_recipients: int) -> Sheet:
-    _refuse_dtds(data)
+    _check_archive(data)
     try:
         book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except (zipfile.BadZipFile, InvalidFileException, KeyError, OSError, ValueError) as exc:
-        raise ValidationFailed("This XLSX file cannot be read: save it again and retry") from exc
+        raise _unreadable() from exc
     try:
         sheet = book.worksheets[0]
         # One column past the limit, to notice a sheet that goes beyond it.
@@ -240,13 +279,22 @@ class Held:
 
 def hold(keyring: Keyring, owner: str, held: Held, now: datetime) -> str:
     """A sealed token of ``held`` that only ``owner`` (say, a staff id) can give back."""
+    return seal(keyring, owner, pack(held, now))
+
+
+def pack(held: Held, now: datetime) -> bytes:
+    """``held`` as compressed JSON: pure, so a worker process can do it; ``seal`` then
+    encrypts it where the keys are."""
     payload = {
         "template": str(held.template_id),
         "name": held.name,
         "at": now.isoformat(),
         "rows": held.rows,
     }
-    packed = zlib.compress(json.dumps(payload, ensure_ascii=False).encode())
+    return zlib.compress(json.dumps(payload, ensure_ascii=False).encode())
+
+
+def seal(keyring: Keyring, owner: str, packed: bytes) -> str:
     token = base64.urlsafe_b64encode(keyring.encrypt_bytes(packed, field=_field(owner))).decode()
     if len(token) > MAX_HELD:
         raise ValidationFailed(

@@ -15,6 +15,8 @@ from typing import Any
 from sqlalchemy import Table, insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from warta.store.db import translate
+
 
 class GroupInsert:
     def __init__(self, engine: AsyncEngine, table: Table) -> None:
@@ -48,8 +50,9 @@ class GroupInsert:
             self._flusher = None
 
     async def _write(self, rows: list[dict[str, Any]]) -> None:
-        async with self._engine.begin() as connection:
-            await connection.execute(insert(self._table), rows)
+        with translate():  # a sick database: StoreUnavailable, which the API answers 503
+            async with self._engine.begin() as connection:
+                await connection.execute(insert(self._table), rows)
 
     async def _write_one(self, values: dict[str, Any], done: asyncio.Future[None]) -> None:
         try:

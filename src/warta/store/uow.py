@@ -2,6 +2,8 @@
 
 Leaving closes the session, which rolls back anything uncommitted; unlike an explicit
 rollback it leaves loaded objects readable (detached), so handlers can use what they read.
+A database that cannot be written or reached leaves as ``warta.errors.StoreUnavailable``
+(``store.db.translate``), so no layer above meets a driver's error.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from types import TracebackType
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from warta.store.db import store_fault, translate
 from warta.store.repositories import (
     AgencyRepository,
     BroadcastRepository,
@@ -20,12 +23,14 @@ from warta.store.repositories import (
     InboxRepository,
     NotificationRepository,
     PlatformSecretRepository,
+    PortalSessionRepository,
     ReceivedTextRepository,
     SealedColumnRepository,
     SmsRepository,
     StaffRepository,
     TemplateRepository,
 )
+from warta.store.repositories.expiry import ExpiryRepository
 
 
 class UnitOfWork:
@@ -48,6 +53,8 @@ class UnitOfWork:
         self.platform_secrets = PlatformSecretRepository(self.session)
         self.sealed = SealedColumnRepository(self.session)
         self.code_events = CodeEventRepository(self.session)
+        self.expiry = ExpiryRepository(self.session)
+        self.portal_sessions = PortalSessionRepository(self.session)
         return self
 
     async def __aexit__(
@@ -56,7 +63,11 @@ class UnitOfWork:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        await self.session.close()
+        with translate():
+            await self.session.close()
+        fault = store_fault(exc) if exc is not None else None
+        if fault is not None:
+            raise fault from exc
 
     async def commit(self) -> None:
         await self.session.commit()

@@ -1,15 +1,29 @@
-"""Staff sign-in: email and password, then a TOTP code (set up at the first sign-in)."""
+"""Staff sign-in: email and password, then a TOTP code (set up at the first sign-in).
+
+Every form here is CSRF-checked: sign-in against the pre-session cookie (no session yet:
+``pages.sign_in_token``), the code and sign-out against the session. A form without its
+token changes nothing: no password is checked, no session starts or ends, no cookie moves.
+"""
 
 from __future__ import annotations
 
 import contextlib
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from warta.api.console.web import AppDep, clear_cookie, page, set_cookie, token_of
-from warta.api.pages import csrf_ok
+from warta.api.console.web import PATH, AppDep, clear_cookie, page, set_cookie, token_of
+from warta.api.pages import (
+    client_address,
+    csrf_ok,
+    is_https,
+    remember_sign_in,
+    sign_in_ok,
+    sign_in_token,
+)
+from warta.api.pages import translate as _t
+from warta.deps import Warta
 from warta.errors import ApiError
 from warta.services import staff
 
@@ -23,9 +37,16 @@ def _back_to(next_path: str) -> str:
     return "/console/"
 
 
+def _sign_in_page(request: Request, app: Warta, status: int = 200, **values: Any) -> HTMLResponse:
+    token = sign_in_token(request, app.keyring)
+    response = page(request, None, "sign_in", status, sign_in_csrf=token, **values)
+    remember_sign_in(request, response, PATH, is_https(request, app.settings.public_url))
+    return response
+
+
 @router.get("/sign-in")
-async def sign_in_page(request: Request, next: str = "/console/") -> Response:
-    return page(request, None, "sign_in", next=_back_to(next))
+async def sign_in_page(request: Request, app: AppDep, next: str = "/console/") -> Response:
+    return _sign_in_page(request, app, next=_back_to(next))
 
 
 @router.post("/sign-in")
@@ -35,14 +56,17 @@ async def sign_in(
     email: Annotated[str, Form()] = "",
     password: Annotated[str, Form()] = "",
     next: Annotated[str, Form()] = "/console/",
+    csrf_token: Annotated[str, Form()] = "",
 ) -> Response:
+    if not sign_in_ok(request, app.keyring, csrf_token):  # login CSRF: nothing is checked
+        expired = _t(request, "This form has expired. Try again.")
+        return _sign_in_page(request, app, 403, next=_back_to(next), error=expired, email=email)
     try:
-        token, stage = await staff.check_password(app, email, password)
+        token, stage = await staff.check_password(app, email, password, client_address(request))
     except ApiError as exc:
-        return page(
-            request, None, "sign_in", exc.status_code,
-            next=_back_to(next), error=exc, email=email,
-        )  # fmt: skip
+        return _sign_in_page(
+            request, app, exc.status_code, next=_back_to(next), error=exc, email=email
+        )
     target = "/console/two-factor/setup" if stage == "enrol" else "/console/two-factor"
     response = RedirectResponse(f"{target}?next={_back_to(next)}", status_code=303)
     set_cookie(response, request, app, token)
@@ -77,7 +101,7 @@ async def check_code(
     if not csrf_ok(app.keyring, pending, csrf_token):
         return RedirectResponse("/console/sign-in", status_code=303)
     try:
-        token = await staff.check_code(app, pending, code)
+        token = await staff.check_code(app, pending, code, client_address(request))
     except ApiError as exc:
         if exc.status_code == 401 and "session" in str(exc):
             return RedirectResponse("/console/sign-in", status_code=303)
@@ -97,9 +121,14 @@ async def check_code(
 async def sign_out(
     request: Request, app: AppDep, csrf_token: Annotated[str, Form()] = ""
 ) -> Response:
+    """Only with the session's token: another site's form cannot sign anyone out (the
+    cookie stays, the session lives)."""
     token = token_of(request)
-    if csrf_ok(app.keyring, token, csrf_token):
-        await staff.sign_out(app, token)
+    if not token:  # a cross-site post carries no cookie, but could still clear it
+        return RedirectResponse("/console/sign-in", status_code=303)
+    if not csrf_ok(app.keyring, token, csrf_token):
+        return page(request, None, "forbidden", 403, need="csrf")
+    await staff.sign_out(app, token)
     response = RedirectResponse("/console/sign-in", status_code=303)
     clear_cookie(response)
     return response

@@ -91,25 +91,22 @@ async def check(
         return await _form_page(request, app, me, 400, error=no_file, chosen=template_id)
     data = await file.read(uploads.MAX_BYTES + 1)
     try:
-        sheet = uploads.read(file.filename, data, max_recipients=bulk.MAX_ROWS)
         caller = await agency_caller(app, me)
-        checked = await bulk.check(app, caller, bulk.NewJob(file.filename, template_id, sheet.rows))
+        # Read and checked in a worker process: other requests go on meanwhile.
+        checked = await bulk.check_upload(
+            app, caller, template_id, file.filename, data, sample=SAMPLE, shown=SHOWN
+        )
         held = None
-        if not checked.problems:
-            upload = uploads.Held(template_id, file.filename, sheet.rows)
-            held = uploads.hold(app.keyring, _owner(me), upload, app.clock())
+        if checked.packed is not None:
+            held = uploads.seal(app.keyring, _owner(me), checked.packed)
     except ApiError as exc:
         return await _form_page(request, app, me, exc.status_code, error=exc, chosen=template_id)
-    problems = [
-        (sheet.numbers[p.number], p, error_text(request, p.error)) for p in checked.problems
-    ]
+    problems = [(number, p, error_text(request, p.error)) for number, p in checked.problems]
     response = page(
         request, me, "bulk_report", 200,
         filename=file.filename, template=await lookups.template(app, me.agency_id, template_id),
-        header=sheet.rows[0],
-        sample=list(zip(sheet.numbers[1 : SAMPLE + 1], sheet.rows[1 : SAMPLE + 1], strict=True)),
-        total=len(sheet.rows) - 1,
-        problems=problems[:SHOWN], unshown=max(0, len(problems) - SHOWN), held=held,
+        header=checked.header, sample=checked.sample, total=checked.total,
+        problems=problems, unshown=checked.problem_count - len(problems), held=held,
     )  # fmt: skip
     response.headers.update(NO_STORE)
     return response

@@ -2,14 +2,13 @@
 
 The detail shows what ``GET /v2/notifications/{id}`` answers (``present`` builds both),
 so the console and the API never disagree about a body, a routing decision, whether
-a one-time code may be shown or whether a citizen's contact is masked (both pages take
-their recipients from ``notification_status``, not the clear ones ``reports`` reads).
+a one-time code may be shown or whether a citizen's contact is masked (``reports`` takes
+both pages' recipients from ``notification_status``).
 """
 
 from __future__ import annotations
 
 import uuid
-from dataclasses import replace
 from datetime import datetime
 from typing import Annotated, Any
 from urllib.parse import urlencode
@@ -62,8 +61,6 @@ async def listing(
         found = await reports.search(app, me.agency_id, wanted)
     except ValidationFailed as exc:
         return page(request, me, "notifications", 400, error=exc, found=None, **values)
-    clear = await notification_status.seen_in_clear(app, me.agency_id, found.rows)
-    found = replace(found, recipients=notification_status.recipients(app, found.rows, clear))
     filters = [(k, v) for k, v in request.query_params.multi_items() if k != "older_than" and v]
     older = urlencode([*filters, ("older_than", str(found.older))]) if found.older else ""
     newest = urlencode(filters)
@@ -73,13 +70,10 @@ async def listing(
 @router.get("/notifications/{notification_id}")
 async def one(request: Request, app: AppDep, me: Viewer, notification_id: uuid.UUID) -> Response:
     found = await reports.detail(app, me.agency_id, notification_id)
-    rows = [found.row, *found.attempts]
-    clear = await notification_status.seen_in_clear(app, me.agency_id, rows)
-    found = replace(found, recipients=notification_status.recipients(app, rows, clear))
     base = base_url(request, app)
 
     def shown(row: Notification) -> dict[str, Any]:
-        return present(base, notification_status.readable(app, row, found.shared, clear))
+        return present(base, notification_status.readable(app, row, found.shared, found.clear))
 
     attempts = [(a, shown(a)) for a in found.attempts]
     return page(

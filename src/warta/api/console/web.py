@@ -16,8 +16,10 @@ from fastapi import Depends, FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from warta.api.auth import warta
-from warta.api.pages import csrf_ok, csrf_token, render
+from warta.api.pages import csrf_ok, csrf_token, is_https, render
+from warta.api.schemas import form_refused
 from warta.deps import Warta
+from warta.errors import BadRequest
 from warta.services import staff
 from warta.services.staff import Member
 
@@ -74,7 +76,7 @@ def token_of(request: Request) -> str:
 
 
 def set_cookie(response: Response, request: Request, app: Warta, token: str) -> None:
-    secure = request.url.scheme == "https" or app.settings.public_url.startswith("https:")
+    secure = is_https(request, app.settings.public_url)
     response.set_cookie(
         COOKIE, token, path=PATH, secure=secure, httponly=True, samesite="lax"
     )  # a browser-session cookie: the server decides when the session ends
@@ -95,6 +97,9 @@ async def check_csrf(request: Request, app: Warta, token: str) -> None:
         sent = str((await request.form()).get("csrf_token", ""))
     if not csrf_ok(app.keyring, token, sent):
         raise BadCsrf
+    urlencoded = "urlencoded" in request.headers.get("content-type", "").lower()
+    if urlencoded and form_refused(await request.form()):  # PostgreSQL cannot store it
+        raise BadRequest("This form holds a NUL character, which Warta does not accept in text")
 
 
 def allowed(permission: str) -> Callable[[Request, Warta], Awaitable[Member]]:

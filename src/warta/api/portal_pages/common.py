@@ -12,13 +12,22 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.datastructures import FormData
 
 from warta.api.auth import warta
-from warta.api.pages import csrf_ok, csrf_token, render
+from warta.api.pages import (
+    csrf_ok,
+    csrf_token,
+    is_https,
+    remember_sign_in,
+    render,
+    sign_in_token,
+)
 from warta.api.pages import translate as _t
 from warta.api.portal import (
     session_token,
 )
+from warta.api.schemas import form_refused
 from warta.deps import Warta
-from warta.services import citizen_self, portal
+from warta.errors import BadRequest
+from warta.services import citizen_self, portal_sessions
 
 router = APIRouter(prefix="/portal", include_in_schema=False)
 AppDep = Annotated[Warta, Depends(warta)]
@@ -29,17 +38,21 @@ DELETE_WORDS = ("HAPUS", "DELETE")
 def page(
     request: Request, name: str, status: int = 200, who: uuid.UUID | None = None, **values: Any
 ) -> HTMLResponse:
+    app: Warta = request.app.state.warta
     if who is not None:
-        app: Warta = request.app.state.warta
         values.update(signed_in=True, csrf=csrf_token(app.keyring, session_token(request)))
-    return render(request, f"portal/{name}.html", status, **values)
+    if name == "sign_in":  # its forms' token, bound to the pre-session cookie
+        values.update(sign_in_csrf=sign_in_token(request, app.keyring))
+    response = render(request, f"portal/{name}.html", status, **values)
+    remember_sign_in(request, response, "/portal", is_https(request, app.settings.public_url))
+    return response
 
 
 async def who_is(request: Request, app: Warta) -> uuid.UUID | None:
-    """The signed-in citizen; None without a session, or once they erased their data."""
-    token = session_token(request)
-    found = portal.citizen_of(app, token) if token else None
-    if found is None or not await citizen_self.is_registered(app, found):
+    """The signed-in citizen; None without a session, once it ended (signed out,
+    expired), or once they erased their data (which ends their sessions)."""
+    found = await portal_sessions.citizen_of(app, session_token(request))
+    if found is None:
         return None
     request.state.zone = await citizen_self.zone_of(app, found)
     return found
@@ -77,6 +90,8 @@ async def signed_form(request: Request, app: AppDep) -> tuple[uuid.UUID, FormDat
     form = await request.form()
     if not csrf_ok(app.keyring, session_token(request), str(form.get("csrf_token", ""))):
         raise FormExpired(who)
+    if form_refused(form):  # a NUL: PostgreSQL cannot store it
+        raise BadRequest("This form holds a NUL character, which Warta does not accept in text")
     return who, form
 
 

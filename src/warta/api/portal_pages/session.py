@@ -8,10 +8,11 @@ from typing import Annotated
 from fastapi import BackgroundTasks, Form, Request
 from fastapi.responses import HTMLResponse, Response
 
+from warta.api.pages import client_address, sign_in_ok
 from warta.api.pages import translate as _t
 from warta.api.portal import (
     clear_session_cookie,
-    client_address,
+    session_token,
     set_session_cookie,
 )
 from warta.api.portal_pages.common import (
@@ -25,7 +26,7 @@ from warta.api.portal_pages.common import (
     who_is,
 )
 from warta.errors import ApiError, NotFound
-from warta.services import portal
+from warta.services import portal, portal_sessions
 
 
 @router.get("/", response_class=HTMLResponse)
@@ -41,7 +42,10 @@ async def sign_in(
     app: AppDep,
     background: BackgroundTasks,
     contact: Annotated[str, Form()] = "",
+    csrf_token: Annotated[str, Form()] = "",
 ) -> HTMLResponse:
+    if not sign_in_ok(request, app.keyring, csrf_token):  # login CSRF: no code is sent
+        return _expired(request)
     try:
         started = await portal.sign_in(app, contact, client_address(request))
     except ApiError as exc:
@@ -57,7 +61,10 @@ async def verify(
     app: AppDep,
     challenge: Annotated[str, Form()] = "",
     code: Annotated[str, Form()] = "",
+    csrf_token: Annotated[str, Form()] = "",
 ) -> Response:
+    if not sign_in_ok(request, app.keyring, csrf_token):  # login CSRF: no code is checked
+        return _expired(request)
     try:
         session = await portal.verify(app, challenge, code)
     except ApiError as exc:
@@ -68,8 +75,18 @@ async def verify(
     return response
 
 
+def _expired(request: Request) -> HTMLResponse:
+    """A sign-in form that did not come from our page in this browser: changed nothing;
+    a fresh form to start again."""
+    error = _t(request, "This form has expired. Try again.")
+    return page(request, "sign_in", 403, title=_t(request, "Sign in"), error=error)
+
+
 @router.post("/sign-out")
 async def sign_out(request: Request, app: AppDep, _signed: SignedForm) -> Response:
+    """Ends the session at once (the token opens nothing any more), with this session's
+    form token only (``SignedForm``)."""
+    await portal_sessions.end_session(app, session_token(request))
     response = to_sign_in()
     clear_session_cookie(response, request, app)
     return response

@@ -85,6 +85,8 @@ async def proven_contact(
     value_hash = app.keyring.lookup_hash(value)
     contact = await uow.citizens.contact_by_hash(citizen_id, kind, value_hash, trust.CITIZEN)
     if contact is None:
+        held = await uow.citizens.contacts([citizen_id])
+        rules.check_contact_room([kind], trust.CITIZEN, held)
         contact = new_contact(app, citizen_id, kind, value, now, added_by=None)
         uow.citizens.add(contact)
     contact.verified_at, contact.gone_at, contact.proof = now, None, proof
@@ -122,6 +124,7 @@ async def add_contact(
             raise AuthError(CITIZENS_OWN)  # it added it, and the citizen made it their own
         told = None
         if contact is None:
+            rules.check_contact_room([kind], scope, contacts)
             told = Notice.of(app, citizen, contacts, caller.agency.name, [(kind, value)])
             if told is not None:  # first: a refused notice adds nothing
                 await allow_notice(app, uow, citizen.id, caller.agency.id)

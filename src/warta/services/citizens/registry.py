@@ -170,6 +170,7 @@ async def register(app: Warta, caller: Caller, new: NewCitizen) -> tuple[Citizen
             if c.added_by == agency and trust.usable_by(c.scope, agency)
         }
         added = [(k, v) for k, v in supplied if (k, app.keyring.lookup_hash(v)) not in mine]
+        rules.check_contact_room([k for k, _ in added], trust.scope_for(agency), contacts)
         for kind, value in added:
             contact = new_contact(app, citizen.id, kind, value, now, added_by=agency)
             if new.contacts_verified:

@@ -34,7 +34,8 @@ from warta.store.models.notifications import (
     SmsPart,
     SmsPlatformOptOut,
 )
-from warta.store.models.staff import Staff, StaffSession
+from warta.store.models.portal import PortalSession
+from warta.store.models.staff import Staff, StaffSession, StaffSignInFailure
 
 __all__ = [
     "NAMING",
@@ -55,6 +56,7 @@ __all__ = [
     "Notification",
     "OptOut",
     "PlatformSecret",
+    "PortalSession",
     "PreferenceChange",
     "ReceivedText",
     "SmsOptOut",
@@ -62,6 +64,7 @@ __all__ = [
     "SmsPlatformOptOut",
     "Staff",
     "StaffSession",
+    "StaffSignInFailure",
     "Template",
     "TemplateVersion",
     "Topic",

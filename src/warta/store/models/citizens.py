@@ -1,5 +1,5 @@
 """Citizens: their contacts, agency links, topics, consents, preference history, opt-outs
-and chat links.
+and chat links; the checkpoints erasures still owe.
 """
 
 from __future__ import annotations
@@ -182,4 +182,17 @@ class ChatLink(Base):
     code_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
     citizen_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("citizens.id"))
     expires_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class PendingCheckpoint(Base):
+    """An erasure whose erased rows may still have old copies in SQLite's write-ahead log
+    (``store/scrub.py``). Written in the erasure's own transaction, so a crash right after
+    it still leaves the checkpoint owed; deleted once a truncating checkpoint after it
+    succeeds: at once as a rule, else by the sweeper (a long read held the log). No
+    personal data: the erasure's time only."""
+
+    __tablename__ = "pending_checkpoints"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)

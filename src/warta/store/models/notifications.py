@@ -32,6 +32,7 @@ class Notification(Base):
     ``lease_until`` says who owns a row: a ``created`` row is waiting in a queue (the sweeper
     re-queues it once the lease passes); a ``sending`` row with a lease belongs to a worker
     or waits for its retry time; a ``sending`` row without one awaits a delivery receipt.
+    ``lease_owner`` names the worker (and its boot) whose lease it is.
     """
 
     __tablename__ = "notifications"
@@ -101,6 +102,10 @@ class Notification(Base):
     billable_units: Mapped[int] = mapped_column(Integer, default=0)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     lease_until: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    # Who holds the lease: ``worker name#boot id`` (``pipeline/worker.py``), for a row a
+    # worker claimed or its queue holds. A restarted worker takes back at once the rows
+    # its earlier boots held; anyone else's wait for ``lease_until``. NULL: no one's.
+    lease_owner: Mapped[str | None] = mapped_column(String(255))
     failure_reason: Mapped[str | None] = mapped_column(String(255))
     provider_reference: Mapped[str | None] = mapped_column(String(255))
     provider: Mapped[str | None] = mapped_column(String(64))

@@ -1,4 +1,4 @@
-"""Console staff and their sessions."""
+"""Console staff, their sessions, and the wrong sign-in tries counted against lockout."""
 
 from __future__ import annotations
 
@@ -37,8 +37,6 @@ class Staff(Base):
     totp_secret_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
     totp_enrolled: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     totp_step: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
-    failures: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
-    locked_until: Mapped[datetime | None] = mapped_column(UtcDateTime)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     removed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
@@ -58,4 +56,16 @@ class StaffSession(Base):
     expires_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
 
-# The Core table, for statements that skip the ORM on hot paths (typed as a Table).
+class StaffSignInFailure(Base):
+    """Wrong console sign-in tries (``domain.staff.Lockout``), one row per account and
+    client address, and one per account (``client_hash`` "") for the ceiling. Keys are
+    keyed hashes of the typed email and of the address: an unknown email is counted like
+    a real one, so counting shows nobody who has an account. ``last_at`` is the latest
+    counted try; a count older than its lock starts again."""
+
+    __tablename__ = "staff_sign_in_failures"
+
+    account_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    client_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer)
+    last_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)

@@ -16,6 +16,7 @@ from warta.store.repositories.notifications import (
     NotificationRepository,
 )
 from warta.store.repositories.platform_secrets import PlatformSecretRepository
+from warta.store.repositories.portal_sessions import PortalSessionRepository
 from warta.store.repositories.received_texts import ReceivedTextRepository
 from warta.store.repositories.sealed import SealedColumnRepository
 from warta.store.repositories.sms import SmsRepository
@@ -35,6 +36,7 @@ __all__ = [
     "InboxRepository",
     "NotificationRepository",
     "PlatformSecretRepository",
+    "PortalSessionRepository",
     "ReceivedTextRepository",
     "SealedColumnRepository",
     "SmsRepository",

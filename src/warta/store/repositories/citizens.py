@@ -1,6 +1,6 @@
 """Citizens: the registry, relationships with agencies, preference history and sent
-counts; their contacts (``contacts.py``) and consent and topics (``consents.py``) are
-answered by the same ``uow.citizens``."""
+counts; their contacts (``contacts.py``), consent and topics (``consents.py``) and what
+erasing them does elsewhere (``erasure.py``) are answered by the same ``uow.citizens``."""
 
 from __future__ import annotations
 
@@ -24,9 +24,10 @@ from warta.store.models import (
 )
 from warta.store.repositories.consents import ConsentQueries
 from warta.store.repositories.contacts import ContactQueries
+from warta.store.repositories.erasure import ErasureQueries
 
 
-class CitizenRepository(ContactQueries, ConsentQueries):
+class CitizenRepository(ContactQueries, ConsentQueries, ErasureQueries):
     """Citizens, their contacts, relationships with agencies, consent and topics."""
 
     async def get(self, citizen_id: uuid.UUID) -> Citizen | None:
@@ -136,7 +137,7 @@ class CitizenRepository(ContactQueries, ConsentQueries):
         return found
 
     async def delete_everything(self, citizen_id: uuid.UUID) -> None:
-        """Delete the citizen and every row of theirs (see ``citizen_self.erase``): their
+        """Delete the citizen and every row of theirs (see ``citizens.erasure``): their
         unused chat link codes, subscriptions, opt-outs, consents, preference changes,
         relationships and contacts, then the citizen."""
         for table in (

@@ -257,9 +257,15 @@ class NotificationRepository(SettlingQueries):
         return int(await self.session.scalar(query) or 0)
 
     async def claim(
-        self, ids: Sequence[uuid.UUID], *, now: datetime, lease_until: datetime
+        self,
+        ids: Sequence[uuid.UUID],
+        *,
+        now: datetime,
+        lease_until: datetime,
+        owner: str | None = None,
     ) -> Sequence[ClaimedRow]:
-        """Take the rows no one else owns: fresh ones, or ones whose lease has run out.
+        """Take the rows no one else owns: fresh ones, or ones whose lease has run out;
+        ``owner`` (``name#boot``) is written into the lease.
 
         Plain rows, not ORM objects: a worker reads them once, and hydrating a hundred
         entities per batch was a visible share of delivery time.
@@ -272,7 +278,7 @@ class NotificationRepository(SettlingQueries):
                 Notification.lease_until <= now,
             ),
         )
-        return await self._claim(and_(Notification.id.in_(ids), unowned), now, lease_until)
+        return await self._claim(and_(Notification.id.in_(ids), unowned), now, lease_until, owner)
 
     async def lock_digest_citizens(self, ids: Sequence[uuid.UUID]) -> None:
         """Before claiming ``ids``: on PostgreSQL, take a transaction lock on each citizen
@@ -302,6 +308,7 @@ class NotificationRepository(SettlingQueries):
         besides: Iterable[uuid.UUID],
         now: datetime,
         lease_until: datetime,
+        owner: str | None = None,
     ) -> Sequence[ClaimedRow]:
         """Also take every due digest row of these (citizen, channel) pairs that is not
         among ``besides`` (the batch already claimed), so a batch boundary never splits a
@@ -329,10 +336,10 @@ class NotificationRepository(SettlingQueries):
         ids = list((await self.session.scalars(query)).all())
         if not ids:
             return []
-        return await self._claim(and_(Notification.id.in_(ids), due), now, lease_until)
+        return await self._claim(and_(Notification.id.in_(ids), due), now, lease_until, owner)
 
     async def _claim(
-        self, where: Any, now: datetime, lease_until: datetime
+        self, where: Any, now: datetime, lease_until: datetime, owner: str | None
     ) -> Sequence[ClaimedRow]:
         table = NOTIFICATIONS
         query = (
@@ -342,6 +349,7 @@ class NotificationRepository(SettlingQueries):
                 status="sending",
                 attempts=Notification.attempts + 1,
                 lease_until=lease_until,
+                lease_owner=owner,
                 sent_at=func.coalesce(Notification.sent_at, now),
                 updated_at=now,
             )
@@ -378,11 +386,36 @@ class NotificationRepository(SettlingQueries):
         )
         return list((await self.session.scalars(query)).all())
 
-    async def release(self, ids: Sequence[uuid.UUID], now: datetime) -> None:
-        """Hand rows back so the next worker (or the next start) takes them at once."""
+    async def release(self, ids: Sequence[uuid.UUID], now: datetime, owner: str) -> None:
+        """Hand back those of ``ids`` still leased to ``owner``, so the next worker (or the
+        next start) takes them at once. Rows whose outcome is written are no longer
+        ``owner``'s (a retry's lease, a receipt awaited) and keep what they have."""
         await self.session.execute(
             update(Notification)
-            .where(Notification.id.in_(ids), Notification.status.in_(("created", "sending")))
-            .values(lease_until=now)
+            .where(
+                Notification.id.in_(ids),
+                Notification.status.in_(("created", "sending")),
+                Notification.lease_owner == owner,
+                Notification.lease_until > now,
+            )
+            .values(lease_until=now, lease_owner=None)
             .execution_options(synchronize_session=False)
         )
+
+    async def reclaim(self, name: str, *, owner: str, now: datetime) -> int:
+        """A restarted worker takes back the rows that ``name``'s earlier boots held
+        (claimed, or waiting in their queue) and that are still leased: they become due
+        now instead of when the dead boot's lease runs out. ``owner`` (this boot's) and
+        every other name are left alone. Returns how many rows."""
+        result = await self.session.execute(
+            update(Notification)
+            .where(
+                Notification.status.in_(("created", "sending")),
+                Notification.lease_until > now,
+                Notification.lease_owner.startswith(f"{name}#", autoescape=True),
+                Notification.lease_owner != owner,
+            )
+            .values(lease_until=now, lease_owner=None)
+            .execution_options(synchronize_session=False)
+        )
+        return int(getattr(result, "rowcount", 0) or 0)
