@@ -52,8 +52,12 @@ lint: install-dev
 	$(BIN)/lint-imports
 
 ## make test: lint, then the whole suite (unit, integration, e2e, browser)
+# The suite runs in 4 processes, a file each at a time: its tests mostly wait on sockets,
+# databases and subprocesses (one process keeps 2 cores about half busy). Schemathesis
+# collects its operations in one process, so tests marked `serial` run afterwards.
 test: lint browser-deps
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n 4 --dist loadfile -m "not serial"
+	$(BIN)/pytest -q -m serial
 
 unit: install-dev
 	$(BIN)/pytest -q tests/unit

@@ -33,6 +33,9 @@ from tests.e2e.conftest import Server, start_server
 from warta.api.app import create_app
 from warta.settings import Settings
 
+#: Schemathesis collects the operations in the process that runs them: not with xdist.
+pytestmark = pytest.mark.serial
+
 #: Fuzzing examples per operation: enough to reach every validator, small enough that the
 #: whole run (47 operations, about 2,600 requests) stays near half a minute, more under load.
 EXAMPLES = 50

@@ -27,6 +27,7 @@ from collections.abc import Callable, Coroutine, Sequence
 from typing import Any
 
 from warta.deps import TaskName, Warta
+from warta.errors import StoreUnavailable
 from warta.pipeline.broadcasts import fan_out
 from warta.pipeline.callbacks import send_callbacks
 from warta.pipeline.delivery import Delivering, deliver
@@ -142,6 +143,8 @@ class WorkerPool:
         while not self._stopping.is_set():
             try:
                 await sweep(self.app)
+            except StoreUnavailable as exc:  # expected while it lasts: one line a sweep
+                log.warning("sweep skipped: %s", exc)
             except Exception:
                 log.exception("sweep failed")
             with contextlib.suppress(TimeoutError):
