@@ -97,7 +97,9 @@ def server(tmp_path: Path) -> Iterator[Server]:
 @pytest.fixture
 def immutable(server: Server) -> Iterator[list[Path]]:
     if shutil.which("chattr") is None:
-        pytest.skip("chattr is not installed: cannot make the SQLite files read-only for root")
+        pytest.fail(
+            "chattr (e2fsprogs) is not installed: it makes the SQLite files read-only for root"
+        )
     files = [server.var_dir / "warta.db", server.var_dir / "warta.db-wal"]
     try:
         yield files

@@ -188,7 +188,9 @@ class Sickness:
 @contextlib.contextmanager
 def immutable_sqlite(tmp_path: Path) -> Iterator[Sickness]:
     if shutil.which("chattr") is None:
-        pytest.skip("chattr is not installed: cannot make the SQLite files read-only for root")
+        pytest.fail(
+            "chattr (e2fsprogs) is not installed: it makes the SQLite files read-only for root"
+        )
     files = [tmp_path / "warta.db", tmp_path / "warta.db-wal"]
 
     def chattr(flag: str) -> None:
