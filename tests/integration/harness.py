@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import re
 import socket
 import time
@@ -262,3 +263,17 @@ async def message_to(outbox: Outbox, address: str, timeout: float = 5.0) -> Capt
         assert time.monotonic() < deadline, f"nothing reached {address}"
         await asyncio.sleep(0.02)
     return found[0]
+
+
+async def next_event(lines: AsyncIterator[str]) -> tuple[str, dict[str, Any]]:
+    """The next Server-Sent Event's name and data, skipping keep-alive comments."""
+    kind, data = "message", ""
+    async with asyncio.timeout(10):
+        async for line in lines:
+            if line.startswith("event:"):
+                kind = line.partition(":")[2].strip()
+            elif line.startswith("data:"):
+                data += line.partition(":")[2].strip()
+            elif line == "" and data:
+                return kind, dict(json.loads(data))
+    raise AssertionError("the stream ended")

@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.integration.harness import Clock, Harness, code_in
+from tests.integration.harness import Clock, Harness, code_in, next_event
 from tests.integration.portal_forms import own_contacts
 from warta.channels.capture import RecordingChannel
 from warta.channels.webpush import VapidKeys, WebPushChannel, WebPushConfig
@@ -421,17 +421,3 @@ async def test_events_stream_new_and_read_messages(
         assert read.status_code == 200
         kind, data = await next_event(lines)
         assert (kind, data["id"]) == ("read", sent) and data["read_at"] is not None
-
-
-async def next_event(lines: AsyncIterator[str]) -> tuple[str, dict[str, Any]]:
-    """The next event's name and data, skipping keep-alive comments."""
-    kind, data = "message", ""
-    async with asyncio.timeout(10):
-        async for line in lines:
-            if line.startswith("event:"):
-                kind = line.partition(":")[2].strip()
-            elif line.startswith("data:"):
-                data += line.partition(":")[2].strip()
-            elif line == "" and data:
-                return kind, json.loads(data)
-    raise AssertionError("the stream ended")

@@ -9,10 +9,9 @@ hostile, with its own live and test keys."""
 from __future__ import annotations
 
 import asyncio
-import json
 import time
 import uuid
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -25,6 +24,7 @@ from tests.integration.harness import (
     auth_header,
     code_in,
     message_to,
+    next_event,
     recording,
 )
 from tests.integration.portal_forms import post_form, sign_in
@@ -645,7 +645,7 @@ async def test_a_squatter_signed_in_never_reads_the_real_agencys_messages(
         real_id = await _sent(harness, outbox, multi_template, cid, "live", to=PHONE)
         third_id = await _sent(harness, outbox, their_template, cid, "c", to=ATTACKER_PHONE)
         # The squatter's stream tells of the third agency's message only.
-        kind, data = await _next_event(lines)
+        kind, data = await next_event(lines)
         assert (kind, data["id"], data["agency"]) == ("message", third_id, "Dinas Ketiga")
 
     inbox = await harness.client.get("/portal/api/inbox", headers=_bearer(token))
@@ -675,20 +675,6 @@ async def _sent(
     [message] = await outbox.wait_for(1)
     assert message.to == to
     return str(sent.json()["id"])
-
-
-async def _next_event(lines: AsyncIterator[str]) -> tuple[str, dict[str, Any]]:
-    """The next Server-Sent Event's name and data, skipping keep-alive comments."""
-    kind, data = "message", ""
-    async with asyncio.timeout(10):
-        async for line in lines:
-            if line.startswith("event:"):
-                kind = line.partition(":")[2].strip()
-            elif line.startswith("data:"):
-                data += line.partition(":")[2].strip()
-            elif line == "" and data:
-                return kind, dict(json.loads(data))
-    raise AssertionError("the stream ended")
 
 
 # -- confirming a contact an agency added: only with the code sent to it -------------------
