@@ -256,7 +256,7 @@ async def wait_requests(receiver: Receiver, count: int, timeout: float = 10.0) -
             await asyncio.sleep(0.02)
 
 
-async def message_to(outbox: Outbox, address: str, timeout: float = 5.0) -> CapturedMessage:
+async def message_to(outbox: Outbox, address: str, timeout: float = 15.0) -> CapturedMessage:
     """The newest message to ``address``, once one has arrived."""
     deadline = time.monotonic() + timeout
     while not (found := [m for m in outbox.list() if m.to == address]):

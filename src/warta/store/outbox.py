@@ -75,7 +75,7 @@ class Outbox:
     async def wait_for(
         self,
         count: int,
-        timeout: float = 5.0,  # noqa: ASYNC109
+        timeout: float = 15.0,  # noqa: ASYNC109 (a loaded CI machine: returns on arrival)
     ) -> builtins.list[CapturedMessage]:
         """Wait until at least ``count`` messages are held, then return them newest first.
 
