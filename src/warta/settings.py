@@ -162,6 +162,27 @@ class Settings(BaseSettings):
         "ends `temporary-failure` (as GOV.UK Notify).",
     )
 
+    # Cases (docs/cases.md): deadlines in Indonesian working days, as SP4N-LAPOR!
+    case_verify_days: int = Field(
+        3, ge=1, description="Working days to verify or forward a new case."
+    )
+    case_follow_up_days: int = Field(
+        5,
+        ge=1,
+        description="Working days for the agency's follow-up once a case is verified, "
+        "forwarded, in progress or reopened.",
+    )
+    case_close_days: int = Field(
+        10,
+        ge=1,
+        description="Working days a resolved case (or one waiting for the citizen) stays open "
+        "for the citizen's answer before it closes by itself.",
+    )
+    case_photo_max_bytes: int = Field(
+        5_000_000, ge=1, description="Largest photo a citizen may attach to a case."
+    )
+    case_photos_per_case: int = Field(5, ge=0, description="Photos a case may have.")
+
     # Callbacks
     callback_max_attempts: int = Field(6, description="Callback tries: the first and 5 retries.")
     callback_base_delay: float = Field(5.0, description="First callback retry delay (s).")

@@ -249,9 +249,30 @@ async def create_template(
 ) -> Template:
     """A template; ``multi`` holds an email part (subject, body) and an SMS part
     (``sms_body``), either optional, for sends to citizens routed by preference."""
+    template = new_template(
+        app, agency_id, kind=kind, name=name, subject=subject, body=body, sms_body=sms_body
+    )
+    async with app.uow() as uow:
+        await _agency(uow, agency_id)
+        await uow.templates.create(template, _version_of(template))
+        await uow.commit()
+    return template
+
+
+def new_template(
+    app: Warta,
+    agency_id: uuid.UUID,
+    *,
+    kind: str,
+    name: str,
+    subject: str | None,
+    body: str,
+    sms_body: str | None = None,
+) -> Template:
+    """A checked template row, not yet stored (``store_template`` in the caller's unit
+    of work, or ``create_template``)."""
     _check_template(kind, name, subject, body, sms_body)
-    now = app.clock()
-    template = Template(
+    return Template(
         id=uuid.uuid4(),
         agency_id=agency_id,
         name=name.strip(),
@@ -261,14 +282,13 @@ async def create_template(
         channel_bodies=_channel_bodies(kind, sms_body),
         version=1,
         archived=False,
-        created_at=now,
+        created_at=app.clock(),
         updated_at=None,
     )
-    async with app.uow() as uow:
-        await _agency(uow, agency_id)
-        await uow.templates.create(template, _version_of(template))
-        await uow.commit()
-    return template
+
+
+async def store_template(uow: UnitOfWork, template: Template) -> None:
+    await uow.templates.create(template, _version_of(template))
 
 
 async def update_template(

@@ -30,6 +30,7 @@ from warta.store.repositories import (
     StaffRepository,
     TemplateRepository,
 )
+from warta.store.repositories.cases import CaseRepository
 from warta.store.repositories.expiry import ExpiryRepository
 
 
@@ -55,6 +56,7 @@ class UnitOfWork:
         self.code_events = CodeEventRepository(self.session)
         self.expiry = ExpiryRepository(self.session)
         self.portal_sessions = PortalSessionRepository(self.session)
+        self.cases = CaseRepository(self.session)
         return self
 
     async def __aexit__(

@@ -22,6 +22,11 @@ them to. Likewise the texts the citizen sent from a phone of their own (confirme
 shared): the agency keeps that a text came, to which number and when; the sender and the
 words go.
 
+Kept, anonymised: their cases (the agency's record, and the transparency figures): the
+link to the citizen, the description, the place, the attribute answers, the citizen's
+own replies and the photos (files and rows) go; the service, statuses, times and the
+agency's own public messages stay.
+
 Kept, untouched: an SMS opt-out (BERHENTI) is a keyed hash of the number per agency, not
 tied to the citizen; erasing it would let that agency text the number again. What an
 agency added and the citizen never confirmed as theirs (a phone proven at a counter
@@ -44,6 +49,7 @@ from collections.abc import Iterable
 from warta.deps import Warta
 from warta.domain import trust
 from warta.errors import NotFound
+from warta.services.cases import photos
 from warta.services.inbound import CONTENT_FIELD, NUMBER_FIELD
 from warta.store import scrub
 
@@ -87,9 +93,12 @@ async def _erase(app: Warta, citizen_id: uuid.UUID) -> bool:
         )
         await uow.citizens.forget_code_events(own)
         await uow.portal_sessions.end_all_of(citizen_id)  # the foreign key cascades too
+        photo_files = await uow.cases.forget_citizen(citizen_id)
         await uow.citizens.delete_everything(citizen_id)
         uow.citizens.owe_checkpoint(now)
         await uow.commit()
+    for path in photo_files:
+        await photos.discard(app, path)
     log.info("citizen %s erased their data", citizen_id)
     return True
 

@@ -11,6 +11,15 @@ from warta.store.models.agencies import (
     TemplateVersion,
 )
 from warta.store.models.base import NAMING, Base, UtcDateTime
+from warta.store.models.cases import (
+    AgencyDayOff,
+    Case,
+    CaseEvent,
+    CaseMessage,
+    CasePhoto,
+    CaseService,
+    Open311Key,
+)
 from warta.store.models.citizens import (
     AgencyCitizen,
     ChatLink,
@@ -42,10 +51,16 @@ __all__ = [
     "NOTIFICATIONS",
     "Agency",
     "AgencyCitizen",
+    "AgencyDayOff",
     "ApiKey",
     "Base",
     "Broadcast",
     "Callback",
+    "Case",
+    "CaseEvent",
+    "CaseMessage",
+    "CasePhoto",
+    "CaseService",
     "ChatLink",
     "Citizen",
     "CitizenContact",
@@ -54,6 +69,7 @@ __all__ = [
     "GuestListEntry",
     "Job",
     "Notification",
+    "Open311Key",
     "OptOut",
     "PlatformSecret",
     "PortalSession",

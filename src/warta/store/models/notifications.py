@@ -146,7 +146,8 @@ class Notification(Base):
 
 class Callback(Base):
     """One POST owed to an agency, kept until sent or out of attempts: a delivery receipt
-    (``notification_id``) or a text a citizen sent (``received_text_id``)."""
+    (``notification_id``), a text a citizen sent (``received_text_id``) or a change to one
+    of its cases (``case_event_id``)."""
 
     __tablename__ = "callbacks"
     __table_args__ = (Index("ix_callbacks_due", "status", "next_attempt_at"),)
@@ -154,6 +155,7 @@ class Callback(Base):
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
     notification_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("notifications.id"))
     received_text_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("received_texts.id"))
+    case_event_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("case_events.id"))
     status: Mapped[str] = mapped_column(String(10))  # pending | sent | failed
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(UtcDateTime)

@@ -1,0 +1,1 @@
+"""Citizen cases: complaints, reports and applications followed to the end (docs/cases.md)."""
