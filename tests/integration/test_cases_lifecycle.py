@@ -20,8 +20,8 @@ from warta.errors import BadRequest, NotFound
 from warta.services import staff
 from warta.services.admin import create_agency
 from warta.services.cases import catalogue, deadlines, filing, lifecycle, reads, telling
-from warta.services.citizens import erasure
 from warta.services.cases.types import Actor, CaseView, Location, NewCase, QueueFilter, Reporter
+from warta.services.citizens import erasure
 from warta.store.models import CaseEvent
 from warta.store.outbox import Outbox
 

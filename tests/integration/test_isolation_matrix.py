@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import io
 import uuid
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -26,6 +27,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
+import PIL.Image
 import pytest
 from fastapi.routing import iter_route_contexts
 from sqlalchemy import select
@@ -160,6 +162,15 @@ MATRIX: dict[str, tuple[Probe, ...] | Own] = {
     ),
     "GET /v2/broadcasts/{broadcast_id}": (Probe(OTHER),),
     "POST /v2/broadcasts/{broadcast_id}/cancel": (Probe(OTHER),),
+    # Cases: Sri's complaint ({case_id}); a test key sees only its own sandbox cases.
+    "POST /v2/cases": (Probe(OTHER, body={"service_code": "uji-aduan", "description": "x"}),),
+    "GET /v2/cases": (listing(OTHER), listing("test_key"), listing(OTHER, status="received")),
+    "GET /v2/cases/{case_id}": (Probe(OTHER), Probe("test_key")),
+    "GET /v2/cases/{case_id}/photos/{photo_id}": (Probe(OTHER), Probe("test_key")),
+    "POST /v2/cases/{case_id}/updates": (
+        Probe(OTHER, body={"status": "rejected", "reason": "palsu"}),
+        Probe("test_key", body={"status": "rejected", "reason": "palsu"}),
+    ),
     # -- the console -----------------------------------------------------------------------
     "GET /console/sign-in": Own("the sign-in page"),
     "POST /console/sign-in": Own("signs in the person whose password it is"),
@@ -215,6 +226,32 @@ MATRIX: dict[str, tuple[Probe, ...] | Own] = {
         Probe("staff_b", body={}),
         Probe("viewer", 403, {}),
     ),
+    "GET /console/cases": (
+        listing("staff_b", service="uji-aduan"),
+        Probe("staff_b", 400, query={"assigned": "{staff_id}"}),
+    ),
+    "GET /console/cases/{case_id}": (Probe("staff_b"),),
+    "GET /console/cases/{case_id}/photos/{photo_id}": (Probe("staff_b"),),
+    "POST /console/cases/{case_id}/preview": (
+        Probe("staff_b", body={"status": "verified"}),
+        Probe("viewer", 403, {"status": "verified"}),
+    ),
+    "POST /console/cases/{case_id}/update": (
+        Probe("staff_b", body={"status": "rejected", "reason": "palsu"}),
+        Probe("viewer", 403, {"internal_note": "palsu"}),
+    ),
+    "POST /console/cases/{case_id}/assign": (
+        Probe("staff_b", body={"staff_id": "{staff_id}"}),
+        Probe("viewer", 403, {"staff_id": "{staff_id}"}),
+    ),
+    "POST /console/cases/{case_id}/forward": (
+        Probe("staff_b", body={"agency_id": str(uuid.UUID(int=1))}),
+        Probe("viewer", 403, {"agency_id": str(uuid.UUID(int=1))}),
+    ),
+    "POST /console/cases/{case_id}/duplicate": (
+        Probe("staff_b", body={"of": "{tracking}"}),
+        Probe("viewer", 403, {"of": "{tracking}"}),
+    ),
     # -- the citizen portal ----------------------------------------------------------------
     "POST /portal/api/sign-in": Own("sends a code to the contact given, never says to whom"),
     "POST /portal/api/sign-in/verify": Own("trades the caller's own code for a session"),
@@ -251,6 +288,12 @@ MATRIX: dict[str, tuple[Probe, ...] | Own] = {
     "POST /portal/data/download": Own("the signed-in citizen's own data"),
     "POST /portal/data/delete": Own("erases the signed-in citizen, nobody else"),
     "GET /portal/deleted": Own("a goodbye page"),
+    "GET /portal/reports": Own("the signed-in citizen's own cases"),
+    "GET /portal/reports/new": Own("the services anyone may report to, and their forms"),
+    "POST /portal/reports": Own("files a case as the signed-in citizen"),
+    "GET /portal/reports/{tracking}": (Probe("citizen_y"),),
+    "POST /portal/reports/{tracking}/reply": (Probe("citizen_y", body={"message": "palsu"}),),
+    "GET /portal/reports/{tracking}/photos/{photo_id}": (Probe("citizen_y"),),
     "GET /portal/sw.js": Own("a static file"),
     "GET /portal/manifest.webmanifest": Own("a static file"),
 }
@@ -377,6 +420,7 @@ async def build_world(harness: Harness, outbox: Outbox) -> World:
         "contact_id": sri["contacts"][0]["id"],
     }
     await victims_messages(harness, ids)
+    await victims_case(harness, ids)
     victim = await staff.add(
         app,
         a,
@@ -423,6 +467,23 @@ async def victims_messages(harness: Harness, ids: dict[str, str]) -> None:
         "/v2/broadcasts",
         {"template_id": ids["own_template_id"], "topic": "banjir", "scheduled_for": TOMORROW},
     )
+
+
+async def victims_case(harness: Harness, ids: dict[str, str]) -> None:
+    """A complaint Sri filed on the portal, with a photo: ``tracking``, ``case_id`` and
+    ``photo_id`` go into ``ids``."""
+    from warta.services.cases import catalogue, filing
+    from warta.services.cases.types import Actor, NewCase
+
+    await catalogue.create_service(
+        harness.app, harness.agency_id, "uji-aduan", "Aduan", kind="pengaduan"
+    )
+    photo = io.BytesIO()
+    PIL.Image.new("RGB", (8, 8)).save(photo, "PNG")
+    sri = Actor("citizen", id=uuid.UUID(ids["citizen_id"]))
+    new = NewCase("uji-aduan", "Siaga banjir di depan rumah saya", photos=[photo.getvalue()])
+    case = await filing.file_case(harness.app, sri, new)
+    ids.update(tracking=case.tracking_id, case_id=str(case.id), photo_id=str(case.photos[0].id))
 
 
 async def settle(harness: Harness) -> None:

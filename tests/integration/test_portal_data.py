@@ -26,6 +26,8 @@ from tests.integration.portal_forms import (
     wib,
 )
 from warta.domain.channels import Channel
+from warta.services.cases import catalogue, filing
+from warta.services.cases.types import Actor, NewCase
 from warta.store.models import (
     AgencyCitizen,
     Citizen,
@@ -63,6 +65,10 @@ async def test_download_my_data_holds_what_warta_knows_in_the_clear(
     topic = {"agency_id": str(harness.agency_id), "topic": "pajak-kendaraan", "subscribe": "yes"}
     await post_form(harness, "/portal/topics", "/portal/topics", **topic)
 
+    await catalogue.create_service(harness.app, harness.agency_id, "JALAN", "Jalan rusak")
+    report = NewCase("JALAN", "Lubang di depan rumah saya", source="portal")
+    filed = await filing.file_case(harness.app, Actor("citizen", uuid.UUID(citizen["id"])), report)
+
     refused = await harness.client.post("/portal/data/download")
     assert refused.status_code == 403 and PHONE not in refused.text
     got = await post_form(harness, "/portal/data", "/portal/data/download")
@@ -92,8 +98,15 @@ async def test_download_my_data_holds_what_warta_knows_in_the_clear(
     [consent] = data["consents"]
     assert consent["granted"] and consent["source"] == "portal"
     assert consent["text_shown"] == "Kirimi saya pesan tentang Pajak kendaraan dari Dinas Uji."
-    [message] = data["messages"]
-    assert (message["agency"], message["body"]) == ("Dinas Uji", "Pajak D 1234 XY jatuh tempo.")
+    assert ("Dinas Uji", "Pajak D 1234 XY jatuh tempo.") in [
+        (m["agency"], m["body"]) for m in data["messages"]
+    ]
+    [case] = data["cases"]  # their case, with what they wrote and its timeline
+    assert (case["tracking_id"], case["description"]) == (
+        filed.tracking_id,
+        "Lubang di depan rumah saya",
+    )
+    assert [e["status"] for e in case["events"]] == ["received"]
 
 
 async def test_delete_my_data_erases_the_citizen_and_keeps_only_anonymous_records(

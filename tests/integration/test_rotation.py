@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import io
 import json
 from pathlib import Path
 
+from PIL import Image
 from sqlalchemy import select
 
 from tests.integration.harness import make_settings, running_warta
 from warta.security.crypto import load_keyring
+from warta.services import staff
 from warta.services.admin import add_to_guest_list
+from warta.services.cases import catalogue, filing, open311_keys, photos, reads
+from warta.services.cases.types import Actor, Location, NewCase
 from warta.services.citizens import NewCitizen, register
 from warta.services.rotation import rotate
 from warta.services.sending import Caller
@@ -63,3 +68,39 @@ async def test_rotation_re_encrypts_everything_and_drops_the_old_key(
             assert fresh.decrypt(citizen.name_enc, field="citizen.name") == "Sri Wahyuni"
             [contact] = await uow.citizens.contacts([citizen.id])
         assert contact.value_hash == fresh.lookup_hash("+6281255556666")
+
+
+async def test_rotation_keeps_cases_staff_and_open311_keys_usable(
+    sqlite_url: str, tmp_path: Path
+) -> None:
+    settings = make_settings(sqlite_url, tmp_path, secret_key="")
+    async with running_warta(settings) as h:
+        await catalogue.create_service(h.app, h.agency_id, "JALAN", "Jalan rusak")
+        _, api_key = await open311_keys.create(h.app, "FixMyStreet")
+        await staff.add(
+            h.app, h.agency_id, email="kepala@uji.go.id", name="Kepala",
+            role="admin", password="kuda-laut-berenang-jauh",
+        )  # fmt: skip
+        new = NewCase(
+            "JALAN",
+            "Lubang di depan sekolah",
+            location=Location(-6.9, 107.6, "Jl. Asia Afrika 1"),
+            photos=[photo_bytes()],
+        )
+        case = await filing.file_case(h.app, Actor("reporter"), new)
+        await rotate(h.app, settings)
+    async with running_warta(settings, agency_name="Dinas Kedua", sms_sender="DINASDUA") as h2:
+        kept = await reads.for_agency(h2.app, h.agency_id, case.id)
+        assert kept.description == "Lubang di depan sekolah"
+        assert kept.location.address == "Jl. Asia Afrika 1"
+        _, path = await reads.agency_photo(h2.app, h.agency_id, case.id, kept.photos[0].id)
+        assert (await photos.read(h2.app, path))[:2] == b"\xff\xd8"  # still opens: a JPEG
+        assert await open311_keys.check(h2.app, api_key)
+        _, stage = await staff.check_password(h2.app, "kepala@uji.go.id", "kuda-laut-berenang-jauh")
+        assert stage == "enrol"  # signed in (first time: set up the second factor)
+
+
+def photo_bytes() -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (40, 30), (200, 10, 10)).save(out, "JPEG")
+    return out.getvalue()

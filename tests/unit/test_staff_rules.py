@@ -17,9 +17,9 @@ from warta.domain.staff import (
 )
 
 GRANTED = {
-    "admin": {"view", "send", "edit_templates", "manage_api", "manage_team"},
-    "editor": {"view", "send", "edit_templates"},
-    "sender": {"view", "send"},
+    "admin": {"view", "send", "edit_templates", "manage_api", "manage_team", "work_cases"},
+    "editor": {"view", "send", "edit_templates", "work_cases"},
+    "sender": {"view", "send", "work_cases"},
     "viewer": {"view"},
 }
 

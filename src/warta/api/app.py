@@ -15,6 +15,7 @@ from fastapi_offline import FastAPIOffline
 from warta import __version__
 from warta.api import (
     broadcasts,
+    cases,
     chat_webhooks,
     citizens,
     console,
@@ -22,9 +23,11 @@ from warta.api import (
     errors,
     health,
     notifications,
+    open311,
     portal,
     portal_pages,
     providers,
+    public_cases,
     received,
     templates,
 )
@@ -82,7 +85,7 @@ def create_app(
         responses={status: {"model": ErrorBody} for status in (400, 401, 403, 404, 413, 429)},
     )
     errors.install(api)
-    api.add_middleware(UploadLimit)
+    api.add_middleware(UploadLimit, photo_limit=portal_pages.reports.photo_form_limit(settings))
     api.add_middleware(StrictTransport, public_url=settings.public_url)
     api.include_router(health.router)
     api.include_router(notifications.router)
@@ -91,9 +94,12 @@ def create_app(
     api.include_router(providers.router)
     api.include_router(citizens.router)
     api.include_router(broadcasts.router)
+    api.include_router(cases.router)
+    api.include_router(open311.router)
     api.include_router(chat_webhooks.router)
     api.include_router(portal.router)
     api.include_router(portal_pages.router)
+    api.include_router(public_cases.router)
     portal_pages.install(api)
     console.install(api)
     # The service worker must come from /portal/ to control the portal's pages.

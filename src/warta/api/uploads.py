@@ -13,6 +13,10 @@ its Content-Length when it gives one, and by counting the body as it streams in 
 does not (chunked), so a 30 MB JSON body is never read into memory, let alone parsed.
 The answer is 413 in the area's shape: Notify's error body on the API, the problem page
 on the console and the portal's pages.
+
+One form may be larger: the portal's report form (``PHOTO_FORMS``) carries a photo of up
+to ``WARTA_CASE_PHOTO_MAX_BYTES``; its route parses it in memory, never spooled to disk
+(``api.portal_pages.reports``), so its cap (``photo_limit``) is that size and a margin.
 """
 
 from __future__ import annotations
@@ -37,6 +41,8 @@ WEBHOOK_LIMIT = 256 * 1024
 BODY_TOO_BIG = "The request body is larger than %(limit)s bytes"
 #: What a page shows (translated), without the figure.
 PAGE_TOO_BIG = "The request is too large"
+#: Multipart forms parsed in memory by their route (a case photo), capped at ``photo_limit``.
+PHOTO_FORMS = frozenset({"/portal/reports"})
 
 
 class BodyTooLarge(HTTPException):
@@ -65,8 +71,8 @@ def _message(path: str, limit: int) -> str:
 class UploadLimit:
     """ASGI middleware: a body over its limit gets a 413, unread."""
 
-    def __init__(self, app: ASGIApp, limit: int = LIMIT) -> None:
-        self.app, self.limit = app, limit
+    def __init__(self, app: ASGIApp, limit: int = LIMIT, photo_limit: int = LIMIT) -> None:
+        self.app, self.limit, self.photo_limit = app, limit, photo_limit
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -76,8 +82,10 @@ class UploadLimit:
         media = headers.get(b"content-type", b"").split(b";")[0].strip().lower()
         length = headers.get(b"content-length", b"")
         if media == b"multipart/form-data":
-            if not length.isdigit() or int(length) > self.limit:
-                await _refuse(scope, receive, send, translate(Request(scope), TOO_BIG))
+            photo = scope["path"] in PHOTO_FORMS
+            if not length.isdigit() or int(length) > (self.photo_limit if photo else self.limit):
+                refusal = PAGE_TOO_BIG if photo else TOO_BIG
+                await _refuse(scope, receive, send, translate(Request(scope), refusal))
                 return
             await self.app(scope, receive, send)
             return

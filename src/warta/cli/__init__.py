@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import click
 
-from warta.cli import agencies, people, platform, server
+from warta.cli import agencies, cases, people, platform, server
 
 
 @click.group()
@@ -28,3 +28,5 @@ main.add_command(people.staff)
 main.add_command(people.citizen)
 main.add_command(platform.keys)
 main.add_command(platform.channel)
+main.add_command(cases.service)
+main.add_command(cases.open311)

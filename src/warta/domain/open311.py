@@ -168,6 +168,8 @@ _LISTS: Final = frozenset({"singlevaluelist", "multivaluelist"})
 _CODE: Final = re.compile(r"[A-Za-z0-9_]{1,64}")
 MAX_ATTRIBUTES: Final = 50
 MAX_VALUES: Final = 200
+#: A definition's ``description`` and ``datatype_description``.
+MAX_TEXT: Final = 1000
 #: How long an answer may be: a one-line ``string``, a ``text`` like a description.
 MAX_LENGTH: Final[dict[str, int]] = {"string": 255, "text": 4000, "number": 40, "datetime": 40}
 
@@ -237,8 +239,13 @@ def _flag(item: Mapping[str, Any], name: str, default: bool, code: str) -> bool:
 
 def _text(item: Mapping[str, Any], name: str, code: str) -> str | None:
     value = item.get(name)
-    if value is not None and not isinstance(value, str):
-        raise InvalidInput("attribute %(code)s: %(name)s must be text", code=code, name=name)
+    if value is not None and (not isinstance(value, str) or len(value) > MAX_TEXT):
+        raise InvalidInput(
+            "attribute %(code)s: %(name)s must be text of at most %(max)s characters",
+            code=code,
+            name=name,
+            max=MAX_TEXT,
+        )
     return value
 
 
@@ -253,9 +260,13 @@ def _values(raw: object, code: str) -> list[dict[str, str]]:
             isinstance(entry, dict)
             and isinstance(entry.get("key"), str)
             and isinstance(entry.get("name"), str)
-            and entry["key"]
+            and 0 < len(entry["key"]) <= MAX_LENGTH["string"]
+            and len(entry["name"]) <= MAX_LENGTH["string"]
         ):
-            raise InvalidInput("attribute %(code)s: each value needs a key and a name", code=code)
+            raise InvalidInput(
+                "attribute %(code)s: each value needs a key and a name (at most 255 characters)",
+                code=code,
+            )
         if entry["key"] in keys:
             raise InvalidInput(
                 "attribute %(code)s: value %(key)s is listed twice",

@@ -23,12 +23,13 @@ PERMISSIONS = {
     "edit_templates": "create and change templates and topics",
     "manage_api": "create and revoke API keys, set callbacks",
     "manage_team": "invite staff, change their roles, remove them",
+    "work_cases": "assign, update, forward and close citizens' cases",
 }
 
 _GRANTS = {
     "admin": frozenset(PERMISSIONS),
-    "editor": frozenset({"view", "send", "edit_templates"}),
-    "sender": frozenset({"view", "send"}),
+    "editor": frozenset({"view", "send", "edit_templates", "work_cases"}),
+    "sender": frozenset({"view", "send", "work_cases"}),
     "viewer": frozenset({"view"}),
 }
 

@@ -1,5 +1,6 @@
-"""Callbacks to agencies, signed, retried, never only logged: delivery receipts to the
-agency's callback URL, and texts citizens sent to its inbound callback URL.
+"""Callbacks to agencies, signed, retried, never only logged: delivery receipts and
+changes to the agency's cases to its callback URL, and texts citizens sent to its inbound
+callback URL.
 
 Bodies have Notify's callback fields. Besides Notify's ``Authorization: Bearer <token>``,
 each request carries ``X-Warta-Signature: t=<unix time>,v1=<hex>``, where ``v1`` is
@@ -21,10 +22,11 @@ from datetime import timedelta
 import httpx
 
 from warta.deps import Warta
+from warta.domain.cases import format_tracking_id
 from warta.domain.limits import backoff_delay
 from warta.domain.timefmt import notify_time
 from warta.services import notification_status
-from warta.store.models import Callback, Notification, ReceivedText
+from warta.store.models import Callback, Case, CaseEvent, Notification, ReceivedText
 from warta.store.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -65,6 +67,30 @@ def inbound_payload(app: Warta, row: ReceivedText) -> dict[str, object]:
     }
 
 
+def case_payload(app: Warta, event: CaseEvent, case: Case, service_code: str) -> dict[str, object]:
+    """A change to one of the agency's cases (docs/case-api.md). No personal data and no
+    internal note: the agency reads those with ``GET /v2/cases/{id}``. ``status`` is what
+    the change made the case, or for a change that kept it (a note, an update), the
+    case's status now."""
+    public = (
+        app.keyring.decrypt(event.public_message_enc, field="case.public_message")
+        if event.public_message_enc
+        else None
+    )
+    return {
+        "type": "case",
+        "id": str(case.id),
+        "tracking_id": format_tracking_id(case.tracking_id),
+        "event_id": str(event.id),
+        "event": event.kind,
+        "status": event.to_status or case.status,
+        "previous_status": event.from_status,
+        "public_message": public,
+        "service_code": service_code,
+        "updated_at": notify_time(event.at),
+    }
+
+
 async def send_callbacks(app: Warta, ids: Sequence[uuid.UUID]) -> None:
     await asyncio.gather(*(_send_one(app, callback_id) for callback_id in ids))
 
@@ -97,7 +123,17 @@ async def _target(
 ) -> tuple[str, bytes | None, dict[str, object]] | None:
     """Where this callback goes, the encrypted token, and the body; None if nowhere."""
     subject = await uow.callbacks.subject(callback)
-    agency = await uow.agencies.get(subject.agency_id) if subject and subject.agency_id else None
+    agency_id = callback.agency_id or (subject.agency_id if subject else None)
+    agency = await uow.agencies.get(agency_id) if agency_id else None
+    if isinstance(subject, CaseEvent):
+        # To the agency that owned the case when it changed (for a forward, the taker),
+        # or the one the row names (the giver of a forward).
+        case = await uow.cases.get(subject.case_id)
+        service = await uow.cases.service(case.service_id) if case else None
+        if case is None or service is None or agency is None or not agency.callback_url:
+            return None
+        content = case_payload(app, subject, case, service.code)
+        return agency.callback_url, agency.callback_token_enc, content
     if isinstance(subject, ReceivedText):
         if agency is None or not agency.inbound_callback_url:
             return None

@@ -28,6 +28,7 @@ from warta.domain import trust
 from warta.domain.timefmt import notify_time
 from warta.errors import BadRequest, InvalidInput, NotFound, ValidationFailed
 from warta.services import citizens, portal
+from warta.services.cases import reads as case_reads
 from warta.services.citizens import confirming, erasure
 from warta.store.models import Citizen, CitizenContact, Consent
 from warta.store.uow import UnitOfWork
@@ -303,6 +304,8 @@ async def export(app: Warta, citizen_id: uuid.UUID) -> dict[str, Any]:
     so a contact an agency added that they have not confirmed: masked, as on the contacts
     page (``trust.shown_to_citizen``).
 
+    Their cases are in it too, as the portal shows them (no internal notes).
+
     Long on purpose: one section per kind of data, so a reader can check it is all there
     (UU PDP's right of access) against the erasure below."""
     decrypt = app.keyring.decrypt
@@ -319,6 +322,7 @@ async def export(app: Warta, citizen_id: uuid.UUID) -> dict[str, Any]:
         consents = await uow.citizens.consent_history(citizen_id)
         names = await _names(uow, consents)
         changes = await _preference_changes(uow, citizen_id)
+    cases = await case_reads.for_citizen(app, citizen_id)
     return {
         "profile": {
             "id": str(citizen.id),
@@ -372,6 +376,34 @@ async def export(app: Warta, citizen_id: uuid.UUID) -> dict[str, Any]:
                 "read_at": notify_time(m.read_at),
             }
             for m in messages
+        ],
+        "cases": [
+            {
+                "tracking_id": c.tracking_id,
+                "agency": c.agency_name,
+                "service": c.service.name,
+                "status": c.status,
+                "description": c.description,
+                "location": {
+                    "lat": c.location.lat,
+                    "long": c.location.long,
+                    "address": c.location.address,
+                    "region_code": c.location.region_code,
+                },
+                "attributes": c.attributes,
+                "photos": len(c.photos),
+                "created_at": notify_time(c.created_at),
+                "events": [
+                    {
+                        "at": notify_time(e.at),
+                        "status": e.to_status,
+                        "message": e.public_message,
+                        "by": "you" if e.actor_kind == "citizen" else "agency",
+                    }
+                    for e in c.events
+                ],
+            }
+            for c in cases
         ],
     }
 

@@ -10,6 +10,7 @@ from warta.errors import NotFound
 from warta.security.apikeys import key_string
 from warta.services import citizen_self, citizens, staff
 from warta.services.admin import create_agency, create_template
+from warta.services.cases import catalogue
 from warta.services.sending import Caller
 
 DEMO_NAME = "Instansi Demo"
@@ -43,6 +44,30 @@ SMS_BODY = (
     "Yth. ((nama)), pajak kendaraan ((nomor polisi)) jatuh tempo ((tanggal)). "
     "Bayar di Samsat terdekat atau aplikasi resmi. Balas BERHENTI untuk berhenti."
 )
+
+
+DEMO_TEMPLATES = ("Dokumen siap diambil", "Pengingat pajak kendaraan", "Jadwal posyandu")
+DEMO_SERVICES = (
+    ("JALAN-RUSAK", "Jalan rusak", "Jalan dan jembatan", "laporan", ("jalan", "lubang")),
+    ("LAMPU-JALAN", "Lampu jalan mati", "Penerangan", "laporan", ("lampu", "gelap")),
+    ("KTP-EL", "Permohonan KTP-el", "Kependudukan", "permohonan", ("ktp", "e-ktp")),
+    ("PENGADUAN", "Pengaduan layanan", "Pengaduan", "pengaduan", ("keluhan", "pungli")),
+)
+DEMO_ATTRIBUTES = {
+    "JALAN-RUSAK": [
+        {
+            "code": "ukuran",
+            "datatype": "singlevaluelist",
+            "required": False,
+            "description": "Seberapa besar kerusakannya?",
+            "values": [
+                {"key": "kecil", "name": "Kecil"},
+                {"key": "sedang", "name": "Sedang"},
+                {"key": "besar", "name": "Besar"},
+            ],
+        }
+    ]
+}
 
 
 async def ensure_demo(app: Warta) -> dict[str, str]:
@@ -111,8 +136,22 @@ async def ensure_demo(app: Warta) -> dict[str, str]:
                 label = {"normal": "live_key"}.get(key.key_type, f"{key.key_type}_key")
                 info[label] = key_string(key.name, agency_id, secret)
         for template in await uow.templates.for_agency(agency_id, None):
-            info[f"{template.type}_template_id"] = str(template.id)
+            if template.name in DEMO_TEMPLATES:  # not the case messages made later
+                info[f"{template.type}_template_id"] = str(template.id)
+    await _demo_services(app, agency_id)
     return info
+
+
+async def _demo_services(app: Warta, agency_id: uuid.UUID) -> None:
+    """Services citizens can file cases about, one of each kind (docs/cases.md)."""
+    for code, name, group, kind, keywords in DEMO_SERVICES:
+        try:
+            await catalogue.service(app, code)
+        except NotFound:
+            await catalogue.create_service(
+                app, agency_id, code, name, group=group, kind=kind, keywords=keywords,
+                attributes=DEMO_ATTRIBUTES.get(code, ()),
+            )  # fmt: skip
 
 
 async def _demo_admin_password(app: Warta, agency_id: uuid.UUID) -> str:

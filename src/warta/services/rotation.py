@@ -1,4 +1,5 @@
-"""Master-key rotation: re-encrypt every personal field and recompute every lookup hash.
+"""Master-key rotation: re-encrypt every personal field and recompute every lookup hash
+(and re-seal the case photos on disk).
 
 With a key file, a new key is made and the old one kept as "previous" until every row is
 re-encrypted, then dropped. With ``WARTA_SECRET_KEY``, the operator sets the new key and
@@ -9,23 +10,28 @@ old key cannot read what this writes.
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
 
 from warta.deps import Warta
 from warta.security.crypto import Keyring, decode_master_key, new_master_key, write_key_file
+from warta.services.cases import photos
 from warta.settings import Settings
 from warta.store.models import (
     Agency,
     ApiKey,
     Base,
     Broadcast,
+    Case,
+    CaseEvent,
     Citizen,
     CitizenContact,
     GuestListEntry,
     Notification,
     PlatformSecret,
     ReceivedText,
+    Staff,
 )
 
 # (table, [(ciphertext column, field name used as associated data, hash column or None)])
@@ -61,6 +67,30 @@ ENCRYPTED: list[tuple[type[Base], list[tuple[str, str, str | None]]]] = [
         ],
     ),
     (PlatformSecret, [("value_enc", "platform.secret", None)]),
+    (
+        Staff,
+        [
+            ("email_enc", "staff.email", "email_hash"),
+            ("name_enc", "staff.name", None),
+            ("totp_secret_enc", "staff.totp", None),
+        ],
+    ),
+    (
+        Case,
+        [
+            ("description_enc", "case.description", None),
+            ("reporter_enc", "case.reporter", None),
+            ("location_enc", "case.location", None),
+            ("attributes_enc", "case.attributes", None),
+        ],
+    ),
+    (
+        CaseEvent,
+        [
+            ("public_message_enc", "case.public_message", None),
+            ("internal_note_enc", "case.internal_note", None),
+        ],
+    ),
 ]
 BATCH = 500
 
@@ -79,6 +109,7 @@ async def rotate(app: Warta, settings: Settings) -> int:
     count = 0
     for table, columns in ENCRYPTED:
         count += await _reencrypt(app, keyring, table, columns)
+    count += await asyncio.to_thread(photos.reencrypt, photos.folder(app), keyring)
     if new_key is not None:
         write_key_file(key_file, current=new_key, previous=[])
     return count

@@ -11,6 +11,7 @@ from warta.api.console import (
     auth,
     bulk,
     callbacks,
+    cases,
     dashboard,
     keys,
     notifications,
@@ -21,7 +22,19 @@ from warta.api.console import (
     web,
 )
 
-AREAS = (auth, team, templates, send, keys, callbacks, dashboard, notifications, bulk, topics)
+AREAS = (
+    auth,
+    team,
+    templates,
+    send,
+    keys,
+    callbacks,
+    dashboard,
+    notifications,
+    bulk,
+    topics,
+    cases,
+)
 
 
 def install(api: FastAPI) -> None:

@@ -36,6 +36,7 @@ NAV = (
     ("/console/notifications", "Notifications", "view"),
     ("/console/topics", "Topics", "view"),
     ("/console/broadcasts", "Broadcasts", "view"),
+    ("/console/cases", "Cases", "view"),
     ("/console/api-keys", "API keys", "manage_api"),
     ("/console/callbacks", "Callbacks", "manage_api"),
     ("/console/team", "Team", "manage_team"),

@@ -30,15 +30,15 @@ async def create_service(
     try:
         code = rules.check_service_code(code)
     except InvalidInput as exc:
-        raise BadRequest(str(exc), field="code") from exc
+        raise BadRequest(exc.msgid, field=exc.field, **exc.values) from exc
     if not name.strip() or len(name) > 255:
-        raise BadRequest("name: 1 to 255 characters", field="name")
+        raise BadRequest("1 to 255 characters", field="name")
     if kind not in rules.KINDS:
         raise BadRequest("kind: must be one of %(kinds)s", kinds=", ".join(rules.KINDS))
     try:
         definitions = open311.check_definitions(list(attributes))
     except InvalidInput as exc:
-        raise BadRequest(str(exc), field="attributes") from exc
+        raise BadRequest(exc.msgid, field=exc.field, **exc.values) from exc
     row = CaseService(
         id=uuid.uuid4(),
         agency_id=agency_id,

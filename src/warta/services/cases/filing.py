@@ -35,10 +35,10 @@ async def file_case(app: Warta, actor: Actor, new: NewCase) -> CaseView:
     location = _location(new.location)
     reporter = _reporter(new.reporter)
     if new.language not in ("id", "en"):
-        raise BadRequest("language: must be id or en", field="language")
+        raise BadRequest("must be id or en", field="language")
     if len(new.photos) > app.settings.case_photos_per_case:
         raise BadRequest(
-            "photos: at most %(n)s on a case", n=app.settings.case_photos_per_case, field="photos"
+            "at most %(n)s on a case", n=app.settings.case_photos_per_case, field="photos"
         )
     accepted = [await photos.accept(app, data) for data in new.photos]
     done = recording.Recorded()
@@ -115,11 +115,11 @@ async def _citizen(
     if citizen_id is None:
         return None
     if not actor.for_agency:
-        raise BadRequest("citizen_id: only an agency may name a citizen", field="citizen_id")
+        raise BadRequest("only an agency may name a citizen", field="citizen_id")
     # The agency must already know the citizen, as for a send (docs/trust.md).
     citizen = await uow.citizens.visible(agency_id, citizen_id, sandbox=actor.key_type == "test")
     if citizen is None:
-        raise BadRequest("citizen_id: no such citizen known to this agency", field="citizen_id")
+        raise BadRequest("no such citizen known to this agency", field="citizen_id")
     return citizen.id
 
 
@@ -134,35 +134,34 @@ async def _new_tracking_id(uow: recording.UnitOfWork) -> str:
 def _description(text: str) -> str:
     text = (text or "").strip()
     if not text:
-        raise BadRequest("description: cannot be empty", field="description")
+        raise BadRequest("cannot be empty", field="description")
     if len(text) > rules.MAX_DESCRIPTION:
         raise BadRequest(
-            "description: at most %(max)s characters",
+            "at most %(max)s characters",
             max=rules.MAX_DESCRIPTION,
             field="description",
         )
     if "\x00" in text:
-        raise BadRequest("description: cannot contain a NUL character", field="description")
+        raise BadRequest("cannot contain a NUL character", field="description")
     return text
 
 
 def _location(location: Location) -> Location:
     lat, long = location.lat, location.long
     if (lat is None) != (long is None):
-        raise BadRequest("lat and long: give both or neither", field="lat")
+        raise BadRequest("lat and long: give both or neither")
     if lat is not None and long is not None:
         if not (math.isfinite(lat) and math.isfinite(long)):
-            raise BadRequest("lat and long: must be numbers", field="lat")
+            raise BadRequest("lat and long: must be numbers")
         if not (_LAT[0] <= lat <= _LAT[1] and _LONG[0] <= long <= _LONG[1]):
             raise BadRequest(
                 "lat %(lat)s, long %(long)s: not in Indonesia (are they swapped?)",
                 lat=lat,
                 long=long,
-                field="lat",
             )
     address = (location.address or "").strip() or None
     if address is not None and (len(address) > 500 or "\x00" in address):
-        raise BadRequest("address: at most 500 characters", field="address")
+        raise BadRequest("at most 500 characters", field="address")
     region = parse_region(location.region_code).code if location.region_code else None
     return Location(lat=lat, long=long, address=address, region_code=region)
 
@@ -175,7 +174,7 @@ def _reporter(reporter: Reporter | None) -> Reporter | None:
         email = normalise_recipient("email", reporter.email) if reporter.email else None
         phone = normalise_recipient("sms", reporter.phone) if reporter.phone else None
     except InvalidInput as exc:
-        raise BadRequest(str(exc), field="reporter") from exc
+        raise BadRequest(exc.msgid, field="reporter", **exc.values) from exc
     if not (name or email or phone):
         return None
     return Reporter(name=name, email=email, phone=phone)

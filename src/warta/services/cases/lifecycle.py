@@ -45,10 +45,7 @@ async def update(
         raise BadRequest(
             "status %(status)s: use %(command)s", status=status, command=_OWN_COMMAND[status]
         )
-    if status == "rejected":
-        if reason is None:
-            raise BadRequest("reason: a rejection needs a reason the citizen is told")
-        public_message = reason if public_message is None else f"{reason}\n\n{public_message}"
+    public_message = told_message(status, public_message, reason)
     if status is None and public_message is None and internal_note is None:
         raise BadRequest("nothing to do: give a status, a public_message or an internal_note")
     done = Recorded()
@@ -104,6 +101,15 @@ async def update(
     return await reads.case_view(app, case_id, agency_view=True)
 
 
+def told_message(status: str | None, public_message: str | None, reason: str | None) -> str | None:
+    """What the citizen is told with a change: a rejection's reason first (required)."""
+    if status != "rejected":
+        return public_message
+    if reason is None:
+        raise BadRequest("a rejection needs a reason the citizen is told", field="reason")
+    return reason if public_message is None else f"{reason}\n\n{public_message}"
+
+
 async def forward(
     app: Warta,
     actor: Actor,
@@ -124,11 +130,12 @@ async def forward(
             raise BadRequest("agency %(id)s not found", id=str(to_agency_id))
         _check(case.status, "forwarded", "agency")
         now = app.clock()
+        giver = case.agency_id
         case.agency_id = target.id
         case.assigned_to = None
         if case.citizen_id is not None:
             await uow.citizens.link(target.id, case.citizen_id, now)
-        await recording.record(
+        event = await recording.record(
             app,
             uow,
             case,
@@ -140,6 +147,9 @@ async def forward(
             tell=True,
             now=now,
         )
+        # The taker hears of it as of any change; the giver too, whose system (or
+        # whose other staff) would otherwise not know the case has left.
+        await recording.owe_webhook(uow, case, event, giver, done, now)
         await uow.commit()
     await telling.after_commit(app, done)
     return await reads.case_view(app, case_id, agency_view=True, agency_id=to_agency_id)
@@ -202,38 +212,39 @@ async def assign(
     return await reads.case_view(app, case_id, agency_view=True)
 
 
-async def citizen_reply(app: Warta, actor: Actor, case_id: uuid.UUID, message: str) -> CaseView:
+async def citizen_reply(
+    app: Warta,
+    actor: Actor,
+    case_id: uuid.UUID,
+    message: str,
+    *,
+    update_id: str | None = None,
+    reopen: bool = True,
+) -> CaseView:
     """The citizen (or the anonymous reporter, through the app they filed with) answers:
     a case waiting for them goes back to the agency, a resolved one within its window is
-    reopened; otherwise their message is added to the case."""
+    reopened (unless ``reopen`` is false: a reporter saying it is fixed); otherwise their
+    message is added to the case. The same ``update_id`` again changes nothing."""
     text = check_message(message, "message")
     if text is None:
-        raise BadRequest("message: cannot be empty", field="message")
+        raise BadRequest("cannot be empty", field="message")
     done = Recorded()
     async with app.uow() as uow:
         case = await uow.cases.get(case_id, for_update=True)
         if case is None or not _is_reporter(case, actor):
             raise NotFound("Case not found")
+        if update_id is not None and await uow.cases.event_by_update_id(case.id, update_id):
+            return await reads.case_view(app, case.id, agency_view=False)
         if case.status in rules.TERMINAL:
             raise BadRequest("the case is %(status)s: file a new one", status=case.status)
-        target = {"waiting_for_citizen": "in_progress", "resolved": "reopened"}.get(case.status)
-        now = app.clock()
-        if target is not None and rules.can_move(case.status, target, "citizen"):
-            await recording.record(
-                app,
-                uow,
-                case,
-                actor,
-                "reply",
-                done,
-                to_status=target,
-                public_message=text,
-                now=now,
-            )
-        else:
-            await recording.record(
-                app, uow, case, actor, "reply", done, public_message=text, now=now
-            )
+        moves = {"waiting_for_citizen": "in_progress", "resolved": "reopened" if reopen else None}
+        target = moves.get(case.status)
+        await recording.record(
+            app, uow, case, actor, "reply", done,
+            to_status=target if target and rules.can_move(case.status, target, "citizen")
+            else None,
+            public_message=text, update_id=update_id, now=app.clock(),
+        )  # fmt: skip
         await uow.commit()
     await telling.after_commit(app, done)
     return await reads.case_view(app, case_id, agency_view=False)
@@ -246,9 +257,13 @@ async def preview(
     status: str | None,
     public_message: str | None,
     language: str | None = None,
+    *,
+    reason: str | None = None,
 ) -> str:
     """The SMS text (else the email body) the citizen would get for this change, as the
     console shows it before the change is made."""
+    public_message = told_message(status, check_message(public_message, "public_message"),
+                                  check_message(reason, "reason"))  # fmt: skip
     async with app.uow() as uow:
         case = await _agency_case(uow, actor, case_id, lock=False)
         service = await uow.cases.service(case.service_id)

@@ -4,7 +4,7 @@ A photo of a pothole taken with a phone carries where it was taken (EXIF GPS), o
 citizen's own street, and the phone's make and serial: that must not reach the agency's
 staff, the public page or a backup. So an upload is never stored as it came:
 
-1. **Size.** Over ``WARTA_CASE_PHOTO_MAX_BYTES`` (5 MB by default) it is refused unread.
+1. **Size.** Over ``WARTA_CASE_PHOTO_MAX_BYTES`` (5 MB by default) it is refused undecoded.
 2. **Kind, by its first bytes**, not by its name or declared type: JPEG (``FF D8 FF``),
    PNG (``89 50 4E 47 0D 0A 1A 0A``) or WebP (``RIFF....WEBP``). Anything else (a GIF, a
    PDF, an HTML page named ``foto.jpg``) is refused before Pillow sees it, so none of
@@ -21,7 +21,8 @@ staff, the public page or a backup. So an upload is never stored as it came:
 5. **Encrypted** with the keyring (AES-GCM, field ``case.photo``) and written to
    ``$WARTA_VAR_DIR/case-photos/<2 hex>/<32 hex>`` (owner-readable only, written then
    renamed, so a crash leaves no half file under its name). The database keeps only
-   that relative path (``AcceptedPhoto.blob_path``) with the type and size.
+   that relative path (``AcceptedPhoto.blob_path``) with the type and dimensions. A key
+   rotation must re-seal the files too (``reencrypt``) before the old key goes.
 
 Steps 2-4 are pure (``clean``) and run in an upload worker process
 (``services.offload``) when the API has them, so decoding a large photo neither holds
@@ -200,15 +201,36 @@ def store(root: Path, keyring: Keyring, photo: CleanPhoto) -> AcceptedPhoto:
     blob_path = f"{name[:2]}/{name}"
     target = root / blob_path
     target.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    sealed = keyring.encrypt_bytes(photo.data, field=FIELD)
+    _write(target, keyring.encrypt_bytes(photo.data, field=FIELD))
+    return AcceptedPhoto(photo.content_type, photo.width, photo.height, blob_path, len(photo.data))
+
+
+def _write(target: Path, sealed: bytes) -> None:
+    """Written beside, then renamed: a crash leaves the old file or the new, never half."""
     partial = target.with_suffix(".part")
-    fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "wb") as handle:
         handle.write(sealed)
         handle.flush()
         os.fsync(handle.fileno())
     os.replace(partial, target)
-    return AcceptedPhoto(photo.content_type, photo.width, photo.height, blob_path, len(photo.data))
+
+
+def reencrypt(root: Path, keyring: Keyring) -> int:
+    """Seal again under the keyring's current key every photo sealed under an older one,
+    for a key rotation (``services.rotation``: before the old key is dropped, or the
+    photos could no longer be opened). Returns how many it re-sealed; running it again
+    finds none."""
+    count = 0
+    for path in sorted(root.glob("*/*")) if root.is_dir() else ():
+        if not _BLOB_PATH.fullmatch(f"{path.parent.name}/{path.name}"):
+            continue  # a .part left by a crash
+        sealed = path.read_bytes()
+        if keyring.is_current(sealed):
+            continue
+        _write(path, keyring.encrypt_bytes(keyring.decrypt_bytes(sealed, field=FIELD), field=FIELD))
+        count += 1
+    return count
 
 
 def _path(root: Path, blob_path: str) -> Path:

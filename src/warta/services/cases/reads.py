@@ -155,7 +155,10 @@ async def updates_between(
     async with app.uow() as uow:
         pairs = await uow.cases.public_events_between(start, end)
         publics = {p.tracking_id: p for p in await _publics(app, uow, {c for c, _ in pairs})}
-        return [(publics[c.tracking_id], _event(app, e, internal=False)) for c, e in pairs]
+        return [
+            (publics[c.tracking_id], _without_reporter_text(_event(app, e, internal=False)))
+            for c, e in pairs
+        ]
 
 
 async def resolution_times(
@@ -246,6 +249,7 @@ async def _query(uow: UnitOfWork, ask: QueueFilter, *, agency_id: uuid.UUID) -> 
         region_prefix=ask.region or None,
         overdue=bool(ask.overdue),
         assigned_to=ask.assigned_to,
+        by_deadline=True,
         offset=(max(ask.page, 1) - 1) * page_size,
         limit=page_size,
     )

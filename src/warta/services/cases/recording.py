@@ -54,8 +54,8 @@ async def record(
         await restart_step(app, uow, case, now)
         if to_status == "resolved":
             case.resolved_at = now
-        elif to_status in ("reopened", "in_progress") and from_status == "resolved":
-            case.resolved_at = None
+        elif to_status != "closed":
+            case.resolved_at = None  # reopened, back in progress, rejected, a duplicate
     elif kind == "update" and rules.STEP_OF.get(case.status) == "follow_up":
         # A public follow-up is what the agency owes: it restarts the follow-up clock.
         await restart_step(app, uow, case, now)
@@ -80,19 +80,34 @@ async def record(
     done.events.append(event.id)
     if tell:
         done.told.append(event.id)
-    agency = await uow.agencies.get(case.agency_id)
-    if agency is not None and agency.callback_url and case.key_type != "test":
-        callback = Callback(
-            id=uuid.uuid4(),
-            case_event_id=event.id,
-            status="pending",
-            attempts=0,
-            next_attempt_at=now,
-            created_at=now,
-        )
-        uow.callbacks.add(callback)
-        done.callbacks.append(callback.id)
+    await owe_webhook(uow, case, event, case.agency_id, done, now)
     return event
+
+
+async def owe_webhook(
+    uow: UnitOfWork,
+    case: Case,
+    event: CaseEvent,
+    agency_id: uuid.UUID,
+    done: Recorded,
+    now: datetime,
+) -> None:
+    """A signed webhook of the event to the agency, if it has a callback URL (never for a
+    test-key case: no real system is listening for those)."""
+    agency = await uow.agencies.get(agency_id)
+    if agency is None or not agency.callback_url or case.key_type == "test":
+        return
+    callback = Callback(
+        id=uuid.uuid4(),
+        case_event_id=event.id,
+        agency_id=None if agency_id == event.agency_id else agency_id,
+        status="pending",
+        attempts=0,
+        next_attempt_at=now,
+        created_at=now,
+    )
+    uow.callbacks.add(callback)
+    done.callbacks.append(callback.id)
 
 
 async def restart_step(app: Warta, uow: UnitOfWork, case: Case, now: datetime) -> None:

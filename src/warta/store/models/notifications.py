@@ -156,6 +156,9 @@ class Callback(Base):
     notification_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("notifications.id"))
     received_text_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("received_texts.id"))
     case_event_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("case_events.id"))
+    #: Where a case's callback goes when not to its owner at the time: the agency that
+    #: forwarded the case away hears of it too.
+    agency_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("agencies.id"))
     status: Mapped[str] = mapped_column(String(10))  # pending | sent | failed
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(UtcDateTime)

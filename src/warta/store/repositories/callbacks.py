@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from warta.store.models import (
     Callback,
+    CaseEvent,
     Notification,
     ReceivedText,
 )
@@ -28,8 +29,11 @@ class CallbackRepository(Repository):
         )
         return list((await self.session.scalars(query)).all())
 
-    async def subject(self, callback: Callback) -> Notification | ReceivedText | None:
-        """What the callback reports: a notification's outcome, or a text a citizen sent."""
+    async def subject(self, callback: Callback) -> Notification | ReceivedText | CaseEvent | None:
+        """What the callback reports: a notification's outcome, a text a citizen sent, or
+        a change to one of the agency's cases."""
+        if callback.case_event_id is not None:
+            return await self.session.get(CaseEvent, callback.case_event_id)
         if callback.received_text_id is not None:
             return await self.session.get(ReceivedText, callback.received_text_id)
         return await self.session.get(Notification, callback.notification_id)

@@ -41,6 +41,8 @@ class CaseQuery:
     created_until: datetime | None = None
     #: Public lists show real cases only; test-key cases stay with their agency.
     public: bool = False
+    #: A work queue puts the nearest deadline first; lists show the newest first.
+    by_deadline: bool = False
     offset: int = 0
     limit: int = 50
 
@@ -101,7 +103,11 @@ class CaseRepository(Repository):
 
     async def find(self, ask: CaseQuery) -> list[Case]:
         query = self._where(select(Case), ask)
-        query = query.order_by(Case.created_at.desc(), Case.id.desc())
+        if ask.by_deadline:
+            # Open cases by their deadline, the finished (no deadline) after them.
+            query = query.order_by(Case.due_at.is_(None), Case.due_at, Case.created_at.desc())
+        else:
+            query = query.order_by(Case.created_at.desc(), Case.id.desc())
         return list(await self.session.scalars(query.offset(ask.offset).limit(ask.limit)))
 
     def _where(self, query: Select[tuple[Case]], ask: CaseQuery) -> Select[tuple[Case]]:

@@ -4,8 +4,9 @@ Revision ID: 0012
 Revises: 0011
 Create Date: 2026-12-05 14:00:00
 
-The tables of docs/cases.md, and ``callbacks.case_event_id``: a change to a case owes its
-agency a signed webhook like a delivery receipt does. Nothing to convert.
+The tables of docs/cases.md, and ``callbacks.case_event_id`` (with ``agency_id``, for the
+agency that forwarded a case away): a change to a case owes its agency a signed webhook
+like a delivery receipt does. Nothing to convert.
 """
 
 from collections.abc import Sequence
@@ -188,6 +189,10 @@ def upgrade() -> None:
     op.create_index(op.f("ix_case_photos_case_id"), "case_photos", ["case_id"], unique=False)
     with op.batch_alter_table("callbacks") as batch:
         batch.add_column(sa.Column("case_event_id", sa.Uuid(), nullable=True))
+        batch.add_column(sa.Column("agency_id", sa.Uuid(), nullable=True))
+        batch.create_foreign_key(
+            op.f("fk_callbacks_agency_id_agencies"), "agencies", ["agency_id"], ["id"]
+        )
         batch.create_foreign_key(
             op.f("fk_callbacks_case_event_id_case_events"), "case_events", ["case_event_id"], ["id"]
         )
@@ -197,6 +202,8 @@ def downgrade() -> None:
     with op.batch_alter_table("callbacks") as batch:
         batch.drop_constraint(op.f("fk_callbacks_case_event_id_case_events"), type_="foreignkey")
         batch.drop_column("case_event_id")
+        batch.drop_constraint(op.f("fk_callbacks_agency_id_agencies"), type_="foreignkey")
+        batch.drop_column("agency_id")
     op.drop_index(op.f("ix_case_photos_case_id"), table_name="case_photos")
     op.drop_table("case_photos")
     op.drop_index("ix_case_events_update_id", table_name="case_events")
