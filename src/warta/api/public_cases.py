@@ -26,12 +26,12 @@ from warta.api.auth import warta
 from warta.api.errors import problem_page
 from warta.api.pages import language_of, render
 from warta.api.pages import translate as _t
-from warta.api.portal_pages.reports import photo_response
+from warta.api.portal_pages.reports import photo_response, tracking_or_404
 from warta.api.responses import JsonResponse
 from warta.deps import Warta
 from warta.domain import case_stats
 from warta.domain import cases as rules
-from warta.errors import InvalidInput, NotFound
+from warta.errors import NotFound
 from warta.services.cases import catalogue, photos, reads
 from warta.services.cases.types import ServiceView
 
@@ -48,17 +48,10 @@ def _not_found(request: Request) -> HTMLResponse:
     return problem_page(request, 404, _t(request, "Page not found"))
 
 
-def _tracking(raw: str) -> str:
-    try:
-        return rules.normalise_tracking_id(raw)
-    except InvalidInput as exc:
-        raise NotFound("Report not found") from exc
-
-
 @router.get("/cases/{tracking}", response_class=HTMLResponse)
 async def public_case(request: Request, app: AppDep, tracking: str) -> Response:
     try:
-        case = await reads.public(app, _tracking(tracking))
+        case = await reads.public(app, tracking_or_404(tracking))
     except NotFound:
         return _not_found(request)
     # "Waiting for your answer" speaks to the citizen; here anyone reads it.
@@ -76,7 +69,7 @@ async def public_case(request: Request, app: AppDep, tracking: str) -> Response:
 async def public_photo(app: AppDep, tracking: str, photo_id: str) -> Response:
     """A report's photo (laporan only); 404 for any other kind, as for none at all."""
     try:
-        found = await reads.public_photo(app, _tracking(tracking), uuid.UUID(photo_id))
+        found = await reads.public_photo(app, tracking_or_404(tracking), uuid.UUID(photo_id))
         data = await photos.read(app, found[1])
     except (NotFound, ValueError, FileNotFoundError):  # FileNotFound: erased meanwhile
         return Response(status_code=404)

@@ -244,7 +244,7 @@ async def _case_page(
     status: int = 200,
     error: WartaError | None = None,
 ) -> HTMLResponse:
-    case = await reads.citizen_case(app, who, _tracking(tracking))
+    case = await reads.citizen_case(app, who, tracking_or_404(tracking))
     events = [e for e in case.events if e.kind in SHOWN]
     title = _t(request, "Report %(id)s") % {"id": rules.format_tracking_id(case.tracking_id)}
     return page(
@@ -256,7 +256,7 @@ async def _case_page(
     )  # fmt: skip
 
 
-def _tracking(raw: str) -> str:
+def tracking_or_404(raw: str) -> str:
     """A tracking id from the URL, or NotFound: a malformed one names no case."""
     try:
         return rules.normalise_tracking_id(raw)
@@ -277,7 +277,7 @@ async def reply(request: Request, app: AppDep, signed: SignedForm, tracking: str
     who, form = signed
     message = str(form.get("message", "")).strip()
     try:
-        case = await reads.citizen_case(app, who, _tracking(tracking))
+        case = await reads.citizen_case(app, who, tracking_or_404(tracking))
     except NotFound:
         return page(request, "forbidden", 404, who, title=_t(request, "Report not found"))
     try:
@@ -298,7 +298,7 @@ async def photo(
 ) -> Response:
     """A photo of the citizen's own case; 404 for anyone else's, as for one that is not."""
     try:
-        found = await reads.citizen_photo(app, who, _tracking(tracking), uuid.UUID(photo_id))
+        found = await reads.citizen_photo(app, who, tracking_or_404(tracking), uuid.UUID(photo_id))
         data = await photos.read(app, found[1])
     except (NotFound, ValueError, FileNotFoundError):  # FileNotFound: erased meanwhile
         return Response(status_code=404)

@@ -22,7 +22,7 @@ from warta.errors import BadRequest, InvalidInput, NotFound
 from warta.services.cases import photos, reads, recording, telling
 from warta.services.cases.types import Actor, CaseView, Location, NewCase, Reporter
 from warta.services.sending import normalise_recipient
-from warta.store.models import Case, CasePhoto
+from warta.store.models import Case, CasePhoto, CaseService
 
 #: Around Indonesia, with room for its seas: a swapped latitude and longitude is caught.
 _LAT = (-12.0, 7.0)
@@ -44,12 +44,7 @@ async def file_case(app: Warta, actor: Actor, new: NewCase) -> CaseView:
     done = recording.Recorded()
     try:
         async with app.uow() as uow:
-            service = await uow.cases.service_by_code(new.service_code)
-            if service is None or not service.active:
-                raise NotFound("Service %(code)s not found", code=repr(new.service_code))
-            if actor.for_agency and service.agency_id != actor.agency_id:
-                # An agency files only for its own services; another's is not there for it.
-                raise NotFound("Service %(code)s not found", code=repr(new.service_code))
+            service = await _service(uow, actor, new.service_code)
             values = open311.check_answers(
                 json.loads(service.attributes_json),
                 {k: [v] if isinstance(v, str) else v for k, v in new.attributes.items()},
@@ -63,11 +58,8 @@ async def file_case(app: Warta, actor: Actor, new: NewCase) -> CaseView:
                 kind=service.kind,
                 status="received",
                 citizen_id=citizen_id,
-                reporter_enc=_seal_json(app, reporter, "case.reporter"),
-                description_enc=app.keyring.encrypt(description, field="case.description"),
-                location_enc=_seal_json(app, _where(location), "case.location"),
                 region_code=location.region_code,
-                attributes_enc=_seal_json(app, values, "case.attributes"),
+                **_sealed(app, description, location, reporter, values),
                 language=new.language,
                 source=new.source,
                 open311_key_id=actor.id if actor.kind == "open311" else None,
@@ -84,16 +76,9 @@ async def file_case(app: Warta, actor: Actor, new: NewCase) -> CaseView:
             await recording.restart_step(app, uow, case, now)
             if citizen_id is not None:
                 await uow.citizens.link(case.agency_id, citizen_id, now)
+            told = citizen_id is not None or reporter is not None
             await recording.record(
-                app,
-                uow,
-                case,
-                actor,
-                "filed",
-                done,
-                to_status="received",
-                tell=citizen_id is not None or reporter is not None,
-                now=now,
+                app, uow, case, actor, "filed", done, to_status="received", tell=told, now=now
             )
             await uow.commit()
     except BaseException:
@@ -102,6 +87,34 @@ async def file_case(app: Warta, actor: Actor, new: NewCase) -> CaseView:
         raise
     await telling.after_commit(app, done)
     return await reads.case_view(app, case.id, agency_view=True)
+
+
+async def _service(uow: recording.UnitOfWork, actor: Actor, code: str) -> CaseService:
+    service = await uow.cases.service_by_code(code)
+    # An agency files only for its own services; another's is not there for it.
+    if (
+        service is None
+        or not service.active
+        or (actor.for_agency and service.agency_id != actor.agency_id)
+    ):
+        raise NotFound("Service %(code)s not found", code=repr(code))
+    return service
+
+
+def _sealed(
+    app: Warta,
+    description: str,
+    location: Location,
+    reporter: Reporter | None,
+    values: dict[str, str | list[str]],
+) -> dict[str, bytes | None]:
+    """What the reporter wrote, each part sealed in its column."""
+    return {
+        "reporter_enc": _seal_json(app, reporter, "case.reporter"),
+        "description_enc": app.keyring.encrypt(description, field="case.description"),
+        "location_enc": _seal_json(app, _where(location), "case.location"),
+        "attributes_enc": _seal_json(app, values, "case.attributes"),
+    }
 
 
 async def _citizen(

@@ -54,46 +54,20 @@ async def update(
         if update_id is not None and await uow.cases.event_by_update_id(case.id, update_id):
             return await reads.case_view(app, case.id, agency_view=True)
         now = app.clock()
-        if status is not None and status != case.status:
-            _check(case.status, status, "agency")
+        changed = status is not None and status != case.status
+        if changed:
+            _check(case.status, str(status), "agency")
+        if changed or public_message is not None:
             await recording.record(
-                app,
-                uow,
-                case,
-                actor,
-                "status",
-                done,
-                to_status=status,
-                public_message=public_message,
-                update_id=update_id,
-                tell=True,
-                now=now,
-            )
-        elif public_message is not None:
-            await recording.record(
-                app,
-                uow,
-                case,
-                actor,
-                "update",
-                done,
-                public_message=public_message,
-                update_id=update_id,
-                tell=True,
-                now=now,
-            )
+                app, uow, case, actor, "status" if changed else "update", done,
+                to_status=status if changed else None, public_message=public_message,
+                update_id=update_id, tell=True, now=now,
+            )  # fmt: skip
         if internal_note is not None:
             await recording.record(
-                app,
-                uow,
-                case,
-                actor,
-                "note",
-                done,
-                internal_note=internal_note,
-                update_id=None if done.events else update_id,
-                now=now,
-            )
+                app, uow, case, actor, "note", done, internal_note=internal_note,
+                update_id=None if done.events else update_id, now=now,
+            )  # fmt: skip
         if not done.events:
             raise BadRequest("the case is already %(status)s", status=case.status)
         await uow.commit()

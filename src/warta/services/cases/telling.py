@@ -23,6 +23,7 @@ from typing import Any
 
 from warta.deps import Warta
 from warta.domain import cases as rules
+from warta.domain.channels import channel_named
 from warta.errors import StoreUnavailable, WartaError
 from warta.services import admin, lookups
 from warta.services.cases.recording import Recorded
@@ -111,23 +112,34 @@ async def _tell(app: Warta, event_id: uuid.UUID) -> None:
             ),
         )
     elif reporter is not None:
-        channel, address = reporter
-        template = await lookups.template(app, agency.id, template_id)
-        parts = channel_parts(template) if template is not None else {}
-        if template is not None and channel in parts:
-            await send_with_template(
-                app,
-                caller,
-                SendNotification(
-                    channel=channel,
-                    recipient=address,
-                    template_id=template_id,
-                    personalisation=personalisation,
-                    reference=case.tracking_id,
-                ),
-                _one_channel(template, channel, parts[channel]),
-            )
+        await _send_to_reporter(app, caller, reporter, template_id, personalisation, case)
     await _mark(app, event_id)
+
+
+async def _send_to_reporter(
+    app: Warta,
+    caller: Caller,
+    reporter: tuple[str, str],
+    template_id: uuid.UUID,
+    personalisation: dict[str, Any],
+    case: Case,
+) -> None:
+    """To the one address an anonymous reporter gave: the template's part for it."""
+    channel, address = reporter
+    template = await lookups.template(app, caller.agency.id, template_id)
+    parts = channel_parts(template) if template is not None else {}
+    if template is None or channel not in parts:
+        return
+    command = SendNotification(
+        channel=channel_named(channel),
+        recipient=address,
+        template_id=template_id,
+        personalisation=personalisation,
+        reference=case.tracking_id,
+    )
+    await send_with_template(
+        app, caller, command, _one_channel(template, channel, parts[channel_named(channel)])
+    )
 
 
 async def _mark(app: Warta, event_id: uuid.UUID) -> None:
