@@ -6,19 +6,23 @@ closes by itself. On SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import asyncio
+import json
 import uuid
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
+from click.testing import CliRunner
 
-from tests.integration.harness import Clock, Harness, recording
+from tests.integration.harness import TEST_SECRET_KEY, Clock, Harness, recording
 from tests.integration.portal_forms import PHONE, register
+from warta.cli import main
 from warta.domain.channels import Channel
 from warta.errors import BadRequest, NotFound
 from warta.services import staff
-from warta.services.admin import create_agency
+from warta.services.admin import create_agency, create_template
 from warta.services.cases import catalogue, deadlines, filing, lifecycle, reads, telling
 from warta.services.cases.types import Actor, CaseView, Location, NewCase, QueueFilter, Reporter
 from warta.services.citizens import erasure
@@ -312,3 +316,52 @@ async def test_erasing_the_citizen_keeps_the_case_and_nothing_of_them(
     assert kept.location.address is None and kept.location.region_code == "32.73.01.1001"
     assert "nomor 12" not in repr(kept.events)
     assert (await reads.public(harness.app, case.tracking_id)).status == "received"
+
+
+async def test_a_service_can_tell_a_step_with_a_template_of_its_own(
+    harness: Harness, outbox: Outbox
+) -> None:
+    case, _ = await citizen_case(harness, outbox)
+    await sms_with(outbox, "Diterima")
+    own = await create_template(
+        harness.app, harness.agency_id, kind="multi", name="Jalan: selesai",
+        subject="Jalan Anda sudah diperbaiki", body="Kasus ((tracking_id)) selesai.",
+        sms_body="Jalan Anda sudah diperbaiki (((tracking_id))). ((message))",
+    )  # fmt: skip
+    with pytest.raises(BadRequest, match="not one of this agency's multi templates"):
+        await catalogue.use_message(
+            harness.app, harness.agency_id, "resolved", "id", harness.sms_template, "JALAN-RUSAK"
+        )
+    await catalogue.use_message(
+        harness.app, harness.agency_id, "resolved", "id", own.id, "JALAN-RUSAK"
+    )
+    await lifecycle.update(
+        harness.app, staff_actor(harness), case.id, status="resolved", public_message="Beres."
+    )
+    assert "Beres." in await sms_with(outbox, "Jalan Anda sudah diperbaiki")
+
+
+def test_the_cli_keeps_an_agencys_days_off(sqlite_url: str, tmp_path: Path) -> None:
+    env = {
+        "WARTA_DATABASE_URL": sqlite_url,
+        "WARTA_VAR_DIR": str(tmp_path / "var"),
+        "WARTA_SECRET_KEY": TEST_SECRET_KEY,
+    }
+
+    def run(*args: str, ok: bool = True) -> str:
+        result = CliRunner().invoke(main, list(args), env=env, catch_exceptions=False)
+        assert (result.exit_code == 0) == ok, result.output
+        return result.output
+
+    agency = json.loads(run("agency", "create", "Dinas PU Kota", "--json"))["id"]
+    for day in ("2026-12-24", "2026-12-31"):
+        run("service", "day-off", "add", "--agency", agency, "--date", day, "--reason", "Cuti")
+    run("service", "day-off", "remove", "--agency", agency, "--date", "2026-12-31")
+    listed = json.loads(run("service", "day-off", "list", "--agency", agency, "--json"))
+    assert listed == ["2026-12-24"]
+    assert (
+        "error"
+        in run(
+            "service", "day-off", "add", "--agency", agency, "--date", "24-12-2026", ok=False
+        ).lower()
+    )

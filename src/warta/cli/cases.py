@@ -1,9 +1,11 @@
-"""Citizen cases: the services an agency takes cases for, and Open311 reporting apps' keys."""
+"""Citizen cases: the services an agency takes cases for, its days off, the templates that
+tell citizens of each step, and Open311 reporting apps' keys."""
 
 from __future__ import annotations
 
 import json
 import uuid
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -92,6 +94,72 @@ def service_list(agency_id: uuid.UUID | None, as_json: bool) -> None:
 
     rows = [present(s) for s in run(lambda app: catalogue.services(app, agency_id))]
     emit(rows, as_json, "\n".join(f"{r['code']:<20} {r['kind']:<10} {r['name']}" for r in rows))
+
+
+@service.command("message")
+@click.option("--agency", "agency_id", type=click.UUID, required=True)
+@click.option(
+    "--status",
+    required=True,
+    help="A case status (received, in_progress, resolved, …), update (a public update) or "
+    "breach (the supervisors' email).",
+)
+@click.option("--language", type=click.Choice(["id", "en"]), default="id", show_default=True)
+@click.option(
+    "--template",
+    "template_id",
+    type=click.UUID,
+    required=True,
+    help="One of the agency's multi templates (an email template for breach).",
+)
+@click.option("--code", default=None, help="Only for this service; default: all of them.")
+def service_message(
+    agency_id: uuid.UUID, status: str, language: str, template_id: uuid.UUID, code: str | None
+) -> None:
+    """Choose the template that tells citizens of a step (docs/cases.md)."""
+    from warta.services.cases import catalogue
+
+    run(lambda app: catalogue.use_message(app, agency_id, status, language, template_id, code))
+    click.echo(f"{status} ({language}) now uses template {template_id}")
+
+
+@service.group("day-off")
+def day_off() -> None:
+    """The agency's own days off (cuti bersama, regional holidays): deadlines skip them."""
+
+
+@day_off.command("add")
+@click.option("--agency", "agency_id", type=click.UUID, required=True)
+@click.option("--date", "day", type=click.DateTime(["%Y-%m-%d"]), required=True)
+@click.option("--reason", default="", help='"Cuti bersama Natal".')
+def day_off_add(agency_id: uuid.UUID, day: datetime, reason: str) -> None:
+    """Add a day off; deadlines set from now on skip it."""
+    from warta.services.cases import catalogue
+
+    run(lambda app: catalogue.set_day_off(app, agency_id, day.date(), reason))
+    click.echo(f"{day.date().isoformat()} is a day off")
+
+
+@day_off.command("remove")
+@click.option("--agency", "agency_id", type=click.UUID, required=True)
+@click.option("--date", "day", type=click.DateTime(["%Y-%m-%d"]), required=True)
+def day_off_remove(agency_id: uuid.UUID, day: datetime) -> None:
+    """Remove a day off."""
+    from warta.services.cases import catalogue
+
+    run(lambda app: catalogue.drop_day_off(app, agency_id, day.date()))
+    click.echo(f"{day.date().isoformat()} is a working day again (unless a national holiday)")
+
+
+@day_off.command("list")
+@click.option("--agency", "agency_id", type=click.UUID, required=True)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def day_off_list(agency_id: uuid.UUID, as_json: bool) -> None:
+    """The agency's days off, oldest first."""
+    from warta.services.cases import catalogue
+
+    days = [d.isoformat() for d in run(lambda app: catalogue.days_off(app, agency_id))]
+    emit(days, as_json, "\n".join(days))
 
 
 def present(made: Any) -> dict[str, Any]:

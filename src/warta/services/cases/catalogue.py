@@ -1,10 +1,12 @@
-"""The services an agency takes cases for (Open311's services): "Jalan rusak", "KTP-el"."""
+"""The services an agency takes cases for (Open311's services): "Jalan rusak", "KTP-el";
+the agency's own days off, and which of its templates tells citizens of each step."""
 
 from __future__ import annotations
 
 import json
 import uuid
 from collections.abc import Iterable, Sequence
+from datetime import date
 from typing import Any
 
 from warta.deps import Warta
@@ -12,6 +14,7 @@ from warta.domain import cases as rules
 from warta.domain import open311
 from warta.errors import BadRequest, InvalidInput, NotFound
 from warta.services.cases.types import ServiceView
+from warta.services.sending import MULTI
 from warta.store.models import CaseService
 
 
@@ -92,3 +95,60 @@ def view(row: CaseService, agency_name: str) -> ServiceView:
         description=row.description,
         attributes=json.loads(row.attributes_json),
     )
+
+
+# Days off and messages ------------------------------------------------------------------
+
+
+async def set_day_off(app: Warta, agency_id: uuid.UUID, day: date, reason: str = "") -> None:
+    """A day the agency does not work (cuti bersama, a regional holiday): deadlines set
+    from now on skip it; deadlines already running keep their end."""
+    async with app.uow() as uow:
+        if await uow.agencies.get(agency_id) is None:
+            raise NotFound("Agency not found")
+        await uow.cases.set_day_off(agency_id, day, reason.strip()[:255])
+        await uow.commit()
+
+
+async def drop_day_off(app: Warta, agency_id: uuid.UUID, day: date) -> None:
+    async with app.uow() as uow:
+        await uow.cases.drop_day_off(agency_id, day)
+        await uow.commit()
+
+
+async def days_off(app: Warta, agency_id: uuid.UUID) -> list[date]:
+    async with app.uow() as uow:
+        return sorted(await uow.cases.days_off(agency_id))
+
+
+async def use_message(
+    app: Warta,
+    agency_id: uuid.UUID,
+    key: str,
+    language: str,
+    template_id: uuid.UUID,
+    service_code: str | None = None,
+) -> None:
+    """Tell citizens of ``key`` (a status, ``update`` or ``breach``) in ``language`` with
+    this template of the agency's: for one of its services, or (no code) all of them."""
+    if key not in (*rules.STATUSES, rules.UPDATE, rules.BREACH):
+        raise BadRequest("status %(status)s: not a case status, update or breach", status=key)
+    if language not in ("id", "en"):
+        raise BadRequest("must be id or en", field="language")
+    async with app.uow() as uow:
+        template = await uow.templates.get(agency_id, template_id)
+        wanted = "email" if key == rules.BREACH else MULTI
+        if template is None or template.archived or template.type != wanted:
+            raise BadRequest(
+                "template %(id)s: not one of this agency's %(kind)s templates",
+                id=str(template_id),
+                kind=wanted,
+            )
+        service_key = ""
+        if service_code is not None:
+            service = await uow.cases.service_by_code(service_code)
+            if service is None or service.agency_id != agency_id:
+                raise NotFound("Service %(code)s not found", code=repr(service_code))
+            service_key = str(service.id)
+        await uow.cases.use_message(agency_id, service_key, key, language, template_id)
+        await uow.commit()

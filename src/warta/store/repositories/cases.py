@@ -302,13 +302,35 @@ class CaseRepository(Repository):
             )
         )
 
-    async def message_templates(self, agency_id: uuid.UUID) -> list[CaseMessage]:
-        rows = await self.session.scalars(
-            select(CaseMessage)
-            .where(CaseMessage.agency_id == agency_id)
-            .order_by(CaseMessage.service_key, CaseMessage.status, CaseMessage.language)
+    async def use_message(
+        self,
+        agency_id: uuid.UUID,
+        service_key: str,
+        status: str,
+        language: str,
+        template_id: uuid.UUID,
+    ) -> None:
+        row = await self.session.scalar(
+            select(CaseMessage).where(
+                CaseMessage.agency_id == agency_id,
+                CaseMessage.service_key == service_key,
+                CaseMessage.status == status,
+                CaseMessage.language == language,
+            )
         )
-        return list(rows)
+        if row is None:
+            self.add(
+                CaseMessage(
+                    id=uuid.uuid4(),
+                    agency_id=agency_id,
+                    service_key=service_key,
+                    status=status,
+                    language=language,
+                    template_id=template_id,
+                )
+            )
+        else:
+            row.template_id = template_id
 
     # Erasure ---------------------------------------------------------------------------
 
