@@ -5,7 +5,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: run test lint unit integration e2e browser browser-deps bench clean install install-dev
+.PHONY: run test lint unit integration e2e browser browser-deps bench clean install install-dev chatbot-model
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -75,6 +75,10 @@ bench: install-dev
 	$(BIN)/python bench/email_throughput.py
 	$(BIN)/python bench/sms_throughput.py
 	$(BIN)/python bench/broadcast_fanout.py
+
+## make chatbot-model: train the chatbot's intent model from its labelled data into var/chatbot
+chatbot-model: install
+	$(BIN)/python -c "from warta.services.chatbot import nlu; nlu.train(out_path=nlu.Path('var/chatbot') / nlu.MODEL_FILE)"
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache tests/browser/node_modules

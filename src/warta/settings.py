@@ -183,6 +183,17 @@ class Settings(BaseSettings):
     )
     case_photos_per_case: int = Field(5, ge=0, description="Photos a case may have.")
 
+    # Chatbot (docs/chatbot.md)
+    chat_idle_minutes: float = Field(
+        30.0, gt=0, description="Minutes without a message after which a chat starts afresh."
+    )
+    chat_history_days: float = Field(
+        90.0, gt=0, description="Days the chat messages are kept (for hand-off and download)."
+    )
+    chat_per_minute: int = Field(
+        20, ge=1, description="Messages one chat address may send the bot per minute."
+    )
+
     # Callbacks
     callback_max_attempts: int = Field(6, description="Callback tries: the first and 5 retries.")
     callback_base_delay: float = Field(5.0, description="First callback retry delay (s).")

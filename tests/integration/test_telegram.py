@@ -288,7 +288,7 @@ async def test_set_webhook_registers_the_url_and_secret(
 ) -> None:
     await channel.set_webhook("https://warta.go.id/providers/telegram/webhook")
     assert bot.webhook == Webhook(
-        "https://warta.go.id/providers/telegram/webhook", SECRET, ["message"]
+        "https://warta.go.id/providers/telegram/webhook", SECRET, ["message", "callback_query"]
     )
 
 

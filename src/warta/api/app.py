@@ -16,6 +16,7 @@ from warta import __version__
 from warta.api import (
     broadcasts,
     cases,
+    chat_api,
     chat_webhooks,
     citizens,
     console,
@@ -97,6 +98,7 @@ def create_app(
     api.include_router(cases.router)
     api.include_router(open311.router)
     api.include_router(chat_webhooks.router)
+    api.include_router(chat_api.router)
     api.include_router(portal.router)
     api.include_router(portal_pages.router)
     api.include_router(public_cases.router)

@@ -69,8 +69,12 @@ async def telegram_update(request: Request, app: Annotated[Warta, Depends(warta)
     update = tg.parse_update(body) if isinstance(body, dict) else None
     if update is not None and update.kind == "start" and update.code:
         await chat.telegram_start(app, update.chat_id, update.code)
+    elif update is not None and update.kind == "option":
+        if update.callback_id:
+            await channel.answer_callback(update.callback_id)  # stops the button's spinner
+        await chat.telegram_text(app, update.chat_id, option=update.text)
     elif update is not None:
-        await chat.telegram_text(app, update.chat_id)
+        await chat.telegram_text(app, update.chat_id, update.text or "")
     return Response(status_code=200)
 
 

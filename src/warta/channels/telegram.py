@@ -1,13 +1,21 @@
 """Chat through the Telegram Bot API, the webhook it calls, and linking a chat to a citizen.
 
-    POST {base_url}/bot{token}/sendMessage   {"chat_id", "text", "link_preview_options"}
+    POST {base_url}/bot{token}/sendMessage   {"chat_id", "text", "link_preview_options",
+                                              "reply_markup": {"inline_keyboard": [[
+                                                  {"text", "callback_data"}, ...], ...]}}
          -> {"ok": true, "result": {"message_id": 42, ...}}
+    POST {base_url}/bot{token}/answerCallbackQuery   {"callback_query_id", "text"}
     POST {base_url}/bot{token}/setWebhook    {"url", "secret_token", "allowed_updates"}
 
 A bot cannot write first. The portal shows ``link_url(config, new_link_code())``
 (``https://t.me/<bot>?start=<code>``); opening it makes Telegram send ``/start <code>`` to
 the bot, which arrives as an Update on our webhook (``verify_secret``, ``parse_update``) and
 ties that chat to the citizen: the contact ``telegram:<chat id>``.
+
+Quick replies (``OutboundMessage.options``) go as an inline keyboard under the message
+(under its last part when it is split), laid out by ``domain.quick_replies``. A tap comes
+back as a ``callback_query`` Update (``parse_update``: kind "option", ``text`` the
+option's id); Telegram shows a spinner on the button until ``answer_callback`` is called.
 
 Telegram answers at once and sends no delivery receipts, so a taken message is
 ``delivered``. Every error answer is translated in ``_translate``, by HTTP status (Telegram
@@ -35,14 +43,15 @@ import hmac
 import logging
 import re
 import secrets
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import httpx
 
 from warta.channels.http import transport_errors
-from warta.domain.channels import ChannelName, OutboundMessage, SendResult
+from warta.domain.channels import ChannelName, Option, OutboundMessage, SendResult
+from warta.domain.quick_replies import telegram_rows
 from warta.errors import (
     ConfigurationError,
     ContactGone,
@@ -58,6 +67,10 @@ ADDRESS_PREFIX = "telegram:"
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 #: sendMessage takes 1-4096 characters of text.
 MAX_TEXT = 4096
+#: answerCallbackQuery's notification text: 0-200 characters.
+MAX_CALLBACK_TEXT = 200
+#: The Update kinds the webhook asks for: typed messages and button taps.
+ALLOWED_UPDATES = ("message", "callback_query")
 #: A 429 asking to wait this long or less is waited out inside ``send``; a longer wait
 #: belongs to the pipeline's retry schedule, not to a worker holding a message.
 MAX_INLINE_WAIT = 5.0
@@ -140,11 +153,12 @@ class TelegramChannel:
         chat_id = message.to.removeprefix(ADDRESS_PREFIX)
         if chat_id == message.to or not _CHAT_ID.fullmatch(chat_id):
             raise TechnicalFailure("chat contact is not a telegram:<chat id> address")
-        return await self.reply(chat_id, compose(message))
+        return await self.reply(chat_id, compose(message), message.options)
 
-    async def reply(self, chat_id: str, text: str) -> SendResult:
-        """Send ``text`` to a chat, in several messages when it is over 4096 characters.
-        The result's reference is the first message's id."""
+    async def reply(self, chat_id: str, text: str, options: Sequence[Option] = ()) -> SendResult:
+        """Send ``text`` to a chat, in several messages when it is over 4096 characters,
+        with ``options`` as buttons under the last. The result's reference is the first
+        message's id."""
         if self._closed:
             # Retryable on purpose: a send racing shutdown must not lose the message.
             raise ProviderUnavailable("Telegram channel is closed")
@@ -156,12 +170,15 @@ class TelegramChannel:
         ids: list[str] = []
         # If a later part fails, the retry sends the earlier ones again: a repeated
         # paragraph is better than a lost notification.
-        for part in parts:
-            body = {
+        keyboard = inline_keyboard(options)
+        for number, part in enumerate(parts, 1):
+            body: dict[str, Any] = {
                 "chat_id": int(chat_id),
                 "text": part,
                 "link_preview_options": {"is_disabled": True},
             }
+            if keyboard is not None and number == len(parts):
+                body["reply_markup"] = keyboard
             ids.append(_message_id(await self._call("sendMessage", body)))
         return SendResult(status="delivered", provider_reference=ids[0], provider=PROVIDER)
 
@@ -172,9 +189,19 @@ class TelegramChannel:
             {
                 "url": url,
                 "secret_token": self.config.webhook_secret,
-                "allowed_updates": ["message"],
+                "allowed_updates": list(ALLOWED_UPDATES),
             },
         )
+
+    async def answer_callback(self, callback_id: str, text: str | None = None) -> None:
+        """Tell Telegram a button tap (``Update.callback_id``) was handled, which stops the
+        button's spinner; ``text`` (up to 200 characters) shows briefly at the top of the
+        chat. Telegram refuses a query older than about 15 s or answered before (400:
+        TechnicalFailure); the tap was still read, so callers may ignore that."""
+        body: dict[str, Any] = {"callback_query_id": callback_id}
+        if text:
+            body["text"] = text[:MAX_CALLBACK_TEXT]
+        await self._call("answerCallbackQuery", body)
 
     async def aclose(self) -> None:
         self._closed = True
@@ -216,6 +243,22 @@ def compose(message: OutboundMessage) -> str:
     """
     parts = [message.subject, message.body, message.url]
     return "\n".join(part.strip() for part in parts if part and part.strip())
+
+
+def inline_keyboard(options: Sequence[Option]) -> dict[str, Any] | None:
+    """``reply_markup`` for the options, or None when there are none to show.
+
+    ``[Option("cek_status", "Cek status")]`` ->
+    ``{"inline_keyboard": [[{"text": "Cek status", "callback_data": "cek_status"}]]}``
+    """
+    rows = telegram_rows(options)
+    if not rows:
+        return None
+    return {
+        "inline_keyboard": [
+            [{"text": option.title, "callback_data": option.id} for option in row] for row in rows
+        ]
+    }
 
 
 def split_text(text: str, limit: int = MAX_TEXT) -> list[str]:
@@ -291,6 +334,8 @@ def _retry_after(response: httpx.Response) -> float | None:
 _BAD_REQUESTS = {
     "message is too long": "the text is over 4096 characters",
     "message text is empty": "the text is empty",
+    "button_data_invalid": "a button's callback_data is invalid",
+    "query is too old": "the button tap was answered too late or twice",
     "bad webhook": "Telegram refused the webhook URL",
 }
 
@@ -343,13 +388,16 @@ class Update:
     """What a citizen wrote to the bot in a private chat.
 
     ``start``: ``/start <code>`` from a t.me link (``code`` None when there was no valid
-    one); ``text``: anything else typed (``text``).
+    one); ``text``: anything else typed (``text``); ``option``: a quick-reply button
+    tapped, ``text`` the option's id (its ``callback_data``), ``callback_id`` for
+    ``TelegramChannel.answer_callback``.
     """
 
-    kind: Literal["start", "text"]
+    kind: Literal["start", "text", "option"]
     chat_id: str
     code: str | None = None
     text: str | None = None
+    callback_id: str | None = None
 
 
 def parse_update(update: Mapping[str, Any]) -> Update | None:
@@ -357,10 +405,16 @@ def parse_update(update: Mapping[str, Any]) -> Update | None:
 
     ``{"update_id": 1, "message": {"chat": {"id": 42, "type": "private"},
     "text": "/start kX9_a"}}`` -> ``Update("start", "42", code="kX9_a")``; with
-    ``"text": "halo"`` -> ``Update("text", "42", text="halo")``. Ignored: edited
+    ``"text": "halo"`` -> ``Update("text", "42", text="halo")``; ``{"callback_query":
+    {"id": "4382", "data": "cek_status", "message": {"chat": {"id": 42, "type":
+    "private"}, ...}}}`` -> ``Update("option", "42", text="cek_status",
+    callback_id="4382")``. Ignored: edited
     messages, channel posts and every other update kind, chats that are not private
     (groups, channels), and messages without text (stickers, photos, voice).
     """
+    callback = update.get("callback_query")
+    if isinstance(callback, dict):
+        return _tapped(callback)
     message = update.get("message")
     if not isinstance(message, dict):
         return None
@@ -376,3 +430,18 @@ def parse_update(update: Mapping[str, Any]) -> Update | None:
     payload = (start.group("payload") or "").strip()
     code = payload if _START_CODE.fullmatch(payload) else None
     return Update(kind="start", chat_id=str(chat_id), code=code)
+
+
+def _tapped(callback: Mapping[str, Any]) -> Update | None:
+    """A button under one of our messages in a private chat; not a game's or an inline
+    message's (those have no ``message``), nor one without ``data``."""
+    query_id, data, message = callback.get("id"), callback.get("data"), callback.get("message")
+    chat = message.get("chat") if isinstance(message, dict) else None
+    if not (isinstance(query_id, str) and query_id and isinstance(data, str) and data):
+        return None
+    if not isinstance(chat, dict) or chat.get("type") != "private":
+        return None
+    chat_id = chat.get("id")
+    if not isinstance(chat_id, int) or isinstance(chat_id, bool):
+        return None
+    return Update(kind="option", chat_id=str(chat_id), text=data, callback_id=query_id)

@@ -10,6 +10,12 @@ template may be sent: ours (``warta_notifikasi``) has one body parameter that ca
 whole text. A text refused with 131047 (the window closed meanwhile) is sent again once,
 as the template, inside the same ``send``.
 
+Quick replies (``OutboundMessage.options``) go inside the window as an interactive
+message (``interactive_request``): reply buttons for up to three options, a list for more
+(``domain.quick_replies.whatsapp_menu`` fits them). A tap comes back as an inbound
+message with ``option`` set (``parse_webhook``). Outside the window the template carries
+the text alone: a template cannot take buttons it was not approved with.
+
 Meta answers at once with a ``wamid``; delivery arrives later as a signed status webhook
 (``valid_signature``, ``parse_webhook``: pure functions in ``whatsapp_webhooks``), as do
 citizens' messages. Every error answer is
@@ -21,6 +27,7 @@ error's ``error.code`` first and the HTTP status second:
     131000, 1 (unknown), 131016, 2 (service unavailable)   -> ProviderUnavailable
     190 (token expired), 10, 200-299 (permissions)         -> TechnicalFailure
     100 (invalid parameter)                                -> TechnicalFailure
+    131009 (parameter value not valid: interactive limits) -> TechnicalFailure
     132000, 132001 (template parameters, template missing) -> TechnicalFailure
     other code: HTTP 5xx -> ProviderUnavailable, 429 -> TemporaryFailure, else TechnicalFailure
     connect error, timeout, dropped connection             -> ProviderUnavailable
@@ -50,6 +57,7 @@ from warta.channels.whatsapp_webhooks import parse_webhook as parse_webhook
 from warta.channels.whatsapp_webhooks import valid_signature as valid_signature
 from warta.channels.whatsapp_webhooks import verify_subscription as verify_subscription
 from warta.domain.channels import ChannelName, OutboundMessage, SendResult
+from warta.domain.quick_replies import whatsapp_menu
 from warta.errors import (
     ConfigurationError,
     ContactGone,
@@ -63,6 +71,9 @@ ADDRESS_PREFIX = "whatsapp:"
 #: Meta's limits: a text message body, and one template body parameter.
 MAX_TEXT = 4096
 MAX_TEMPLATE_PARAMETER = 1024
+#: An interactive message's body: 1024 characters with reply buttons, 4096 with a list.
+MAX_BUTTONS_BODY = 1024
+MAX_LIST_BODY = 4096
 
 _DIGITS = re.compile(r"[0-9]+")
 
@@ -76,6 +87,7 @@ _HINTS = {
     100: "a request parameter is invalid",
     132000: "the template's parameter count does not match",
     132001: "the template does not exist in this language",
+    131009: "a parameter value is not valid (an interactive message over WhatsApp's limits?)",
 }
 
 
@@ -154,7 +166,8 @@ class WhatsAppChannel:
         if number == message.to or not E164.fullmatch(number):
             raise TechnicalFailure("chat contact is not a whatsapp:<E.164 number> address")
         if await self._window_open(number):
-            response = await self._post(text_request(number, message))
+            request = interactive_request(number, message, self.config.language)
+            response = await self._post(request or text_request(number, message))
             if response.is_success or _error_code(response) != REENGAGEMENT:
                 return _result(response)
         return _result(await self._post(template_request(number, message, self.config)))
@@ -203,6 +216,42 @@ def text_request(number: str, message: OutboundMessage) -> dict[str, Any]:
         "to": number.removeprefix("+"),
         "type": "text",
         "text": {"preview_url": False, "body": compose(message, MAX_TEXT)},
+    }
+
+
+def interactive_request(
+    number: str, message: OutboundMessage, language: str = "id"
+) -> dict[str, Any] | None:
+    """The message with its options as reply buttons (1-3) or a list (4-10), inside the
+    24-hour window only; None when it has no options to show (send it as text).
+
+    ``language`` ("id" or "en") labels the button that opens a list: "Pilih" / "Choose".
+    """
+    menu = whatsapp_menu(message.options, "en" if language.startswith("en") else "id")
+    if menu is None:
+        return None
+    if menu.kind == "button":
+        body = compose(message, MAX_BUTTONS_BODY)
+        action: dict[str, Any] = {
+            "buttons": [
+                {"type": "reply", "reply": {"id": option.id, "title": option.title}}
+                for option in menu.options
+            ]
+        }
+    else:
+        body = compose(message, MAX_LIST_BODY)
+        action = {
+            "button": menu.button,
+            "sections": [
+                {"rows": [{"id": option.id, "title": option.title} for option in menu.options]}
+            ],
+        }
+    return {
+        "messaging_product": "whatsapp",
+        "recipient_type": "individual",
+        "to": number.removeprefix("+"),
+        "type": "interactive",
+        "interactive": {"type": menu.kind, "body": {"text": body}, "action": action},
     }
 
 

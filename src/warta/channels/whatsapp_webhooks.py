@@ -43,12 +43,17 @@ class WebhookSecrets(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class InboundChat:
-    """A text a citizen sent to our WhatsApp number; it opens the 24-hour window."""
+    """A text a citizen sent to our WhatsApp number; it opens the 24-hour window.
+
+    A tapped quick reply (a reply button or a list row) comes as one too: ``option`` is
+    the option's id and ``text`` its title, as the citizen saw it in the chat.
+    """
 
     sender: str  # E.164 with "+"
     text: str
     wamid: str
     timestamp: datetime  # when WhatsApp received it, UTC
+    option: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,8 +107,10 @@ def parse_webhook(payload: Mapping[str, Any]) -> WebhookEvents:
         failed, any other code (131026 not on WhatsApp...) -> Receipt "permanent-failure"
 
     ``detail`` is ``"whatsapp error 131026"`` for a failure (Meta's title and details may
-    quote the number). Inbound ``messages`` of type text become ``InboundChat``; images,
-    buttons and the rest are not read here.
+    quote the number). Inbound ``messages`` become ``InboundChat``: of type text, and
+    the replies to our quick replies: ``interactive`` (``button_reply`` or
+    ``list_reply``: ``{"id", "title"}``) and ``button`` (a template's quick-reply button:
+    ``{"payload", "text"}``), with ``option`` the id. Images and the rest are not read.
     """
     if not isinstance(payload, Mapping) or payload.get("object") != "whatsapp_business_account":
         raise InvalidInput("not a WhatsApp Business Account webhook")
@@ -145,9 +152,9 @@ def _read_status(status: dict[str, Any], events: WebhookEvents) -> None:
 
 
 def _inbound(message: dict[str, Any]) -> InboundChat | None:
-    text, sender, wamid = message.get("text"), message.get("from"), message.get("id")
-    body = text.get("body") if isinstance(text, dict) else None
-    if message.get("type") != "text" or not isinstance(body, str):
+    sender, wamid = message.get("from"), message.get("id")
+    body, option = _said(message)
+    if body is None:
         return None
     number = f"+{sender}"  # Meta gives the number as digits only
     if not (isinstance(sender, str) and E164.fullmatch(number) and isinstance(wamid, str)):
@@ -156,7 +163,34 @@ def _inbound(message: dict[str, Any]) -> InboundChat | None:
         when = datetime.fromtimestamp(int(message.get("timestamp", "")), UTC)
     except (ValueError, TypeError, OverflowError, OSError):
         return None
-    return InboundChat(sender=number, text=body, wamid=wamid, timestamp=when)
+    return InboundChat(sender=number, text=body, wamid=wamid, timestamp=when, option=option)
+
+
+def _said(message: dict[str, Any]) -> tuple[str | None, str | None]:
+    """A message's text and the option it chose: ``("halo", None)`` for a text,
+    ``("Cek status", "cek_status")`` for a tapped reply; ``(None, None)`` for the rest."""
+    kind = message.get("type")
+    if kind == "text":
+        text = message.get("text")
+        body = text.get("body") if isinstance(text, dict) else None
+        return (body, None) if isinstance(body, str) else (None, None)
+    if kind == "interactive":
+        interactive = message.get("interactive")
+        reply_kind = interactive.get("type") if isinstance(interactive, dict) else None
+        if reply_kind not in ("button_reply", "list_reply"):
+            return None, None
+        reply = interactive.get(reply_kind) if isinstance(interactive, dict) else None
+        id_key, title_key = "id", "title"
+    elif kind == "button":
+        reply, id_key, title_key = message.get("button"), "payload", "text"
+    else:
+        return None, None
+    if not isinstance(reply, dict):
+        return None, None
+    option, title = reply.get(id_key), reply.get(title_key)
+    if not (isinstance(option, str) and option):
+        return None, None
+    return (title if isinstance(title, str) else ""), option
 
 
 def _dicts(items: object) -> list[dict[str, Any]]:

@@ -82,6 +82,20 @@ def agency_guest(agency_id: uuid.UUID, recipient: str) -> None:
     click.echo("added to the guest list")
 
 
+@agency.command("office-hours")
+@click.option("--agency", "agency_id", type=click.UUID, required=True)
+@click.option("--zone", default="WIB", show_default=True, help="WIB, WITA or WIT.")
+@click.option("--open", "opens", default="08:00", show_default=True, help="HH:MM, local time.")
+@click.option("--close", "closes", default="16:00", show_default=True, help="HH:MM, local time.")
+def agency_office_hours(agency_id: uuid.UUID, zone: str, opens: str, closes: str) -> None:
+    """When the agency's staff answer chats handed to them (Monday to Friday): outside
+    these hours the chatbot tells the citizen when someone will answer."""
+    from warta.services.chatbot.handoff import set_office_hours
+
+    run(lambda app: set_office_hours(app, agency_id, zone, opens, closes))
+    click.echo(f"office hours {opens}-{closes} {zone.upper()}, Monday to Friday")
+
+
 @click.group()
 def key() -> None:
     """API keys."""

@@ -1,6 +1,8 @@
 """A local Telegram Bot API server, for testing ``TelegramChannel`` and the webhook.
 
-    POST /bot<token>/sendMessage    chat_id, text (1-4096 after trimming), link_preview_options
+    POST /bot<token>/sendMessage    chat_id, text (1-4096 after trimming), link_preview_options,
+                                    reply_markup (an inline keyboard)
+    POST /bot<token>/answerCallbackQuery   callback_query_id, text (0-200)
     POST /bot<token>/setWebhook     url, secret_token, allowed_updates
 
 Parameters come as JSON, a form or the query string, as the Bot API takes them; method
@@ -8,13 +10,17 @@ names are case-insensitive, as there. Answers are the Bot API's own JSON:
 ``{"ok": true, "result": ...}`` or ``{"ok": false, "error_code", "description",
 "parameters"}``. It refuses an unknown token with 401 Unauthorized, a chat nobody started
 with 400 "chat not found", a chat that blocked the bot with 403, text over 4096 characters
-with 400 "message is too long", and can be told to throttle (429 with ``retry_after``),
-fail (500) or hang.
+with 400 "message is too long", an inline keyboard button without text or with
+``callback_data`` outside 1-64 bytes with 400 (``BUTTON_DATA_INVALID``), and can be told
+to throttle (429 with ``retry_after``), fail (500) or hang.
 
 ``deliver_update`` POSTs an Update to the registered webhook with the
 ``X-Telegram-Bot-Api-Secret-Token`` header, as Telegram does; ``start`` plays a citizen
-opening the bot's ``t.me`` link. Unlike Telegram, a webhook on plain http is allowed for
-127.0.0.1 only, so tests can serve Warta without TLS.
+opening the bot's ``t.me`` link, ``write`` typing a message and ``tap`` pressing an inline
+button under a message the bot sent (a ``callback_query`` Update; the query then waits
+for answerCallbackQuery, recorded in ``answered``). As Telegram does, an Update whose kind
+is not in the webhook's ``allowed_updates`` is not delivered. Unlike Telegram, a webhook
+on plain http is allowed for 127.0.0.1 only, so tests can serve Warta without TLS.
 
 Written out on purpose instead of importing ``warta.channels.telegram``, so a mistake on
 Warta's side cannot be mirrored by the peer it is tested against.
@@ -58,6 +64,16 @@ class Sent:
     text: str
     message_id: int
     link_preview_options: dict[str, Any] | None
+    #: The inline keyboard as sent: ``{"inline_keyboard": [[{"text", "callback_data"}]]}``.
+    reply_markup: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class Answered:
+    """An answerCallbackQuery the bot made."""
+
+    callback_query_id: str
+    text: str | None
 
 
 @dataclass(frozen=True)
@@ -91,7 +107,10 @@ class BotApi:
     sent: list[Sent] = field(default_factory=list)
     calls: list[Call] = field(default_factory=list)
     webhook: Webhook | None = None
+    answered: list[Answered] = field(default_factory=list)
     url: str = ""
+    #: Callback queries delivered and not answered yet.
+    _open_queries: set[str] = field(default_factory=set)
     _message_ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     _update_ids: itertools.count[int] = field(default_factory=lambda: itertools.count(500_000))
     _failures: deque[Failure] = field(default_factory=deque)
@@ -121,9 +140,14 @@ class BotApi:
                 self._release.set()
 
     async def deliver_update(self, update: Mapping[str, Any]) -> int:
-        """POST an Update to the webhook as Telegram does; Warta's HTTP status."""
+        """POST an Update to the webhook as Telegram does; Warta's HTTP status, or 0 when
+        Telegram would not send it (its kind is not in the webhook's allowed_updates)."""
         if self.webhook is None:
             raise RuntimeError("no webhook set: call setWebhook first")
+        allowed = self.webhook.allowed_updates
+        # Telegram's default (no list, or an empty one) is every kind but a few we never use.
+        if allowed and not any(kind in allowed for kind in update):
+            return 0
         body = {"update_id": next(self._update_ids), **update}
         headers = {}
         if self.webhook.secret_token:
@@ -140,6 +164,33 @@ class BotApi:
     async def write(self, chat_id: int, text: str) -> int:
         self.chats.add(chat_id)
         return await self.deliver_update({"message": private_message(chat_id, text)})
+
+    async def tap(self, chat_id: int, data: str) -> int:
+        """The citizen pressed the button with ``callback_data`` ``data`` under the latest
+        message to the chat that has one; Warta's HTTP status (0: not delivered)."""
+        sent = next(
+            (s for s in reversed(self.sent) if s.chat_id == chat_id and data in _data_of(s)),
+            None,
+        )
+        if sent is None:
+            raise RuntimeError(f"no button with callback_data {data!r} was sent to {chat_id}")
+        query_id = str(secrets.randbits(63))
+        self._open_queries.add(query_id)
+        callback = {
+            "id": query_id,
+            "from": _citizen(chat_id),
+            "message": {
+                "message_id": sent.message_id,
+                "from": _bot(self.username),
+                "chat": {"id": chat_id, "first_name": "Warga", "type": "private"},
+                "date": int(time.time()),
+                "text": sent.text,
+                "reply_markup": sent.reply_markup,
+            },
+            "chat_instance": str(-chat_id * 7919 % 2**63),
+            "data": data,
+        }
+        return await self.deliver_update({"callback_query": callback})
 
     async def _method(self, request: Request) -> Response:
         response = await self._answer(request)
@@ -166,6 +217,8 @@ class BotApi:
             return self._send_message(params)
         if method == "setwebhook":
             return self._set_webhook(params)
+        if method == "answercallbackquery":
+            return self._answer_callback(params)
         return _error(404, "Not Found")
 
     def _send_message(self, params: dict[str, Any]) -> Response:
@@ -185,27 +238,46 @@ class BotApi:
         preview = _json_field(params.get("link_preview_options"))
         if preview is not None and not isinstance(preview, dict):
             return _error(400, "Bad Request: can't parse link preview options JSON object")
+        markup = _json_field(params.get("reply_markup"))
+        refused = _keyboard_error(markup)
+        if refused is not None:
+            return _error(400, refused)
         if chat not in self.chats:
             return _error(400, "Bad Request: chat not found")
         if chat in self.blocked:
             return _error(403, "Forbidden: bot was blocked by the user")
-        sent = Sent(chat, text, next(self._message_ids), preview)
+        sent = Sent(chat, text, next(self._message_ids), preview, markup)
         self.sent.append(sent)
         message: dict[str, Any] = {
             "message_id": sent.message_id,
-            "from": {
-                "id": BOT_ID,
-                "is_bot": True,
-                "first_name": "Warta",
-                "username": self.username,
-            },
+            "from": _bot(self.username),
             "chat": {"id": chat, "first_name": "Warga", "type": "private"},
             "date": int(time.time()),
             "text": text,
         }
         if preview:
             message["link_preview_options"] = preview
+        if markup is not None:
+            message["reply_markup"] = markup
         return JSONResponse({"ok": True, "result": message})
+
+    def _answer_callback(self, params: dict[str, Any]) -> Response:
+        query_id = params.get("callback_query_id")
+        if not isinstance(query_id, str) or not query_id:
+            return _error(400, "Bad Request: query_id is empty")
+        text = params.get("text")
+        if text is not None and not isinstance(text, str):
+            return _error(400, "Bad Request: can't parse text")
+        if text is not None and len(text) > 200:
+            return _error(400, "Bad Request: MESSAGE_TOO_LONG")
+        if query_id not in self._open_queries:  # unknown, or answered already
+            return _error(
+                400,
+                "Bad Request: query is too old and response timeout expired or query ID is invalid",
+            )
+        self._open_queries.discard(query_id)
+        self.answered.append(Answered(query_id, text))
+        return JSONResponse({"ok": True, "result": True})
 
     def _set_webhook(self, params: dict[str, Any]) -> Response:
         url = params.get("url")
@@ -233,11 +305,69 @@ class BotApi:
         return JSONResponse({"ok": True, "result": True, "description": "Webhook was set"})
 
 
+def _bot(username: str) -> dict[str, Any]:
+    return {"id": BOT_ID, "is_bot": True, "first_name": "Warta", "username": username}
+
+
+def _citizen(chat_id: int) -> dict[str, Any]:
+    return {"id": chat_id, "is_bot": False, "first_name": "Warga", "language_code": "id"}
+
+
+def _data_of(sent: Sent) -> list[str]:
+    """The callback_data of every button under a sent message."""
+    rows = (sent.reply_markup or {}).get("inline_keyboard", [])
+    return [button.get("callback_data") for row in rows for button in row]
+
+
+#: An inline keyboard holds at most 100 buttons.
+MAX_BUTTONS = 100
+
+
+def _keyboard_error(markup: Any) -> str | None:
+    """Why Telegram would refuse this ``reply_markup`` (an inline keyboard), or None.
+
+    Only inline keyboards of callback buttons are checked closely: the only kind Warta
+    sends. Each button needs ``text`` and exactly one action field.
+    """
+    if markup is None:
+        return None
+    if not isinstance(markup, dict):
+        return "Bad Request: can't parse reply keyboard markup JSON object"
+    if "inline_keyboard" not in markup:
+        return None  # a reply keyboard or a force reply: not modelled here
+    rows = markup["inline_keyboard"]
+    if not isinstance(rows, list) or not all(isinstance(row, list) for row in rows):
+        return (
+            'Bad Request: field "inline_keyboard" of the InlineKeyboardMarkup must be an '
+            "Array of Arrays"
+        )
+    buttons = [button for row in rows for button in row]
+    if len(buttons) > MAX_BUTTONS:
+        return "Bad Request: REPLY_MARKUP_TOO_LONG"
+    for button in buttons:
+        if not isinstance(button, dict) or not isinstance(button.get("text"), str):
+            return "Bad Request: can't parse inline keyboard button: Text must be a String"
+        if not button["text"].strip():
+            return "Bad Request: BUTTON_TEXT_INVALID"
+        actions = [key for key in button if key != "text"]
+        if len(actions) != 1:
+            return (
+                "Bad Request: can't parse inline keyboard button: Text buttons are unallowed "
+                "in the inline keyboard"
+            )
+        data = button.get("callback_data")
+        if actions == ["callback_data"] and not (
+            isinstance(data, str) and 1 <= len(data.encode("utf-8")) <= 64
+        ):
+            return "Bad Request: BUTTON_DATA_INVALID"
+    return None
+
+
 def private_message(chat_id: int, text: str) -> dict[str, Any]:
     """A Message a citizen typed to the bot, as in an Update's ``message``."""
     message: dict[str, Any] = {
         "message_id": secrets.randbelow(10**6) + 1,
-        "from": {"id": chat_id, "is_bot": False, "first_name": "Warga", "language_code": "id"},
+        "from": _citizen(chat_id),
         "chat": {"id": chat_id, "first_name": "Warga", "type": "private"},
         "date": int(time.time()),
         "text": text,

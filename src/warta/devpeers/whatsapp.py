@@ -4,12 +4,17 @@
 
 It checks what Graph checks (the token, the phone number id, ``messaging_product``, the
 shape of a text or template message: the template exists, in that language, with as many
-body parameters as it was approved with, none holding a newline or over 1024 characters),
-records each accepted message and answers as Graph does. Errors carry Graph's real body,
-whose ``error_data.details`` quotes the number, so a leak on Warta's side shows in tests.
+body parameters as it was approved with, none holding a newline or over 1024 characters;
+of an interactive message: 1-3 reply buttons, titles 1-20 characters, ids 1-256, body up
+to 1024; or a list of 1-10 rows in 1-10 sections, row titles 1-24, ids 1-200, the
+list's button 1-20, body up to 4096; ids unique. Over a limit Graph answers 131009, a
+missing field 131008), records each accepted message and answers as Graph does. Errors
+carry Graph's real body, whose ``error_data.details`` quotes the number, so a leak on
+Warta's side shows in tests.
 
 ``status_webhook`` and ``inbound_webhook`` build the webhooks Meta would POST to Warta,
-signed with X-Hub-Signature-256. The signing and payload shapes are written out here on
+signed with X-Hub-Signature-256; ``tap_webhook`` the one for a tapped reply button or
+list row. The signing and payload shapes are written out here on
 purpose instead of importing ``warta.channels.whatsapp``, so a mistake on Warta's side
 cannot be mirrored by the peer it is tested against.
 """
@@ -53,6 +58,8 @@ ERRORS: dict[int, tuple[int, str]] = {
     131026: (400, "Message undeliverable"),
     131047: (400, "Re-engagement message"),
     131000: (500, "Something went wrong"),
+    131008: (400, "Required parameter is missing"),
+    131009: (400, "Parameter value is not valid"),
     132000: (400, "Number of parameters does not match the expected number of params"),
     132001: (400, "Template name does not exist in the translation"),
     132005: (400, "Translated text too long"),
@@ -133,6 +140,26 @@ def text_value(number: str, text: str, *, wamid: str | None = None) -> dict[str,
     }
 
 
+def reply_value(
+    number: str, option_id: str, title: str, *, kind: str = "button_reply", context: str | None
+) -> dict[str, Any]:
+    """A citizen's tap on a reply button (``button_reply``) or list row (``list_reply``)
+    of the interactive message ``context`` (its wamid)."""
+    message: dict[str, Any] = {
+        "from": number,
+        "id": _wamid(),
+        "timestamp": str(int(time.time())),
+        "type": "interactive",
+        "interactive": {"type": kind, kind: {"id": option_id, "title": title}},
+    }
+    if context is not None:
+        message["context"] = {"from": DISPLAY_NUMBER, "id": context}
+    return {
+        "contacts": [{"profile": {"name": "Siti Rahayu"}, "wa_id": number}],
+        "messages": [message],
+    }
+
+
 def _wamid() -> str:
     return "wamid.HBgN" + secrets.token_urlsafe(24)
 
@@ -141,11 +168,15 @@ def _wamid() -> str:
 class Accepted:
     wamid: str
     to: str  # digits, as Graph got them
-    type: str  # "text" or "template"
-    text: str  # the text body, or the template's one parameter
+    type: str  # "text", "template" or "interactive"
+    text: str  # the text body, the template's one parameter, or the interactive body
     template: str | None = None
     language: str | None = None
     parameters: tuple[str, ...] = ()
+    #: interactive: "button" or "list", its options as (id, title), a list's button label.
+    interactive: str | None = None
+    options: tuple[tuple[str, str], ...] = ()
+    button: str | None = None
 
 
 @dataclass
@@ -190,6 +221,29 @@ class GraphLike:
         """A citizen's text to us; ``number`` in E.164, sent on as Meta does (no "+")."""
         return self._signed(envelope(text_value(number.removeprefix("+"), text)))
 
+    def tap_webhook(self, number: str, option_id: str, title: str) -> tuple[bytes, str]:
+        """The citizen tapped the option ``option_id`` (shown as ``title``) under the latest
+        interactive message to ``number`` that offered it: a ``list_reply`` for a list, a
+        ``button_reply`` otherwise (also when none offered it: a stale or forged tap)."""
+        digits = number.removeprefix("+")
+        offered = next(
+            (
+                a
+                for a in reversed(self.accepted)
+                if a.to == digits and option_id in (o for o, _ in a.options)
+            ),
+            None,
+        )
+        kind = "list_reply" if offered is not None and offered.interactive == "list" else None
+        value = reply_value(
+            digits,
+            option_id,
+            title,
+            kind=kind or "button_reply",
+            context=offered.wamid if offered is not None else None,
+        )
+        return self._signed(envelope(value))
+
     def _signed(self, payload: dict[str, Any]) -> tuple[bytes, str]:
         # Meta escapes non-ASCII in its JSON; the signature covers these exact bytes.
         body = json.dumps(payload, separators=(",", ":")).encode()
@@ -225,13 +279,15 @@ class GraphLike:
             checked = self._check_text(data)
         elif kind == "template":
             checked = self._check_template(data)
+        elif kind == "interactive":
+            checked = _check_interactive(data)
         else:
             return _error(100, "Invalid parameter", details="type")
         if isinstance(checked, Response):
             return checked
         if to in self.not_on_whatsapp:
             return _error(131026, "Message undeliverable", details=f"{to} is not on WhatsApp")
-        if kind == "text" and to in self.closed_windows:
+        if kind in ("text", "interactive") and to in self.closed_windows:
             return _error(
                 131047,
                 "Re-engagement message",
@@ -297,6 +353,116 @@ class GraphLike:
             "language": code,
             "parameters": tuple(parameters),
         }
+
+
+def _check_interactive(data: dict[str, Any]) -> dict[str, Any] | Response:
+    """Reply buttons or a list, against the Cloud API's limits (131009 over one)."""
+    interactive = data.get("interactive")
+    if not isinstance(interactive, dict):
+        return _error(131008, "Required parameter is missing", details="interactive")
+    kind = interactive.get("type")
+    body = interactive.get("body")
+    text = body.get("text") if isinstance(body, dict) else None
+    if not isinstance(text, str) or not text.strip():
+        return _error(131008, "Required parameter is missing", details="interactive.body.text")
+    action = interactive.get("action")
+    if not isinstance(action, dict):
+        return _error(131008, "Required parameter is missing", details="interactive.action")
+    for part in ("header", "footer"):
+        extra = interactive.get(part)
+        if extra is not None and not (
+            isinstance(extra, dict) and len(str(extra.get("text", ""))) <= 60
+        ):
+            return _invalid(f"interactive.{part}: Max length: 60")
+    checked: tuple[tuple[tuple[str, str], ...], str | None] | Response
+    if kind == "button":
+        checked = _check_buttons(action, text)
+    elif kind == "list":
+        checked = _check_list(action, text)
+    else:
+        return _invalid("interactive.type")
+    if isinstance(checked, Response):
+        return checked
+    options, button = checked
+    ids = [option_id for option_id, _ in options]
+    if len(set(ids)) != len(ids):
+        return _invalid("Duplicate button/row ids are not allowed")
+    return {"text": text, "interactive": kind, "options": options, "button": button}
+
+
+def _check_buttons(
+    action: dict[str, Any], body: str
+) -> tuple[tuple[tuple[str, str], ...], None] | Response:
+    if len(body) > 1024:
+        return _invalid("interactive.body.text: Max length: 1024")
+    buttons = action.get("buttons")
+    if not isinstance(buttons, list) or not buttons:
+        return _error(131008, "Required parameter is missing", details="action.buttons")
+    if len(buttons) > 3:
+        return _invalid("action.buttons: Too many elements. Max: 3")
+    options: list[tuple[str, str]] = []
+    for button in buttons:
+        reply = button.get("reply") if isinstance(button, dict) else None
+        if not isinstance(button, dict) or button.get("type") != "reply" or reply is None:
+            return _invalid("action.buttons: type must be reply")
+        checked = _option(reply, id_limit=256, title_limit=20, what="Button")
+        if isinstance(checked, Response):
+            return checked
+        options.append(checked)
+    return tuple(options), None
+
+
+def _check_list(
+    action: dict[str, Any], body: str
+) -> tuple[tuple[tuple[str, str], ...], str] | Response:
+    if len(body) > 4096:
+        return _invalid("interactive.body.text: Max length: 4096")
+    button, sections = action.get("button"), action.get("sections")
+    if not isinstance(button, str) or not button.strip():
+        return _error(131008, "Required parameter is missing", details="action.button")
+    if len(button) > 20:
+        return _invalid("action.button: Max length: 20")
+    if not isinstance(sections, list) or not sections:
+        return _error(131008, "Required parameter is missing", details="action.sections")
+    if len(sections) > 10:
+        return _invalid("action.sections: Too many elements. Max: 10")
+    options: list[tuple[str, str]] = []
+    for section in sections:
+        if not isinstance(section, dict) or not isinstance(section.get("rows"), list):
+            return _error(131008, "Required parameter is missing", details="sections.rows")
+        title = section.get("title")
+        if len(sections) > 1 and not (isinstance(title, str) and title.strip()):
+            return _invalid("sections.title is required with more than one section")
+        if title is not None and (not isinstance(title, str) or len(title) > 24):
+            return _invalid("sections.title: Max length: 24")
+        for row in section["rows"]:
+            checked = _option(row, id_limit=200, title_limit=24, what="Row")
+            if isinstance(checked, Response):
+                return checked
+            description = row.get("description")
+            if description is not None and len(str(description)) > 72:
+                return _invalid("Row description length invalid. Max length: 72")
+            options.append(checked)
+    if not options:
+        return _invalid("action.sections: at least one row is required")
+    if len(options) > 10:
+        return _invalid("Total row count exceed max allowed count: 10")
+    return tuple(options), button
+
+
+def _option(item: Any, *, id_limit: int, title_limit: int, what: str) -> tuple[str, str] | Response:
+    if not isinstance(item, dict):
+        return _invalid(f"{what} must be an object")
+    option_id, title = item.get("id"), item.get("title")
+    if not isinstance(option_id, str) or not option_id.strip() or len(option_id) > id_limit:
+        return _invalid(f"{what} id length invalid. Min length: 1, Max length: {id_limit}")
+    if not isinstance(title, str) or not title.strip() or len(title) > title_limit:
+        return _invalid(f"{what} title length invalid. Min length: 1, Max length: {title_limit}")
+    return option_id, title
+
+
+def _invalid(details: str) -> Response:
+    return _error(131009, "Parameter value is not valid", details=details)
 
 
 def _error(

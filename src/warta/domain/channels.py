@@ -38,6 +38,16 @@ def channel_named(name: str) -> ChannelName:
 
 
 @dataclass(frozen=True, slots=True)
+class Option:
+    """A quick reply offered with a chat message: a button (Telegram, WhatsApp, the
+    portal) or a numbered line (SMS). ``id`` comes back when it is chosen (at most 64
+    bytes of UTF-8: Telegram's callback_data); ``title`` is what the button says."""
+
+    id: str
+    title: str
+
+
+@dataclass(frozen=True, slots=True)
 class OutboundMessage:
     """Everything a channel needs to send one notification, already rendered."""
 
@@ -58,6 +68,9 @@ class OutboundMessage:
     urgent: bool = False  # push: Urgency high and Android priority HIGH
     #: push: seconds the push service may hold the message for an offline device.
     ttl: int = 86_400
+    #: chat and SMS: quick replies offered with it (``domain.quick_replies`` fits them
+    #: to each channel's limits).
+    options: tuple[Option, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

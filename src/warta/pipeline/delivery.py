@@ -21,7 +21,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from warta.deps import Warta
-from warta.domain import statuses
+from warta.domain import chat_replies, statuses
 from warta.domain.channels import OutboundMessage, SendResult
 from warta.domain.limits import backoff_delay
 from warta.errors import ContactGone, DeliveryError, TechnicalFailure
@@ -237,6 +237,8 @@ def _message(
         url=_inbox_url(app, row) if row.type in escalation.READ_CHANNELS else None,
         urgent=row.priority == "urgent",
         ttl=_ttl(app, row),
+        # In a chat, a message comes with its questions: ask about it, stop, a person.
+        options=chat_replies.with_a_message("id") if row.type == "chat" else (),
     )
 
 

@@ -34,6 +34,7 @@ from warta.pipeline.delivery import Delivering, deliver
 from warta.pipeline.queue import EmbeddedQueue
 from warta.services import chat, code_limits, escalation, expiry
 from warta.services.cases import deadlines, telling
+from warta.services.chatbot import conversations
 from warta.services.citizens import erasure
 
 log = logging.getLogger(__name__)
@@ -51,6 +52,7 @@ async def sweep(app: Warta) -> int:
     await erasure.pay_checkpoints(app)  # one an erasure could not make (a long read)
     await deadlines.run_timers(app, now)  # cases: missed deadlines, closing unanswered ones
     await telling.tell_owed(app, now)  # case changes a crash kept from their citizen
+    await conversations.forget_old(app)  # chat messages past WARTA_CHAT_HISTORY_DAYS
     async with app.uow() as uow:
         notifications = await uow.notifications.due_ids(now, limit=10_000)
         callbacks = await uow.callbacks.due_ids(now, limit=10_000)

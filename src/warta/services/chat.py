@@ -7,8 +7,9 @@ citizen's own (proof ``chat-link``: the link was made in their signed-in portal)
 status webhooks settle attempts by their ``wamid`` (``read`` ends escalation), and a
 citizen's own message opens the 24-hour window in which free text may be sent.
 
-Any other text is answered with help until the chatbot exists. Nothing a citizen wrote is
-logged.
+Anything else a citizen writes (or a quick reply they tap) goes to the chatbot
+(``services.chatbot.engine``), whose answer comes back in the same chat. Nothing a citizen
+wrote is logged.
 """
 
 from __future__ import annotations
@@ -20,9 +21,11 @@ from typing import TYPE_CHECKING
 
 from warta.channels.telegram import TelegramChannel, link_url, new_link_code
 from warta.channels.whatsapp import WhatsAppChannel
-from warta.domain.channels import Channel, OutboundMessage, Routes
+from warta.domain.channels import Channel, Routes
 from warta.errors import BadRequest, DeliveryError
 from warta.services import citizens
+from warta.services.chatbot import engine, outbound
+from warta.services.chatbot.types import Incoming
 from warta.services.receipts import settle_references
 from warta.store.models import ChatLink
 
@@ -35,10 +38,6 @@ log = logging.getLogger(__name__)
 LINK_TTL = timedelta(minutes=30)
 #: WhatsApp lets a business send free text only this long after the citizen wrote.
 WHATSAPP_WINDOW = timedelta(hours=24)
-HELP_ID = (
-    "Halo, ini Warta. Pesan dari instansi pemerintah akan kami kirim ke sini. "
-    "Atur saluran dan waktu pemberitahuan di portal Warta."
-)
 LINKED_ID = "Akun Telegram Anda sudah terhubung dengan Warta. Pemberitahuan akan datang ke sini."
 LINK_FAILED_ID = (
     "Kode tautan tidak berlaku atau sudah kedaluwarsa. Buat tautan baru di portal Warta."
@@ -87,8 +86,15 @@ async def telegram_start(app: Warta, chat_id: str, code: str) -> bool:
     return citizen_id is not None
 
 
-async def telegram_text(app: Warta, chat_id: str) -> None:
-    await _reply(app, chat_id, HELP_ID)
+async def telegram_text(
+    app: Warta, chat_id: str, text: str = "", option: str | None = None
+) -> None:
+    """A message (or a tapped quick reply) to the bot: the chatbot answers in the chat."""
+    address = f"telegram:{chat_id}"
+    answer = await engine.handle(app, Incoming("telegram", address, text, option=option))
+    await outbound.deliver(
+        app, "telegram", address, None, answer.text, answer.options, answer.language
+    )
 
 
 async def _reply(app: Warta, chat_id: str, text: str) -> None:
@@ -123,7 +129,7 @@ def _chat_service(app: Warta, name: str) -> Channel | None:
 
 async def whatsapp_events(app: Warta, events: WebhookEvents) -> None:
     """Statuses settle attempts; reads end escalation; inbound messages open the window
-    and are answered with help (until the chatbot exists)."""
+    and are answered by the chatbot."""
     now = app.clock()
     callbacks: list[uuid.UUID] = []
     async with app.uow() as uow:
@@ -138,21 +144,12 @@ async def whatsapp_events(app: Warta, events: WebhookEvents) -> None:
     if callbacks:
         await app.queue.submit("callback", callbacks)
     for message in events.inbound:
-        await _whatsapp_help(app, message.sender)
-
-
-async def _whatsapp_help(app: Warta, number: str) -> None:
-    cloud_api = whatsapp(app)
-    if cloud_api is None:
-        return
-    help_message = OutboundMessage(
-        notification_id="", attempt=0, channel="chat", to=f"whatsapp:{number}",
-        sender="Warta", body=HELP_ID,
-    )  # fmt: skip
-    try:
-        await cloud_api.send(help_message)
-    except DeliveryError as exc:  # the citizen can write again; nothing is owed
-        log.warning("whatsapp reply not sent (%s)", type(exc).__name__)
+        address = f"whatsapp:{message.sender}"
+        incoming = Incoming("whatsapp", address, message.text, option=message.option)
+        answer = await engine.handle(app, incoming)
+        await outbound.deliver(
+            app, "whatsapp", address, None, answer.text, answer.options, answer.language
+        )
 
 
 async def whatsapp_window_open(app: Warta, number: str) -> bool:

@@ -29,6 +29,7 @@ from warta.domain.timefmt import notify_time
 from warta.errors import BadRequest, InvalidInput, NotFound, ValidationFailed
 from warta.services import citizens, portal
 from warta.services.cases import reads as case_reads
+from warta.services.chatbot import conversations as chat_history
 from warta.services.citizens import confirming, erasure
 from warta.store.models import Citizen, CitizenContact, Consent
 from warta.store.uow import UnitOfWork
@@ -304,7 +305,8 @@ async def export(app: Warta, citizen_id: uuid.UUID) -> dict[str, Any]:
     so a contact an agency added that they have not confirmed: masked, as on the contacts
     page (``trust.shown_to_citizen``).
 
-    Their cases are in it too, as the portal shows them (no internal notes).
+    Their cases are in it too, as the portal shows them (no internal notes), and their
+    conversations with the chatbot and staff.
 
     Long on purpose: one section per kind of data, so a reader can check it is all there
     (UU PDP's right of access) against the erasure below."""
@@ -323,6 +325,7 @@ async def export(app: Warta, citizen_id: uuid.UUID) -> dict[str, Any]:
         names = await _names(uow, consents)
         changes = await _preference_changes(uow, citizen_id)
     cases = await case_reads.for_citizen(app, citizen_id)
+    chats = await chat_history.of_citizen(app, citizen_id, [c.value_hash for c in contacts])
     return {
         "profile": {
             "id": str(citizen.id),
@@ -404,6 +407,16 @@ async def export(app: Warta, citizen_id: uuid.UUID) -> dict[str, Any]:
                 ],
             }
             for c in cases
+        ],
+        "conversations": [
+            {
+                "channel": chat.channel,
+                "messages": [
+                    {"at": notify_time(m.at), "from": m.author, "text": m.text}
+                    for m in chat.messages
+                ],
+            }
+            for chat in chats
         ],
     }
 

@@ -1,19 +1,28 @@
 """What channels call when a provider speaks first: delivery receipts and inbound texts.
 
 Receipts are stored and settled in one transaction (``services.receipts``); inbound texts
-go to ``services.inbound``. Nothing it is given is logged: receipts carry no personal data,
-inbound texts do.
+go to ``services.inbound``, and to the chatbot when they are not a keyword. Nothing it is
+given is logged: receipts carry no personal data, inbound texts do.
 """
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import uuid
 from collections.abc import Sequence
 
 from warta.deps import Warta
+from warta.domain import keywords, recipients
 from warta.domain.channels import InboundSms, ObservesReceipts, Receipt
+from warta.errors import InvalidInput, WartaError
+from warta.services.chatbot import engine, outbound
+from warta.services.chatbot.types import Incoming
 from warta.services.inbound import receive_sms
 from warta.services.receipts import settle
+
+log = logging.getLogger(__name__)
+_answers: set[asyncio.Task[None]] = set()  # keeps the chatbot's answers alive until sent
 
 
 class ProviderEventHandler:
@@ -54,4 +63,28 @@ class ProviderEventHandler:
                 sms.observe_receipt(receipt.provider, max(0.0, (now - sent_at).total_seconds()))
 
     async def inbound(self, message: InboundSms) -> None:
-        await receive_sms(self.app, message)
+        """A citizen's text: stored and forwarded (``inbound``); anything but a keyword,
+        from a mobile number, is also answered by the chatbot, in the background so a
+        provider's receipts and replies are not held up by it."""
+        row = await receive_sms(self.app, message)
+        if keywords.parse(message.text) is not None:
+            return
+        try:
+            sender = recipients.normalise_phone(message.sender)
+        except InvalidInput:
+            return  # a short code or an alphanumeric sender cannot read an answer
+        task = asyncio.create_task(self._converse(row.agency_id, sender, message.text))
+        _answers.add(task)
+        task.add_done_callback(_answers.discard)
+
+    async def _converse(self, agency_id: uuid.UUID | None, sender: str, text: str) -> None:
+        app = self.app
+        try:
+            said = await engine.handle(app, Incoming("sms", sender, text, agency_id=agency_id))
+            async with app.uow() as uow:
+                agency = await uow.agencies.get(agency_id) if agency_id else None
+            await outbound.deliver(
+                app, "sms", sender, agency, said.text, said.options, said.language
+            )
+        except WartaError as exc:
+            log.warning("chatbot answer to an SMS failed: %s", type(exc).__name__)

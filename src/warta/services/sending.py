@@ -14,8 +14,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from warta.deps import Warta
+from warta.domain import notification_qa, recipients, scheduling, simulated, sms, statuses
 from warta.domain import personalisation as personalisation_rules
-from warta.domain import recipients, scheduling, simulated, sms, statuses
 from warta.domain.channels import ChannelName, channel_named
 from warta.domain.email import SubjectTooLong, check_subject, render_email
 from warta.domain.templates import TemplateKind, render
@@ -141,9 +141,10 @@ def render_all(template: Template, personalisation: dict[str, Any]) -> content.C
     needs it, not a failure later on the channel escalation reaches."""
     check_personalisation(personalisation)
     rendered: content.ChannelContents = {}
+    qa = notification_qa.render(template.qa_json, personalisation)
     for channel, (subject, body) in channel_parts(template).items():
         rendered_subject, text = render_channel(channel, subject, body, personalisation)
-        rendered[channel] = rendered_content(channel, rendered_subject, text)
+        rendered[channel] = rendered_content(channel, rendered_subject, text, qa)
     return rendered
 
 
@@ -189,6 +190,11 @@ async def send_with_template(
     now = app.clock()
     counted = await count_toward_limit(app, caller, now)
     row = new_row(app, caller, command, template, recipient, simulate, (subject, body), now)
+    qa = notification_qa.render(template.qa_json, command.personalisation)
+    if qa:
+        row.content_enc = content.seal(
+            app.keyring, rendered_content(command.channel, subject, body, qa)
+        )
     if secret:
         sealed = rendered_content(command.channel, subject, body) | {"secret": "1"}
         row.content_enc = content.seal(app.keyring, sealed)
@@ -272,11 +278,17 @@ def team_key_refused() -> BadRequest:
     return BadRequest("Can’t send to this recipient using a team-only API key")
 
 
-def rendered_content(channel: str, subject: str | None, body: str) -> content.Content:
+def rendered_content(
+    channel: str, subject: str | None, body: str, qa: str | None = None
+) -> content.Content:
+    """What is sealed and sent; ``qa``: the template's Q&A filled for this message, for
+    the chatbot to answer questions about it (``domain.notification_qa``)."""
+    extra: content.Content = {"qa": qa} if qa else {}
     if channel in ("sms", "chat", "push"):
-        return {"body": body, "subject": subject} if subject else {"body": body}
+        return ({"body": body, "subject": subject} if subject else {"body": body}) | extra
     email = render_email(subject or "", body)
-    return {"subject": email.subject, "body": body, "text": email.text, "html": email.html}
+    made: content.Content = {"subject": email.subject, "body": body, "text": email.text}
+    return made | {"html": email.html} | extra
 
 
 def new_row(

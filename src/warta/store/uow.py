@@ -31,6 +31,7 @@ from warta.store.repositories import (
     TemplateRepository,
 )
 from warta.store.repositories.cases import CaseRepository
+from warta.store.repositories.conversations import ConversationRepository
 from warta.store.repositories.expiry import ExpiryRepository
 
 
@@ -57,6 +58,7 @@ class UnitOfWork:
         self.expiry = ExpiryRepository(self.session)
         self.portal_sessions = PortalSessionRepository(self.session)
         self.cases = CaseRepository(self.session)
+        self.conversations = ConversationRepository(self.session)
         return self
 
     async def __aexit__(

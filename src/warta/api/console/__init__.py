@@ -12,7 +12,9 @@ from warta.api.console import (
     bulk,
     callbacks,
     cases,
+    conversations,
     dashboard,
+    faq,
     keys,
     notifications,
     send,
@@ -34,6 +36,8 @@ AREAS = (
     bulk,
     topics,
     cases,
+    conversations,
+    faq,
 )
 
 

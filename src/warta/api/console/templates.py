@@ -16,6 +16,7 @@ from fastapi.responses import RedirectResponse, Response
 from warta.api.console.web import AppDep, allowed, page
 from warta.errors import ApiError, NotFound, WartaError
 from warta.services import template_editing
+from warta.services.chatbot import template_qa
 from warta.services.staff import Member
 from warta.services.template_editing import Draft
 
@@ -41,6 +42,26 @@ def _draft(
 
 DraftForm = Annotated[Draft, Depends(_draft)]
 Action = Annotated[str, Form()]
+#: The chatbot's questions about a message from the template (docs/chatbot.md), then up
+#: to ``QA_PAIRS`` free question-answer pairs: form fields ``qa_<name>``, ``qa_q<n>``,
+#: ``qa_a<n>``.
+QA_FIELDS = ("about", "todo", "deadline", "where", "contact")
+QA_PAIRS = 5
+
+
+async def _qa_form(request: Request) -> dict[str, object]:
+    form = await request.form()
+
+    def field(name: str) -> str:
+        return str(form.get(f"qa_{name}", "")).replace("\r\n", "\n").strip()
+
+    qa: dict[str, object] = {name: field(name) for name in QA_FIELDS if field(name)}
+    pairs = [[field(f"q{n}"), field(f"a{n}")] for n in range(1, QA_PAIRS + 1)]
+    qa["pairs"] = [pair for pair in pairs if pair[0] or pair[1]]
+    return qa
+
+
+QaForm = Annotated[dict[str, object], Depends(_qa_form)]
 
 
 @router.get("/templates")
@@ -57,11 +78,15 @@ async def _editor(
     template_id: uuid.UUID | None = None,
     status: int = 200,
     error: str | WartaError = "",
+    qa: dict[str, object] | None = None,
 ) -> Response:
     shown = await template_editing.preview(app, me.agency_id, draft)
+    if qa is None:
+        qa = await template_qa.qa_of(app, me.agency_id, template_id) if template_id else {}
     return page(
         request, me, "template_edit", status,
         draft=draft, template_id=template_id, kinds=KINDS, preview=shown, error=error,
+        qa=qa, qa_fields=QA_FIELDS, qa_pairs=QA_PAIRS,
     )  # fmt: skip
 
 
@@ -72,14 +97,23 @@ async def new(request: Request, app: AppDep, me: Editor, kind: str = "sms") -> R
 
 @router.post("/templates/new")
 async def create(
-    request: Request, app: AppDep, me: Editor, draft: DraftForm, action: Action = "save"
+    request: Request,
+    app: AppDep,
+    me: Editor,
+    draft: DraftForm,
+    qa: QaForm,
+    action: Action = "save",
 ) -> Response:
     if action == "preview":
-        return await _editor(request, app, me, draft)
+        return await _editor(request, app, me, draft, qa=qa)
     try:
         template = await template_editing.create(app, me.agency_id, draft)
     except ApiError as exc:
-        return await _editor(request, app, me, draft, status=exc.status_code, error=exc)
+        return await _editor(request, app, me, draft, status=exc.status_code, error=exc, qa=qa)
+    try:
+        await template_qa.set_qa(app, me.agency_id, template.id, qa)
+    except ApiError as exc:  # the template is made: its Q&A is corrected on its edit page
+        return await _editor(request, app, me, draft, template.id, exc.status_code, exc, qa)
     return RedirectResponse(f"/console/templates/{template.id}?done=saved", status_code=303)
 
 
@@ -116,19 +150,22 @@ async def update(
     me: Editor,
     template_id: uuid.UUID,
     draft: DraftForm,
+    qa: QaForm,
     action: Action = "save",
 ) -> Response:
     template, _versions = await template_editing.history(app, me.agency_id, template_id)
     draft = draft.for_kind(template.type)
     if action == "preview":
-        return await _editor(request, app, me, draft, template_id)
+        return await _editor(request, app, me, draft, template_id, qa=qa)
+    before = await template_qa.qa_of(app, me.agency_id, template_id)
     try:
+        qa_saved = await template_qa.set_qa(app, me.agency_id, template_id, qa)
         saved = await template_editing.update(app, me.agency_id, template_id, draft)
     except ApiError as exc:
         return await _editor(
-            request, app, me, draft, template_id, status=exc.status_code, error=exc
+            request, app, me, draft, template_id, status=exc.status_code, error=exc, qa=qa
         )
-    done = "saved" if saved else "unchanged"
+    done = "saved" if saved or qa_saved != before else "unchanged"
     return RedirectResponse(f"/console/templates/{template_id}?done={done}", status_code=303)
 
 

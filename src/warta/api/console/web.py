@@ -37,6 +37,8 @@ NAV = (
     ("/console/topics", "Topics", "view"),
     ("/console/broadcasts", "Broadcasts", "view"),
     ("/console/cases", "Cases", "view"),
+    ("/console/conversations", "Conversations", "view"),
+    ("/console/faq", "FAQ", "view"),
     ("/console/api-keys", "API keys", "manage_api"),
     ("/console/callbacks", "Callbacks", "manage_api"),
     ("/console/team", "Team", "manage_team"),

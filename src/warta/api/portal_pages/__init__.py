@@ -12,8 +12,8 @@ also carries a token bound to the session (``csrf_token``), so another site cann
 these forms with it.
 """
 
-from warta.api.portal_pages import choices, contacts, data, reports, session
+from warta.api.portal_pages import chat, choices, contacts, data, reports, session
 from warta.api.portal_pages.common import install, router
 
 # The page modules add their routes to the one router when imported.
-__all__ = ["choices", "contacts", "data", "install", "reports", "router", "session"]
+__all__ = ["chat", "choices", "contacts", "data", "install", "reports", "router", "session"]

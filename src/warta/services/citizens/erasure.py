@@ -22,6 +22,9 @@ them to. Likewise the texts the citizen sent from a phone of their own (confirme
 shared): the agency keeps that a text came, to which number and when; the sender and the
 words go.
 
+Deleted too: their chatbot conversations (signed in, or from any of their contacts) with
+every message.
+
 Kept, anonymised: their cases (the agency's record, and the transparency figures): the
 link to the citizen, the description, the place, the attribute answers, the citizen's
 own replies and the photos (files and rows) go; the service, statuses, times and the
@@ -94,6 +97,8 @@ async def _erase(app: Warta, citizen_id: uuid.UUID) -> bool:
         await uow.citizens.forget_code_events(own)
         await uow.portal_sessions.end_all_of(citizen_id)  # the foreign key cascades too
         photo_files = await uow.cases.forget_citizen(citizen_id)
+        chats = await uow.conversations.of_citizen(citizen_id, mine)
+        await uow.conversations.forget(c.id for c in chats)
         await uow.citizens.delete_everything(citizen_id)
         uow.citizens.owe_checkpoint(now)
         await uow.commit()

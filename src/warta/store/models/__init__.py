@@ -31,6 +31,7 @@ from warta.store.models.citizens import (
     Topic,
     TopicSubscription,
 )
+from warta.store.models.conversations import Conversation, ConversationMessage, FaqEntry
 from warta.store.models.notifications import (
     NOTIFICATIONS,
     Broadcast,
@@ -66,6 +67,9 @@ __all__ = [
     "CitizenContact",
     "CodeEvent",
     "Consent",
+    "Conversation",
+    "ConversationMessage",
+    "FaqEntry",
     "GuestListEntry",
     "Job",
     "Notification",

@@ -39,6 +39,11 @@ class Agency(Base):
     inbound_callback_url: Mapped[str | None] = mapped_column(String(2000))
     inbound_callback_token_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    #: When a person answers chats handed off by the bot: Monday to Friday, local
+    #: ``HH:MM``-``HH:MM`` in ``office_zone`` (WIB, WITA, WIT).
+    office_zone: Mapped[str] = mapped_column(String(4), default="WIB", server_default="WIB")
+    office_open: Mapped[str] = mapped_column(String(5), default="08:00", server_default="08:00")
+    office_close: Mapped[str] = mapped_column(String(5), default="16:00", server_default="16:00")
 
 
 class ApiKey(Base):
@@ -82,6 +87,10 @@ class Template(Base):
     archived: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     updated_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    #: What the chatbot answers about a message sent with it, JSON: {"about", "todo",
+    #: "deadline", "where", "contact", "pairs": [[question, answer], …]}; placeholders are
+    #: filled from the message's personalisation (docs/chatbot.md).
+    qa_json: Mapped[str | None] = mapped_column(Text)
 
 
 class TemplateVersion(Base):

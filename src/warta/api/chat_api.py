@@ -1,0 +1,107 @@
+"""Warta extension: the chatbot for an agency's own app (docs/chatbot.md).
+
+``POST /v2/chat/messages`` takes one message of a citizen's session in the agency's app
+and answers as the bot answers on Telegram or WhatsApp. Same auth and error format as
+the Notify API. The conversation's address is ``api:<agency id>:<session>``, so two
+agencies' sessions never meet, whatever the session strings. A test key gets the same
+answers from conversations of its own (``apitest:<agency id>:<session>``: no live session
+string can name one), and nothing it says reaches the agency's staff: a hand-off it asks
+for is closed at once.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends
+from pydantic import BaseModel, Field
+
+from warta.api.auth import authenticate, warta
+from warta.api.responses import JsonResponse
+from warta.api.schemas import Strict
+from warta.deps import Warta
+from warta.errors import ValidationFailed
+from warta.services.chatbot import engine, handoff
+from warta.services.chatbot.types import Incoming
+from warta.services.sending import Caller
+
+router = APIRouter(prefix="/v2/chat", tags=["Chatbot (Warta extension)"])
+MAX_TEXT = 2000
+
+
+class ChatIn(Strict):
+    session: str = Field(
+        min_length=1,
+        max_length=100,
+        description="Your app's id for the citizen's conversation: the same for each message.",
+    )
+    text: str = Field("", max_length=MAX_TEXT, description="What the citizen wrote.")
+    option: str | None = Field(
+        None, max_length=64, description="The id of a quick reply the citizen tapped."
+    )
+    language: Literal["id", "en"] | None = Field(
+        None, description="The citizen's language, when your app knows it."
+    )
+
+
+class OptionOut(BaseModel):
+    id: str
+    title: str
+
+
+class ReplyOut(BaseModel):
+    text: str
+    options: list[OptionOut]
+
+
+class ChatOut(BaseModel):
+    intent: str
+    confidence: float = Field(ge=0, le=1)
+    reply: ReplyOut
+
+
+def address(caller: Caller, session: str) -> str:
+    """The conversation's address: the caller's agency first, so sessions never meet."""
+    scheme = "apitest" if caller.key_type == "test" else "api"
+    return f"{scheme}:{caller.agency.id}:{session}"
+
+
+@router.post(
+    "/messages",
+    response_model=ChatOut,
+    summary="Send a citizen's message to the chatbot",
+    description="The bot's answer: the intent it understood, how sure it is, and its reply "
+    "with quick options (show each as a button; send its `id` back as `option`).",
+)
+async def message(
+    body: ChatIn,
+    app: Annotated[Warta, Depends(warta)],
+    caller: Annotated[Caller, Depends(authenticate)],
+) -> JsonResponse:
+    if not body.text.strip() and not body.option:
+        raise ValidationFailed("Give a text or an option")
+    app.quotas.check_rate(caller.agency.id, caller.key_type, caller.agency.rate_limit)
+    incoming = Incoming(
+        channel="api", address=address(caller, body.session), text=body.text,
+        option=body.option, language=body.language, agency_id=caller.agency.id,
+    )  # fmt: skip
+    answer = await engine.handle(app, incoming)
+    if answer.handed_off and caller.key_type == "test":
+        await _close_test_handoff(app, caller)
+    return JsonResponse(present(answer.intent, answer.confidence, answer.text, answer.options))
+
+
+async def _close_test_handoff(app: Warta, caller: Caller) -> None:
+    """A test key's conversation never waits in the staff's queue."""
+    prefix = f"apitest:{caller.agency.id}:"
+    for waiting in await handoff.queue(app, caller.agency.id):
+        if waiting.channel == "api" and waiting.shown_address.startswith(prefix):
+            await handoff.close(app, caller.agency.id, waiting.id)
+
+
+def present(intent: str, confidence: float, text: str, options: Any) -> dict[str, Any]:
+    return {
+        "intent": intent,
+        "confidence": round(min(max(float(confidence), 0.0), 1.0), 4),
+        "reply": {"text": text, "options": [{"id": o.id, "title": o.title} for o in options]},
+    }

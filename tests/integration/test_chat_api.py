@@ -1,0 +1,99 @@
+"""``POST /v2/chat/messages``: an agency's own app talks with the bot for a citizen's
+session. Its answer's shape, the Notify error shape for a bad body, two agencies' same
+session strings never meeting, and a test key answered alike but never reaching staff."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import pytest
+
+from tests.integration.harness import Clock, Harness, wib
+from warta.services.chatbot import handoff
+
+PERSON = "intent:hubungi_petugas"
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock(wib(1, 10))  # Tuesday 1 December 2026, 10:00 WIB: office hours
+
+
+async def chat(harness: Harness, key: str = "live", **body: Any) -> dict[str, Any]:
+    answer = await harness.post("/v2/chat/messages", {"session": "s-1", **body}, key)
+    assert answer.status_code == 200, answer.text
+    found: dict[str, Any] = answer.json()
+    return found
+
+
+async def waiting(harness: Harness, agency_id: uuid.UUID) -> list[str]:
+    return [c.channel for c in await handoff.queue(harness.app, agency_id)]
+
+
+async def test_a_greeting_is_answered_with_the_menu(harness: Harness) -> None:
+    found = await chat(harness, text="Selamat pagi, min")
+    assert found["intent"] == "salam"
+    assert 0.0 <= found["confidence"] <= 1.0
+    assert set(found) == {"intent", "confidence", "reply"}
+    assert "Warta" in found["reply"]["text"]
+    options = found["reply"]["options"]
+    assert options and all(set(o) == {"id", "title"} for o in options)
+    assert PERSON in {o["id"] for o in options}
+
+
+async def test_english_gets_english(harness: Harness) -> None:
+    found = await chat(harness, text="hello, what can you do?", language="en")
+    assert "Hello" in found["reply"]["text"] or "I can" in found["reply"]["text"]
+
+
+async def test_a_tapped_option_is_its_intent(harness: Harness) -> None:
+    found = await chat(harness, option=PERSON)
+    assert found["intent"] == "hubungi_petugas" and found["confidence"] == 1.0
+    assert await waiting(harness, harness.agency_id) == ["api"]
+    again = await chat(harness, text="halo?")
+    assert again["intent"] == "hubungi_petugas"  # with staff now: the bot keeps quiet
+
+
+async def test_two_agencies_sessions_never_meet(harness: Harness, attacker: uuid.UUID) -> None:
+    await chat(harness, option=PERSON)  # the victim's session s-1 waits for its staff
+    theirs = await chat(harness, "b", text="Selamat pagi, min")  # the same string
+    assert theirs["intent"] == "salam"
+    assert await waiting(harness, attacker) == []
+    assert await waiting(harness, harness.agency_id) == ["api"]
+
+
+async def test_a_test_key_is_answered_but_staff_never_see_it(harness: Harness) -> None:
+    found = await chat(harness, "test", option=PERSON)
+    assert found["intent"] == "hubungi_petugas"
+    assert await waiting(harness, harness.agency_id) == []
+    live = await chat(harness, text="Selamat pagi, min")  # the live session s-1 is its own
+    assert live["intent"] == "salam"
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ({"session": "s-1", "text": " "}, "Give a text or an option"),
+        ({"session": "", "text": "halo"}, "session"),
+        ({"session": "s" * 101, "text": "halo"}, "session"),
+        ({"session": "s-1", "text": "a" * 2001}, "text"),
+        ({"session": "s-1", "text": "halo", "language": "jv"}, "language"),
+        ({"session": "s-1", "text": "halo", "agency_id": str(uuid.uuid4())}, "agency_id"),
+    ],
+    ids=["blank", "no-session", "long-session", "long-text", "language", "extra-field"],
+)
+async def test_a_bad_body_is_refused_in_notifys_shape(
+    harness: Harness, body: dict[str, Any], message: str
+) -> None:
+    answer = await harness.post("/v2/chat/messages", body)
+    assert answer.status_code == 400, answer.text
+    [error] = answer.json()["errors"]
+    assert error["error"] == "ValidationError" and message in error["message"]
+    assert await waiting(harness, harness.agency_id) == []
+
+
+async def test_without_a_key_nothing_is_answered(harness: Harness) -> None:
+    answer = await harness.client.post("/v2/chat/messages", json={"session": "s", "text": "x"})
+    assert answer.status_code in (401, 403)
+    assert answer.json()["errors"][0]["error"] == "AuthError"
