@@ -264,8 +264,9 @@ async def test_whatsapp_verified_by_code_and_status_webhooks_move_the_status(
     assert row.status == "delivered"
     assert row.read_at is not None and row.escalate_at is None
 
-    # The citizen writes: the 24-hour window opens and the help answer goes as free text.
-    body, signature = graph.inbound_webhook(PHONE, "halo, ini jadwal apa?")
+    # The citizen writes: the 24-hour window opens and the chatbot answers in it (free
+    # text or buttons, never the template), here about the message just received.
+    body, signature = graph.inbound_webhook(PHONE, "apa maksudnya pesan ini?")
     answer = await harness.client.post(
         "/providers/whatsapp/webhook",
         content=body,
@@ -273,8 +274,8 @@ async def test_whatsapp_verified_by_code_and_status_webhooks_move_the_status(
     )
     assert answer.status_code == 200, answer.text
     reply = graph.accepted[-1]
-    assert (reply.to, reply.type) == ("6281234567890", "text")
-    assert reply.text.startswith("Halo, ini Warta.")
+    assert reply.to == "6281234567890" and reply.type in ("text", "interactive")
+    assert "Dinas Uji" in reply.text and "D 1234 XY" in reply.text
 
     forged, _ = graph.status_webhook(row.provider_reference or "", "failed", 131026)
     refused = await harness.client.post(

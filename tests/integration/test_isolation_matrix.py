@@ -88,6 +88,9 @@ TO_SRI = {
     "personalisation": {"nopol": "D 1"},
 }
 CODE = {"code": "123456"}
+#: The victim's app's chat session with Sri, and a message too long for any chat.
+CHAT = {"session": "sesi-sri", "text": "Apa status laporan saya?"}
+HUGE_CHAT = {"session": "sesi-sri", "text": "Siaga " * 400}
 
 MATRIX: dict[str, tuple[Probe, ...] | Own] = {
     # -- Notify v2 -------------------------------------------------------------------------
@@ -171,6 +174,12 @@ MATRIX: dict[str, tuple[Probe, ...] | Own] = {
         Probe(OTHER, body={"status": "rejected", "reason": "palsu"}),
         Probe("test_key", body={"status": "rejected", "reason": "palsu"}),
     ),
+    # The chatbot: the same session string from another agency is another conversation.
+    "POST /v2/chat/messages": (
+        Probe(OTHER, 200, CHAT),
+        Probe(OTHER, 400, HUGE_CHAT),
+        Probe("test_key", 400, HUGE_CHAT),
+    ),
     # -- the console -----------------------------------------------------------------------
     "GET /console/sign-in": Own("the sign-in page"),
     "POST /console/sign-in": Own("signs in the person whose password it is"),
@@ -252,6 +261,23 @@ MATRIX: dict[str, tuple[Probe, ...] | Own] = {
         Probe("staff_b", body={"of": "{tracking}"}),
         Probe("viewer", 403, {"of": "{tracking}"}),
     ),
+    "GET /console/conversations": (listing("staff_b"),),
+    "GET /console/conversations/{conversation_id}": (Probe("staff_b"),),
+    "POST /console/conversations/{conversation_id}/reply": (
+        Probe("staff_b", body={"text": "palsu"}),
+        Probe("viewer", 403, {"text": "palsu"}),
+    ),
+    "POST /console/conversations/{conversation_id}/close": (
+        Probe("staff_b", body={}),
+        Probe("viewer", 403, {}),
+    ),
+    "GET /console/faq": (listing("staff_b"),),
+    "POST /console/faq": Own("adds to the caller's agency's FAQ"),
+    "POST /console/faq/{entry_id}": (
+        Probe("staff_b", body={"question": "palsu", "answer": "palsu"}),
+        Probe("sender", 403, {"question": "palsu", "answer": "palsu"}),
+    ),
+    "POST /console/faq/{entry_id}/delete": (Probe("staff_b", body={}), Probe("viewer", 403, {})),
     # -- the citizen portal ----------------------------------------------------------------
     "POST /portal/api/sign-in": Own("sends a code to the contact given, never says to whom"),
     "POST /portal/api/sign-in/verify": Own("trades the caller's own code for a session"),
@@ -294,6 +320,9 @@ MATRIX: dict[str, tuple[Probe, ...] | Own] = {
     "GET /portal/reports/{tracking}": (Probe("citizen_y"),),
     "POST /portal/reports/{tracking}/reply": (Probe("citizen_y", body={"message": "palsu"}),),
     "GET /portal/reports/{tracking}/photos/{photo_id}": (Probe("citizen_y"),),
+    # The chat's address is the session's citizen: another citizen sees only their own.
+    "GET /portal/chat": (listing("citizen_y"),),
+    "POST /portal/chat": (Probe("citizen_y", 400, {"text": "Siaga " * 400}),),
     "GET /portal/sw.js": Own("a static file"),
     "GET /portal/manifest.webmanifest": Own("a static file"),
 }
@@ -421,6 +450,7 @@ async def build_world(harness: Harness, outbox: Outbox) -> World:
     }
     await victims_messages(harness, ids)
     await victims_case(harness, ids)
+    await victims_chats(harness, ids)
     victim = await staff.add(
         app,
         a,
@@ -486,6 +516,24 @@ async def victims_case(harness: Harness, ids: dict[str, str]) -> None:
     ids.update(tracking=case.tracking_id, case_id=str(case.id), photo_id=str(case.photos[0].id))
 
 
+async def victims_chats(harness: Harness, ids: dict[str, str]) -> None:
+    """Sri's chat with the victim's app, handed to its staff, her chat on the portal, and
+    an FAQ entry: ``conversation_id`` and ``entry_id`` go into ``ids``."""
+    from warta.services.chatbot import engine, faq, handoff
+    from warta.services.chatbot.types import Incoming
+
+    said = {**CHAT, "text": f"Siaga banjir di rumah {X_NAME}"}
+    assert (await harness.post("/v2/chat/messages", said)).status_code == 200
+    person = {"session": CHAT["session"], "option": "intent:hubungi_petugas"}
+    assert (await harness.post("/v2/chat/messages", person)).status_code == 200
+    [waiting] = await handoff.queue(harness.app, harness.agency_id)
+    sri = uuid.UUID(ids["citizen_id"])
+    portal = Incoming("portal", f"portal:{sri}", f"Siaga banjir, saya {X_NAME}", citizen_id=sri)
+    await engine.handle(harness.app, portal)
+    entry = await faq.save(harness.app, harness.agency_id, "Siaga banjir kapan?", "Besok.")
+    ids.update(conversation_id=str(waiting.id), entry_id=str(entry.id))
+
+
 async def settle(harness: Harness) -> None:
     """Waits until the workers have nothing left to do, so rows change only by attacks."""
     at = Base.metadata.tables["notifications"].columns.keys().index("status")
@@ -518,6 +566,8 @@ def changes(world: World, before: Mapping[str, Any], after: Mapping[str, Any]) -
     seen = []
     at = Base.metadata.tables["citizens"].columns.keys().index("sandbox_of")
     sandbox = {row[0] for row in after["citizens"].values() if row[at] is not None}
+    by = Base.metadata.tables["conversations"].columns.keys().index("agency_id")
+    chats = {row[0] for row in after["conversations"].values() if row[by] in world.attackers}
     for table, rows in after.items():
         if table in VOLATILE:
             continue
@@ -528,6 +578,7 @@ def changes(world: World, before: Mapping[str, Any], after: Mapping[str, Any]) -
             values = dict(zip(columns, row, strict=True))
             theirs = values.get("agency_id") in world.attackers or values.get("sandbox_of")
             theirs = theirs or values.get("citizen_id") in sandbox
+            theirs = theirs or values.get("conversation_id") in chats  # their chat's messages
             if key in before[table] or not theirs:
                 seen.append(f"{table} {key}")
         seen += [f"{table} {key} removed" for key in before[table].keys() - rows.keys()]

@@ -6,6 +6,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from warta.channels.telegram import Update, inline_keyboard, parse_update
 from warta.channels.whatsapp import InboundChat, interactive_request, parse_webhook
@@ -191,6 +193,33 @@ def test_parse_update_reads_button_taps(update: dict[str, Any], expected: Update
 )
 def test_whatsapp_menu(given: list[Option], expected: WhatsAppMenu | None) -> None:
     assert whatsapp_menu(given) == expected
+
+
+@pytest.mark.parametrize(
+    ("given", "titles"),
+    [
+        pytest.param(
+            [Option("a", "Info"), Option("b", "Info"), Option("c", "Info")],
+            ["Info", "Info 2", "Info 3"],
+            id="numbered",
+        ),
+        pytest.param(
+            [Option("a", "Perpanjang KTP elektronik"), Option("b", "Perpanjang KTP elektronik")],
+            ["Perpanjang KTP elek…", "Perpanjang KTP ele 2"],
+            id="cut-then-numbered",
+        ),
+        pytest.param(
+            [Option("a", "Info 2"), Option("b", "Info"), Option("c", "Info")],
+            ["Info 2", "Info", "Info 3"],
+            id="skips-a-number-taken",
+        ),
+    ],
+)
+def test_whatsapp_titles_are_made_unique(given: list[Option], titles: list[str]) -> None:
+    menu = whatsapp_menu(given)
+    assert menu is not None
+    assert [o.title for o in menu.options] == titles
+    assert all(len(title) <= 20 for title in titles)
 
 
 def test_a_whatsapp_list_keeps_ten_rows_and_speaks_english_when_asked() -> None:
@@ -411,3 +440,31 @@ def test_read_sms_reply_numbers_as_the_menu_did() -> None:
     assert sms_menu(offered) == "Balas 1 untuk Cek status, 2 untuk Berhenti"
     assert read_sms_reply("2", offered) == "berhenti"
     assert read_sms_reply("1", []) is None
+
+
+# -- properties -----------------------------------------------------------------------------
+
+any_options = st.lists(
+    st.builds(Option, id=st.text(max_size=80), title=st.text(max_size=40)), max_size=14
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(any_options)
+def test_every_channel_stays_within_its_limits(given_options: list[Option]) -> None:
+    for row in telegram_rows(given_options):
+        assert 1 <= len(row) <= 3
+        for option in row:
+            assert 1 <= len(option.id.encode("utf-8")) <= 64 and option.title.strip()
+    menu = whatsapp_menu(given_options)
+    if menu is not None:
+        title_limit, id_limit = (20, 256) if menu.kind == "button" else (24, 200)
+        assert len(menu.options) <= (3 if menu.kind == "button" else 10)
+        assert len({o.id for o in menu.options}) == len(menu.options)
+        assert len({o.title for o in menu.options}) == len(menu.options)
+        for option in menu.options:
+            assert 1 <= len(option.title) <= title_limit and 1 <= len(option.id) <= id_limit
+    offered = sms_options(given_options)
+    for number, option in enumerate(offered, 1):
+        assert read_sms_reply(str(number), given_options) == option.id
+    assert read_sms_reply(str(len(offered) + 1), given_options) is None

@@ -127,6 +127,7 @@ class _RedactToken(logging.Filter):
 
 
 _REDACT = _RedactToken()
+log = logging.getLogger(__name__)
 
 
 class TelegramChannel:
@@ -193,15 +194,22 @@ class TelegramChannel:
             },
         )
 
-    async def answer_callback(self, callback_id: str, text: str | None = None) -> None:
+    async def answer_callback(self, callback_id: str, text: str | None = None) -> bool:
         """Tell Telegram a button tap (``Update.callback_id``) was handled, which stops the
-        button's spinner; ``text`` (up to 200 characters) shows briefly at the top of the
-        chat. Telegram refuses a query older than about 15 s or answered before (400:
-        TechnicalFailure); the tap was still read, so callers may ignore that."""
+        button's spinner; ``text`` (cut to 200 characters) shows briefly at the top of the
+        chat. Whether Telegram took it: it refuses a query older than about 15 s or answered
+        before, and the tap was read either way, so a failure is logged (its class only)
+        and never raised: a webhook that failed for it would have Telegram send the tap
+        again."""
         body: dict[str, Any] = {"callback_query_id": callback_id}
         if text:
             body["text"] = text[:MAX_CALLBACK_TEXT]
-        await self._call("answerCallbackQuery", body)
+        try:
+            await self._call("answerCallbackQuery", body)
+        except DeliveryError as exc:
+            log.warning("telegram callback not answered (%s: %s)", type(exc).__name__, exc)
+            return False
+        return True
 
     async def aclose(self) -> None:
         self._closed = True

@@ -5,8 +5,8 @@
 It checks what Graph checks (the token, the phone number id, ``messaging_product``, the
 shape of a text or template message: the template exists, in that language, with as many
 body parameters as it was approved with, none holding a newline or over 1024 characters;
-of an interactive message: 1-3 reply buttons, titles 1-20 characters, ids 1-256, body up
-to 1024; or a list of 1-10 rows in 1-10 sections, row titles 1-24, ids 1-200, the
+of an interactive message: 1-3 reply buttons, titles 1-20 characters and unique, ids
+1-256, body up to 1024; or a list of 1-10 rows in 1-10 sections, row titles 1-24, ids 1-200, the
 list's button 1-20, body up to 4096; ids unique. Over a limit Graph answers 131009, a
 missing field 131008), records each accepted message and answers as Graph does. Errors
 carry Graph's real body, whose ``error_data.details`` quotes the number, so a leak on
@@ -409,6 +409,9 @@ def _check_buttons(
         if isinstance(checked, Response):
             return checked
         options.append(checked)
+    titles = [title for _, title in options]
+    if len(set(titles)) != len(titles):
+        return _invalid("Buttons titles must be unique")
     return tuple(options), None
 
 

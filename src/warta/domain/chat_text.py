@@ -57,8 +57,11 @@ class Entities:
 # Candidates: 8 letters and digits, or 4 + 4 with a hyphen or a space between. The check
 # character decides; the spaced form must hold a digit, so two 4-letter words ("mana saja")
 # that happen to pass the check are not taken for an id.
-_ID_CANDIDATE: Final = re.compile(r"(?<![a-z0-9])([a-z0-9]{4})([- ]?)([a-z0-9]{4})(?![a-z0-9])")
+# A lookahead, so candidates may overlap: in "kode u6yf kl9u" both "kode u6yf" and
+# "u6yf kl9u" are tried.
+_ID_CANDIDATE: Final = re.compile(r"(?<![a-z0-9])(?=([a-z0-9]{4})([- ]?)([a-z0-9]{4})(?![a-z0-9]))")
 _RUN: Final = re.compile(r"([a-z])\1{2,}")
+_DOUBLE: Final = re.compile(r"([a-z])\1")
 _REDUPLICATED: Final = re.compile(r"^([a-z]{2,})2$")
 _NOT_WORD: Final = re.compile(r"[^a-z0-9]+")
 #: Words whose double letter is real: a longer run is cut to two for these.
@@ -89,13 +92,16 @@ def _plain(text: str) -> str:
 
 def _tracking_ids(plain: str) -> list[tuple[int, int, str]]:
     """(start, end, id) of each tracking id in lowercase text."""
-    found = []
+    found: list[tuple[int, int, str]] = []
     for match in _ID_CANDIDATE.finditer(plain):
         head, sep, tail = match.groups()
+        start, end = match.start(), match.start() + len(head + sep + tail)
+        if found and start < found[-1][1]:
+            continue
         if sep == " " and not any(ch.isdigit() for ch in head + tail):
             continue
         try:
-            found.append((match.start(), match.end(), normalise_tracking_id(head + tail)))
+            found.append((start, end, normalise_tracking_id(head + tail)))
         except InvalidInput:
             continue
     return found
@@ -117,7 +123,7 @@ def normalise(text: str) -> str:
 
     >>> normalise("Min, gmn cara cek laporan KTM5-GSQT yg udh dikirim dong??")
     'admin bagaimana cara cek laporan kodelacak yang sudah dikirim'
-    >>> normalise("TOLONGGG hati2 ya")
+    >>> normalise("TOLONGGG hati2 dong")
     'tolong hati hati'
     """
     plain = _plain(text)
@@ -130,7 +136,9 @@ def normalise(text: str) -> str:
         if (twice := _REDUPLICATED.match(word)) is not None:
             words += [twice.group(1), twice.group(1)]
             continue
-        standard = table.get(word, word)
+        standard = table.get(word)
+        if standard is None:  # "makasihh", "sudahh": the word with its doubles undone
+            standard = table.get(_DOUBLE.sub(r"\1", word), word)
         if standard:
             words += standard.split()
     return " ".join(words)
@@ -211,7 +219,7 @@ language=None, number=None)
         if not any(start <= match.start() < end for start, end in taken):
             number = int(match.group())
             break
-    words = normalise(_ID_CANDIDATE.sub(" ", plain) if ids else plain).split()
+    words = normalise(plain).split()
     if number is None:
         number = next((_NUMBER_WORDS[w] for w in words if w in _NUMBER_WORDS), None)
     channels: list[ChatChannel] = []

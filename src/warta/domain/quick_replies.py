@@ -6,7 +6,7 @@ pure functions fit the same options to each:
 
     Telegram   an inline keyboard: ``callback_data`` is 1-64 bytes of UTF-8; buttons
                are laid out in rows (``telegram_rows``) of at most 3 and ~30 characters.
-    WhatsApp   1-3 options: reply buttons, title <= 20 characters, id <= 256;
+    WhatsApp   1-3 options: reply buttons, unique titles <= 20 characters, id <= 256;
                4 or more: a list message, at most 10 rows, row title <= 24, id <= 200,
                opened by a button labelled "Pilih" / "Choose" (``whatsapp_menu``).
     SMS        a numbered line after the text, at most 9 options:
@@ -159,14 +159,36 @@ def whatsapp_menu(options: Sequence[Option], language: Language = "id") -> Whats
     if not buttons:
         return None
     if len(buttons) <= WHATSAPP_MAX_BUTTONS:
-        return WhatsAppMenu(kind="button", options=buttons)
+        return WhatsAppMenu(kind="button", options=_distinct(buttons, WHATSAPP_BUTTON_TITLE))
     rows = fit(
         options,
         most=WHATSAPP_MAX_ROWS,
         title=WHATSAPP_ROW_TITLE,
         id_chars=WHATSAPP_ROW_ID,
     )
-    return WhatsAppMenu(kind="list", options=rows, button=WHATSAPP_LIST_BUTTON[language])
+    return WhatsAppMenu(
+        kind="list",
+        options=_distinct(rows, WHATSAPP_ROW_TITLE),
+        button=WHATSAPP_LIST_BUTTON[language],
+    )
+
+
+def _distinct(options: tuple[Option, ...], limit: int) -> tuple[Option, ...]:
+    """Titles made unique, as WhatsApp requires of buttons ("Buttons titles must be
+    unique"): a repeated one gets " 2", " 3"... (cut to fit). ``[Info, Info]`` ->
+    ``[Info, Info 2]``."""
+    seen: set[str] = set()
+    distinct: list[Option] = []
+    for option in options:
+        title, number = option.title, 1
+        while title in seen:
+            number += 1
+            suffix = f" {number}"
+            base = option.title.removesuffix("…")
+            title = base[: limit - len(suffix)].rstrip() + suffix
+        seen.add(title)
+        distinct.append(Option(id=option.id, title=title))
+    return tuple(distinct)
 
 
 # -- SMS ------------------------------------------------------------------------------------

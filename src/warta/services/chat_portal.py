@@ -30,3 +30,16 @@ async def talk(
         state = conversations.state(app, row)
     offered = tuple(Option(str(i), str(t)) for i, t in state.get("options", []))
     return shown, offered
+
+
+async def agency_for(app: Warta, citizen_id: uuid.UUID) -> uuid.UUID | None:
+    """Whose bot the citizen talks to: the agency that sent their newest message (the
+    engine finds none for a portal address by itself). None keeps the conversation's
+    own: while it waits for a person, it stays in that agency's queue."""
+    own = app.keyring.lookup_hash(address_of(citizen_id))
+    async with app.uow() as uow:
+        row = await uow.conversations.by_address("portal", own)
+        if row is not None and row.handoff_at is not None:
+            return None
+        newest = await uow.inbox.page(citizen_id, None, 1)
+    return newest[0].agency_id if newest else None

@@ -84,7 +84,7 @@ async def receive_sms(app: Warta, message: InboundSms) -> ReceivedText:
         await app.queue.submit("callback", [callback.id])
     if keyword and keyword.everyone:
         _reply(app, agency, sender, keywords.reply(keyword, ""))
-    elif keyword and agency is None and not helped:  # anything else: the chatbot
+    elif agency is None and not helped:
         _reply(app, None, sender, keywords.platform_help(keyword))
     elif agency is not None and keyword:
         _reply(app, agency, sender, keywords.reply(keyword, agency.name))

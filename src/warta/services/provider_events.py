@@ -64,10 +64,13 @@ class ProviderEventHandler:
 
     async def inbound(self, message: InboundSms) -> None:
         """A citizen's text: stored and forwarded (``inbound``); anything but a keyword,
-        from a mobile number, is also answered by the chatbot, in the background so a
-        provider's receipts and replies are not held up by it."""
+        from a mobile number, to an agency, is also answered by the chatbot, in the
+        background so a provider's receipts and replies are not held up by it."""
         row = await receive_sms(self.app, message)
-        if keywords.parse(message.text) is not None:
+        if keywords.parse(message.text) is not None or row.agency_id is None:
+            # A keyword is answered by ``inbound``; so is a text no agency is for (the
+            # platform's notice, once a day): a machine texting WARTA must not start a
+            # conversation without end.
             return
         try:
             sender = recipients.normalise_phone(message.sender)

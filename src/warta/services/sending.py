@@ -160,10 +160,14 @@ def with_app_channels(rendered: content.ChannelContents) -> content.ChannelConte
     short = (text or {}).get("body") or (email or {}).get("text") or ""
     long = (email or {}).get("text") or (text or {}).get("body") or ""
     subject = (email or {}).get("subject")
+    qa = (email or {}).get("qa") or (text or {}).get("qa")
+    extra: content.Content = {"qa": qa} if qa else {}
     derived: content.ChannelContents = {}
     if short:
         derived["push"] = {"subject": subject, "body": short} if subject else {"body": short}
-        derived["chat"] = {"subject": subject, "body": long} if subject else {"body": long}
+        derived["chat"] = (
+            {"subject": subject, "body": long} if subject else {"body": long}
+        ) | extra
     return derived | rendered
 
 

@@ -160,7 +160,11 @@ async def update(
     before = await template_qa.qa_of(app, me.agency_id, template_id)
     try:
         qa_saved = await template_qa.set_qa(app, me.agency_id, template_id, qa)
-        saved = await template_editing.update(app, me.agency_id, template_id, draft)
+        try:
+            saved = await template_editing.update(app, me.agency_id, template_id, draft)
+        except ApiError:
+            await template_qa.set_qa(app, me.agency_id, template_id, before)  # all or nothing
+            raise
     except ApiError as exc:
         return await _editor(
             request, app, me, draft, template_id, status=exc.status_code, error=exc, qa=qa

@@ -34,9 +34,9 @@ async def _chat_page(
 ) -> HTMLResponse:
     language = language_of(request)
     talk, offered = await chat_portal.talk(app, who)
-    if not offered:
-        offered = chat_replies.menu(language)
     waiting = talk is not None and talk.handoff_at is not None
+    if not offered and not waiting:  # with staff, the citizen writes to them
+        offered = chat_replies.menu(language)
     title = _t(request, "Chat")
     return page(
         request, "chat", status, who, title=title, talk=talk, options=offered,
@@ -69,6 +69,7 @@ async def say(request: Request, app: AppDep, signed: SignedForm) -> Response:
         incoming = Incoming(
             channel="portal", address=chat_portal.address_of(who), text=text, option=option,
             language=_chosen_language(request), citizen_id=who,
+            agency_id=await chat_portal.agency_for(app, who),
         )  # fmt: skip
         await engine.handle(app, incoming)
     except ApiError as exc:

@@ -9,7 +9,8 @@
    ("!!!", "dong") is ``tidak_dikenal``.
 2. Otherwise the classifier: the text normalised by ``warta.domain.chat_text`` (slang,
    repeated letters, tracking ids as one word), TF-IDF of word 1-2-grams over the
-   PySastrawi stems ("melaporkan", "laporan" -> "lapor") joined with TF-IDF of character
+   PySastrawi stems ("melaporkan", "laporan" -> "lapor"; words after a negator marked)
+   joined with TF-IDF of character
    2-5-grams within words (which carry typos: "laporn", "pengaduann"), into a linear SVM
    whose scores are turned into probabilities by sigmoid calibration on cross-validation
    folds (``CalibratedClassifierCV``).
@@ -38,7 +39,7 @@ from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any, Final, Literal
 
-import joblib  # type: ignore[import-untyped]
+import joblib
 import sklearn
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.feature_extraction.text import TfidfVectorizer
@@ -82,9 +83,10 @@ class Understood:
     """What a message means. ``confidence`` is the probability of ``intent``; for a
     ``tidak_dikenal`` below the threshold it is how unsure the model was (1 - its best
     probability). ``language`` is the language it is written in, None when it gives no
-    evidence ("ok", an id alone): keep the conversation's."""
+    evidence ("ok", an id alone): keep the conversation's. ``intent`` is one of
+    ``INTENTS`` (a plain ``str``, so an intent read back from a tapped option fits)."""
 
-    intent: Intent
+    intent: str
     confidence: float
     entities: Entities
     language: Language | None
@@ -105,7 +107,9 @@ def read_utterances(path: Path = DATA_PATH) -> list[Utterance]:
     the data, raised as ``ValueError`` with its line."""
     rows = []
     with path.open(encoding="utf-8", newline="") as handle:
-        for line, row in enumerate(csv.DictReader(handle, delimiter="\t"), start=2):
+        for line, row in enumerate(
+            csv.DictReader(handle, delimiter="\t", quoting=csv.QUOTE_NONE), start=2
+        ):
             if row["intent"] not in INTENTS or row["split"] not in ("train", "heldout"):
                 raise ValueError(f"{path.name}:{line}: bad intent or split {row!r}")
             if row["style"] not in ("formal", "informal", "typo", "english", "oos"):
@@ -119,7 +123,7 @@ def read_utterances(path: Path = DATA_PATH) -> list[Utterance]:
 
 @cache
 def _stemmer() -> Any:
-    from Sastrawi.Stemmer.StemmerFactory import StemmerFactory  # type: ignore[import-untyped]
+    from Sastrawi.Stemmer.StemmerFactory import StemmerFactory
 
     return StemmerFactory().create_stemmer()
 
@@ -131,10 +135,22 @@ def _stem(word: str) -> str:
     return str(_stemmer().stem(word)) or word
 
 
+#: Words after which the next ones are marked negated ("tidak mau terima pesan lagi" is
+#: ``berhenti``, "mau terima pesan lagi" is ``mulai``).
+_NEGATORS: Final = frozenset({"tidak", "jangan", "not", "no", "stop", "henti", "tolak", "batal"})
+_NEGATED_WORDS: Final = 3
+
+
 def stems(normalised: str) -> str:
-    """Normalised text with each word stemmed: "melaporkan jalan rusak" -> "lapor jalan
-    rusak". A vectorizer's preprocessor, so it is pickled by name with the model."""
-    return " ".join(_stem(word) for word in normalised.split())
+    """Normalised text with each word stemmed, and the three words after a negator marked:
+    "jangan kirim pesan lagi" -> "jangan negkirim negpesan neglagi". A vectorizer's
+    preprocessor, so it is pickled by name with the model."""
+    words, negated = [], 0
+    for word in normalised.split():
+        stem = _stem(word)
+        words.append(f"neg{stem}" if negated else stem)
+        negated = _NEGATED_WORDS if stem in _NEGATORS else max(negated - 1, 0)
+    return " ".join(words)
 
 
 def _pipeline() -> Pipeline:
@@ -142,7 +158,7 @@ def _pipeline() -> Pipeline:
         preprocessor=stems, ngram_range=(1, 2), sublinear_tf=True, token_pattern=r"\S+"
     )
     chars = TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True)
-    svm = LinearSVC(C=0.5, class_weight="balanced")
+    svm = LinearSVC(C=1.0, class_weight="balanced")
     return Pipeline(
         [
             ("features", FeatureUnion([("words", words), ("chars", chars)])),
@@ -182,7 +198,7 @@ class Model:
         """The model's best intent for normalised text and its probability, no rules."""
         probabilities = self.pipeline.predict_proba([normalised])[0]
         best = int(probabilities.argmax())
-        return self.pipeline.classes_[best], float(probabilities[best])
+        return str(self.pipeline.classes_[best]), float(probabilities[best])  # type: ignore[return-value]
 
     def save(self, path: Path) -> None:
         """Written whole or not at all: another process may be loading it."""
@@ -190,10 +206,7 @@ class Model:
         handle, temporary = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
         os.close(handle)
         try:
-            joblib.dump(
-                {"pipeline": self.pipeline, "threshold": self.threshold, **self.trained_from},
-                temporary,
-            )
+            joblib.dump({"pipeline": self.pipeline, **self.trained_from}, temporary)
             os.replace(temporary, path)
         finally:
             Path(temporary).unlink(missing_ok=True)
@@ -245,7 +258,7 @@ def _load(path: Path, data_path: Path) -> Model | None:
     trained_from = {k: saved.get(k, "") for k in ("data_sha256", "model_version", "sklearn")}
     if trained_from != _fingerprint(data_path):
         return None
-    return Model(saved["pipeline"], float(saved["threshold"]), trained_from)
+    return Model(saved["pipeline"], THRESHOLD, trained_from)
 
 
 def load_or_train(var_dir: Path, *, data_path: Path = DATA_PATH) -> Model:
@@ -276,8 +289,8 @@ class Evaluation:
 def evaluate(model: Model, rows: Sequence[Utterance]) -> Evaluation:
     answers = [model.understand(r.text) for r in rows]
     expected, answered = [r.intent for r in rows], [a.intent for a in answers]
-    confusion = Counter(zip(expected, answered, strict=True))
-    per_intent = {}
+    confusion: Counter[tuple[str, str]] = Counter(zip(expected, answered, strict=True))
+    per_intent: dict[str, float] = {}
     for intent in INTENTS:
         total = expected.count(intent)
         if total:

@@ -34,14 +34,20 @@
       say(words.failed);
       return;
     }
-    const page = new DOMParser().parseFromString(await answer.text(), "text/html");
-    const fresh = page.getElementById("chat");
+    // Only the page's <main>, into an inert template: the answer's <head> (its styles,
+    // with another response's nonce) is never parsed into this document.
+    const html = await answer.text();
+    const start = html.indexOf("<main>");
+    const end = html.lastIndexOf("</main>");
+    const holder = document.createElement("template");
+    holder.innerHTML = start >= 0 && end > start ? html.slice(start + 6, end) : "";
+    const fresh = holder.content.getElementById("chat");
     const shown = document.getElementById("chat");
     if (!fresh || !shown) {
       say(words.failed);
       return;
     }
-    shown.replaceWith(fresh);
+    shown.replaceWith(document.importNode(fresh, true));
     const latest = document.getElementById("latest");
     if (latest) latest.scrollIntoView({ block: "nearest" });
     const field = document.getElementById("chat-text");
