@@ -42,6 +42,7 @@ browser-deps: $(CHROMIUM) $(AXE)
 run: install
 	$(BIN)/warta migrate
 	$(BIN)/warta demo
+	$(BIN)/warta chatbot train --if-missing
 	@echo "API: http://127.0.0.1:8000  docs: /docs  console: /console/  portal: /portal/  outbox: /dev/outbox"
 	$(BIN)/warta serve
 
@@ -75,10 +76,11 @@ bench: install-dev
 	$(BIN)/python bench/email_throughput.py
 	$(BIN)/python bench/sms_throughput.py
 	$(BIN)/python bench/broadcast_fanout.py
+	$(BIN)/python bench/chatbot_eval.py
 
 ## make chatbot-model: train the chatbot's intent model from its labelled data into var/chatbot
 chatbot-model: install
-	$(BIN)/python -c "from warta.services.chatbot import nlu; nlu.train(out_path=nlu.Path('var/chatbot') / nlu.MODEL_FILE)"
+	$(BIN)/warta chatbot train
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache tests/browser/node_modules

@@ -107,3 +107,17 @@ async def test_without_a_key_nothing_is_answered(harness: Harness) -> None:
     answer = await harness.client.post("/v2/chat/messages", json={"session": "s", "text": "x"})
     assert answer.status_code in (401, 403)
     assert answer.json()["errors"][0]["error"] == "AuthError"
+
+
+async def test_odd_messages_are_answered_never_a_server_error(harness: Harness) -> None:
+    odd: list[dict[str, Any]] = [
+        {"option": "svc:tidak-ada"}, {"option": "yes"}, {"option": "no"}, {"option": "skip"},
+        {"option": "ask"}, {"option": "intent:tidak-ada"}, {"option": "x" * 64},
+        {"text": "🙂🙂🙂"}, {"text": "K7QM-2H9D"}, {"text": "BERHENTI"}, {"text": "MULAI"},
+        {"text": "ubah ke bahasa inggris"}, {"text": "a" * 2000}, {"text": "1"},
+    ]  # fmt: skip
+    for body in odd:
+        answer = await harness.post("/v2/chat/messages", {"session": "aneh", **body})
+        assert answer.status_code in (200, 400), (body, answer.text)
+        if answer.status_code == 200:
+            assert answer.json()["reply"]["text"], body

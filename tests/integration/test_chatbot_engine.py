@@ -14,6 +14,7 @@ from tests.integration.harness import Harness, recording
 from tests.integration.portal_forms import PHONE, register
 from warta.domain.cases import new_tracking_id
 from warta.domain.channels import Channel
+from warta.services import citizen_self
 from warta.services.admin import create_template
 from warta.services.cases import catalogue, filing
 from warta.services.cases.types import Actor, NewCase
@@ -149,3 +150,19 @@ async def test_the_conversation_is_kept_sealed(harness: Harness, tmp_path: Path)
     async with harness.app.uow() as uow:
         rows = list(await uow.session.scalars(select(ConversationMessage)))
     assert len(rows) == 2 and all(b"selamat" not in r.text_enc for r in rows)
+
+
+async def test_download_my_data_has_the_conversation_and_delete_my_data_removes_it(
+    harness: Harness, outbox: Outbox
+) -> None:
+    person = await register(harness, outbox)
+    citizen_id = uuid.UUID(person["id"])
+    await say(harness, "halo, saya Sri dari Cibeunying", channel="sms", address=PHONE)
+    exported = await citizen_self.export(harness.app, citizen_id)
+    [chat] = exported["conversations"]
+    assert chat["channel"] == "sms"
+    assert [m["from"] for m in chat["messages"]] == ["citizen", "bot"]
+    assert chat["messages"][0]["text"] == "halo, saya Sri dari Cibeunying"
+    await citizen_self.erase(harness.app, citizen_id)
+    async with harness.app.uow() as uow:
+        assert list(await uow.session.scalars(select(ConversationMessage))) == []

@@ -159,10 +159,10 @@ async def test_template_qa_is_edited_with_the_template(harness: Harness) -> None
     shown = await editor.client.get(f"/console/templates/{template}/edit")
     assert 'value="Apa perlu bawa KTP?"' in shown.text
 
-    bad = await editor.post(
-        f"/console/templates/{template}/edit", {**form, "qa_q2": "Tanpa jawaban?"}
-    )
-    assert bad.status_code == 400
-    assert (await template_qa.qa_of(harness.app, harness.agency_id, template))["pairs"] == [
-        ["Apa perlu bawa KTP?", "Ya, KTP asli."]
-    ]
+    for bad_form in ({**form, "qa_q2": "Tanpa jawaban?"}, {**form, "body": "", "qa_where": "X"}):
+        bad = await editor.post(f"/console/templates/{template}/edit", bad_form)
+        assert bad.status_code == 400, bad_form  # all or nothing
+    assert await template_qa.qa_of(harness.app, harness.agency_id, template) == {
+        "deadline": "Paling lambat ((tanggal)).",
+        "pairs": [["Apa perlu bawa KTP?", "Ya, KTP asli."]],
+    }

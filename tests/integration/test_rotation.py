@@ -15,6 +15,8 @@ from warta.services import staff
 from warta.services.admin import add_to_guest_list
 from warta.services.cases import catalogue, filing, open311_keys, photos, reads
 from warta.services.cases.types import Actor, Location, NewCase
+from warta.services.chatbot import engine
+from warta.services.chatbot.types import Incoming
 from warta.services.citizens import NewCitizen, register
 from warta.services.rotation import rotate
 from warta.services.sending import Caller
@@ -74,6 +76,7 @@ async def test_rotation_keeps_cases_staff_and_open311_keys_usable(
     sqlite_url: str, tmp_path: Path
 ) -> None:
     settings = make_settings(sqlite_url, tmp_path, secret_key="")
+    key_file = tmp_path / "keys" / "secret.key"
     async with running_warta(settings) as h:
         await catalogue.create_service(h.app, h.agency_id, "JALAN", "Jalan rusak")
         _, api_key = await open311_keys.create(h.app, "FixMyStreet")
@@ -88,6 +91,8 @@ async def test_rotation_keeps_cases_staff_and_open311_keys_usable(
             photos=[photo_bytes()],
         )
         case = await filing.file_case(h.app, Actor("reporter"), new)
+        address = f"api:{h.agency_id}:sesi-9"
+        await engine.handle(h.app, Incoming("api", address, "halo", agency_id=h.agency_id))
         await rotate(h.app, settings)
     async with running_warta(settings, agency_name="Dinas Kedua", sms_sender="DINASDUA") as h2:
         kept = await reads.for_agency(h2.app, h.agency_id, case.id)
@@ -96,6 +101,12 @@ async def test_rotation_keeps_cases_staff_and_open311_keys_usable(
         _, path = await reads.agency_photo(h2.app, h.agency_id, case.id, kept.photos[0].id)
         assert (await photos.read(h2.app, path))[:2] == b"\xff\xd8"  # still opens: a JPEG
         assert await open311_keys.check(h2.app, api_key)
+        fresh = load_keyring(secret_key="", previous_keys="", key_file=key_file)
+        async with h2.app.uow() as uow:
+            chat = await uow.conversations.by_address("api", fresh.lookup_hash(address))
+            assert chat is not None
+            [said, _] = await uow.conversations.messages(chat.id)
+        assert fresh.decrypt(said.text_enc, field="conversation.text") == "halo"
         _, stage = await staff.check_password(h2.app, "kepala@uji.go.id", "kuda-laut-berenang-jauh")
         assert stage == "enrol"  # signed in (first time: set up the second factor)
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import click
 
-from warta.cli import agencies, cases, people, platform, server
+from warta.cli import agencies, cases, chatbot, people, platform, server
 
 
 @click.group()
@@ -30,3 +30,4 @@ main.add_command(platform.keys)
 main.add_command(platform.channel)
 main.add_command(cases.service)
 main.add_command(cases.open311)
+main.add_command(chatbot.chatbot)

@@ -93,7 +93,7 @@ def agency_office_hours(agency_id: uuid.UUID, zone: str, opens: str, closes: str
     from warta.services.chatbot.handoff import set_office_hours
 
     run(lambda app: set_office_hours(app, agency_id, zone, opens, closes))
-    click.echo(f"office hours {opens}-{closes} {zone.upper()}, Monday to Friday")
+    click.echo(f"office hours {opens}-{closes} {zone.strip().upper()}, Monday to Friday")
 
 
 @click.group()

@@ -27,6 +27,8 @@ from warta.store.models import (
     CaseEvent,
     Citizen,
     CitizenContact,
+    Conversation,
+    ConversationMessage,
     GuestListEntry,
     Notification,
     PlatformSecret,
@@ -91,6 +93,14 @@ ENCRYPTED: list[tuple[type[Base], list[tuple[str, str, str | None]]]] = [
             ("internal_note_enc", "case.internal_note", None),
         ],
     ),
+    (
+        Conversation,
+        [
+            ("address_enc", "conversation.address", "address_hash"),
+            ("state_enc", "conversation.state", None),
+        ],
+    ),
+    (ConversationMessage, [("text_enc", "conversation.text", None)]),
 ]
 BATCH = 500
 

@@ -165,9 +165,8 @@ def with_app_channels(rendered: content.ChannelContents) -> content.ChannelConte
     derived: content.ChannelContents = {}
     if short:
         derived["push"] = {"subject": subject, "body": short} if subject else {"body": short}
-        derived["chat"] = (
-            {"subject": subject, "body": long} if subject else {"body": long}
-        ) | extra
+        chat: content.Content = {"subject": subject, "body": long} if subject else {"body": long}
+        derived["chat"] = chat | extra
     return derived | rendered
 
 

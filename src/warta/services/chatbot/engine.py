@@ -79,7 +79,6 @@ async def handle(app: Warta, incoming: Incoming) -> Answer:
             text=incoming.text, option=option, photo=incoming.photo, state=state, now=now,
         )  # fmt: skip
         answer, new_state = await flows.respond(turn)
-        answer = replace(answer, intent=str(answer.intent))  # numpy's str from the model
         misunderstood = misunderstood + 1 if answer.intent == "tidak_dikenal" else 0
         if misunderstood >= HAND_OFF_AFTER and incoming.channel != "api":
             answer, new_state = await flows.person(turn)

@@ -259,7 +259,9 @@ async def preferences(turn: Turn) -> tuple[Answer, dict[str, Any]]:
         return _answer(turn, "prefs_need_proof", url=_portal(turn)), {}
     chosen = await citizen_self.choices(turn.app, turn.citizen_id)
     prefs, language, done = chosen.preferences, chosen.language, []
-    channels = tuple(c for c in turn.entities.channels if c in ("sms", "email", "push", "chat"))
+    # WhatsApp and Telegram are both Warta's "chat" channel (the contact decides which).
+    named = [{"whatsapp": "chat", "telegram": "chat"}.get(c, c) for c in turn.entities.channels]
+    channels = tuple(dict.fromkeys(c for c in named if c in ("sms", "email", "push", "chat")))
     if channels:
         order = channels + tuple(c for c in prefs.channels if c not in channels)
         prefs = replace(prefs, channels=order)
