@@ -12,6 +12,7 @@ import pytest
 
 from tests.integration.chat_model import seed
 from tests.integration.harness import Clock, Harness, wib
+from warta.services import staff
 from warta.services.chatbot import handoff
 
 PERSON = "intent:hubungi_petugas"
@@ -91,6 +92,7 @@ BAD_BODIES = [
     ({"session": "s-1", "text": "a" * 2001}, "text"),
     ({"session": "s-1", "text": "halo", "language": "jv"}, "language"),
     ({"session": "s-1", "text": "halo", "agency_id": str(uuid.uuid4())}, "agency_id"),
+    ({"session": "s-1", "option": "intent:palsu"}, "option is not one the bot offers"),
 ]
 
 
@@ -121,3 +123,27 @@ async def test_odd_messages_are_answered_never_a_server_error(harness: Harness) 
         assert answer.status_code in (200, 400), (body, answer.text)
         if answer.status_code == 200:
             assert answer.json()["reply"]["text"], body
+
+
+async def test_staffs_answer_to_a_handed_off_session_is_read_back_by_the_app(
+    harness: Harness, attacker: uuid.UUID
+) -> None:
+    handed = await chat(harness, session="kios-3", option="intent:hubungi_petugas")
+    assert handed["intent"] == "hubungi_petugas"
+    [conversation] = await handoff.queue(harness.app, harness.agency_id)
+    member = await staff.add(
+        harness.app, harness.agency_id, email="rina@uji.go.id", name="Rina", role="sender",
+        password="kuda-laut-berenang-jauh",
+    )  # fmt: skip
+    await handoff.staff_reply(
+        harness.app, harness.agency_id, member.id, conversation.id, "Saya Rina."
+    )
+    read = await harness.get("/v2/chat/messages", session="kios-3")
+    assert read.status_code == 200, read.text
+    body = read.json()
+    assert [m["author"] for m in body["messages"]] == ["citizen", "bot", "staff"]
+    assert body["messages"][-1]["text"] == "Saya Rina." and body["waiting_for_staff"]
+    # Another agency's same session string is another conversation: nothing to read.
+    theirs = await harness.get("/v2/chat/messages", key="b", session="kios-3")
+    assert theirs.json() == {"messages": [], "waiting_for_staff": False}
+    assert (await harness.get("/v2/chat/messages", session="")).status_code == 400

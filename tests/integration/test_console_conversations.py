@@ -1,19 +1,23 @@
 """The console's "Percakapan" queue and FAQ page, and the chatbot Q&A on the template
 editor: staff read a handed-off chat with its history, answer it (the answer goes back
 on the citizen's own channel) and close it; a viewer only reads; another agency gets
-404. Editors keep the FAQ the bot answers from."""
+404. Editors keep the FAQ the bot answers from; office hours are set from the CLI."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 import uuid
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
+from tests.conftest import TEST_SECRET_KEY
 from tests.integration.chat_model import seed
 from tests.integration.console import Staffer, sign_in, text_of
 from tests.integration.harness import Clock, Harness, message_to, recording, wib
+from warta.cli import main
 from warta.domain.channels import Channel
 from warta.services.admin import create_agency
 from warta.services.chatbot import engine, faq, handoff, template_qa
@@ -166,3 +170,20 @@ async def test_template_qa_is_edited_with_the_template(harness: Harness) -> None
         "deadline": "Paling lambat ((tanggal)).",
         "pairs": [["Apa perlu bawa KTP?", "Ya, KTP asli."]],
     }
+
+
+async def test_office_hours_set_from_the_cli_tell_the_citizen_when(
+    harness: Harness, sqlite_url: str, tmp_path: Path
+) -> None:
+    env = {"WARTA_DATABASE_URL": sqlite_url, "WARTA_VAR_DIR": str(tmp_path),
+           "WARTA_SECRET_KEY": TEST_SECRET_KEY}  # fmt: skip
+    args = ["agency", "office-hours", "--agency", str(harness.agency_id), "--zone", "wit",
+            "--open", "09:00", "--close", "10:00"]  # fmt: skip
+    done = await asyncio.to_thread(CliRunner().invoke, main, args, env=env)
+    assert (done.exit_code, done.output) == (0, "office hours 09:00-10:00 WIT, Monday to Friday\n")
+    bad = await asyncio.to_thread(CliRunner().invoke, main, [*args[:-1], "08:00"], env=env)
+    assert bad.exit_code == 1 and "the first earlier" in bad.output
+
+    said = Incoming("sms", PHONE, option=PERSON, agency_id=harness.agency_id)
+    answer = await engine.handle(harness.app, said)  # 10:00 WIB is 12:00 WIT: closed
+    assert answer.handed_off and "mulai 02-12-2026 09:00 WIT" in answer.text

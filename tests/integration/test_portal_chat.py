@@ -24,8 +24,9 @@ from tests.integration.portal_forms import (
     wib,
 )
 from warta.domain.channels import Channel
-from warta.services import chat_portal, staff
+from warta.services import staff
 from warta.services.chatbot import handoff
+from warta.services.chatbot import portal as chat_portal
 from warta.store.outbox import Outbox
 
 PERSON = "intent:hubungi_petugas"
@@ -104,3 +105,7 @@ async def test_the_page_refuses_what_it_cannot_take_and_speaks_english(
     forged = await harness.client.post("/portal/chat", data={"text": "halo"})
     assert forged.status_code == 403
     assert await chat_portal.talk(harness.app, uuid.UUID(citizen["id"])) == (None, ())
+    forged = await post_form(harness, "/portal/chat", "/portal/chat", option="intent:palsu")
+    assert forged.status_code == 303  # a button the bot never offered: the menu
+    talk, options = await chat_portal.talk(harness.app, uuid.UUID(citizen["id"]))
+    assert talk is not None and talk.messages[-1].intent == "bantuan" and options

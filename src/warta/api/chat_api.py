@@ -13,15 +13,17 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, Field
 
 from warta.api.auth import authenticate, warta
 from warta.api.responses import JsonResponse
 from warta.api.schemas import Strict
 from warta.deps import Warta
+from warta.domain import chat_replies
+from warta.domain.timefmt import notify_time
 from warta.errors import ValidationFailed
-from warta.services.chatbot import engine, handoff
+from warta.services.chatbot import conversations, engine, handoff
 from warta.services.chatbot.types import Incoming
 from warta.services.sending import Caller
 
@@ -80,6 +82,8 @@ async def message(
 ) -> JsonResponse:
     if not body.text.strip() and not body.option:
         raise ValidationFailed("Give a text or an option")
+    if not known_option(body.option):
+        raise ValidationFailed("option is not one the bot offers")
     app.quotas.check_rate(caller.agency.id, caller.key_type, caller.agency.rate_limit)
     incoming = Incoming(
         channel="api", address=address(caller, body.session), text=body.text,
@@ -97,6 +101,52 @@ async def _close_test_handoff(app: Warta, caller: Caller) -> None:
     for waiting in await handoff.queue(app, caller.agency.id):
         if waiting.channel == "api" and waiting.shown_address.startswith(prefix):
             await handoff.close(app, caller.agency.id, waiting.id)
+
+
+class MessageOut(BaseModel):
+    author: Literal["citizen", "bot", "staff"]
+    text: str
+    created_at: str
+
+
+class HistoryOut(BaseModel):
+    messages: list[MessageOut]
+    waiting_for_staff: bool
+
+
+@router.get(
+    "/messages",
+    response_model=HistoryOut,
+    summary="A session's conversation",
+    description="Every message of the session kept so far, oldest first: the citizen's, the "
+    "bot's and staff's (a conversation handed to a person is answered from the console; "
+    "read the answers here). `waiting_for_staff` is true until staff close it.",
+)
+async def history(
+    app: Annotated[Warta, Depends(warta)],
+    caller: Annotated[Caller, Depends(authenticate)],
+    session: Annotated[str, Query(min_length=1, max_length=100)],
+) -> JsonResponse:
+    app.quotas.check_rate(caller.agency.id, caller.key_type, caller.agency.rate_limit)
+    found = await conversations.history(app, "api", address(caller, session))
+    messages = found.messages if found is not None else []
+    return JsonResponse(
+        {
+            "messages": [
+                {"author": m.author, "text": m.text, "created_at": notify_time(m.at)}
+                for m in messages
+            ],
+            "waiting_for_staff": found is not None and found.handoff_at is not None,
+        }
+    )
+
+
+def known_option(option: str | None) -> bool:
+    """An ``intent:`` option names one of the bot's intents (the engine has no flow for
+    any other); other options are read against what the bot offered."""
+    if option is None or not option.startswith("intent:"):
+        return True
+    return option.removeprefix("intent:") in chat_replies.INTENTS
 
 
 def present(intent: str, confidence: float, text: str, options: Any) -> dict[str, Any]:

@@ -16,13 +16,14 @@ from typing import Any
 from fastapi import Request
 from fastapi.responses import HTMLResponse, Response
 
+from warta.api.chat_api import known_option
 from warta.api.pages import language_of
 from warta.api.pages import translate as _t
 from warta.api.portal_pages.common import AppDep, Citizen, SignedForm, back, page, router
 from warta.deps import Warta
 from warta.domain import chat_replies
 from warta.errors import ApiError, BadRequest
-from warta.services import chat_portal
+from warta.services.chatbot import portal as chat_portal
 from warta.services.chatbot import engine
 from warta.services.chatbot.types import Incoming
 
@@ -66,6 +67,8 @@ async def say(request: Request, app: AppDep, signed: SignedForm) -> Response:
             raise BadRequest("At most %(max)s characters", max=MAX_TEXT)
         if not text and option is None:
             raise BadRequest("Write a message first")
+        if not known_option(option):
+            option = None if text else "intent:bantuan"  # a stale or forged button: the menu
         incoming = Incoming(
             channel="portal", address=chat_portal.address_of(who), text=text, option=option,
             language=_chosen_language(request), citizen_id=who,

@@ -137,3 +137,10 @@ async def forget_old(app: Warta) -> None:
     async with app.uow() as uow:
         await uow.conversations.forget_messages_before(before)
         await uow.commit()
+
+
+async def history(app: Warta, channel: str, address: str) -> ConversationView | None:
+    """The conversation at this address with its messages; None before the first."""
+    async with app.uow() as uow:
+        row = await uow.conversations.by_address(channel, app.keyring.lookup_hash(address))
+        return None if row is None else await view(app, uow, row, history=True)

@@ -80,7 +80,7 @@ async def handle(app: Warta, incoming: Incoming) -> Answer:
         )  # fmt: skip
         answer, new_state = await flows.respond(turn)
         misunderstood = misunderstood + 1 if answer.intent == "tidak_dikenal" else 0
-        if misunderstood >= HAND_OFF_AFTER and incoming.channel != "api":
+        if misunderstood >= HAND_OFF_AFTER:
             answer, new_state = await flows.person(turn)
         agency_id = turn.agency_id
     answer = replace(answer, language=language)
@@ -117,10 +117,10 @@ async def _understand(app: Warta, text: str, option: str | None) -> nlu.Understo
     """A tapped option is certain; anything else goes to the classifier."""
     found = await model(app)
     understood = found.understand(text) if text.strip() else found.understand("")
-    if option is not None and option.startswith("intent:"):
-        intent = option.removeprefix("intent:")
+    intent = (option or "").removeprefix("intent:")
+    if option is not None and option.startswith("intent:") and intent in say.INTENTS:
         return nlu.Understood(intent, 1.0, understood.entities, understood.language)
-    if option is not None:
+    if option is not None:  # a step's own option (yes, skip, a service), or a forged one
         return nlu.Understood("bantuan", 1.0, understood.entities, understood.language)
     return understood
 
