@@ -5,22 +5,15 @@ session strings never meeting, and a test key answered alike but never reaching 
 from __future__ import annotations
 
 import uuid
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.integration.chat_model import seed
 from tests.integration.harness import Clock, Harness, wib
 from warta.services import staff
 from warta.services.chatbot import handoff
 
 PERSON = "intent:hubungi_petugas"
-
-
-@pytest.fixture(autouse=True)
-def _model(tmp_path: Path) -> None:
-    seed(tmp_path)
 
 
 @pytest.fixture

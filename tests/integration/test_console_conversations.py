@@ -14,7 +14,6 @@ import pytest
 from click.testing import CliRunner
 
 from tests.conftest import TEST_SECRET_KEY
-from tests.integration.chat_model import seed
 from tests.integration.console import Staffer, sign_in, text_of
 from tests.integration.harness import Clock, Harness, message_to, recording, wib
 from warta.cli import main
@@ -26,11 +25,6 @@ from warta.store.outbox import Outbox
 
 PHONE = "+6281234567890"
 PERSON = "intent:hubungi_petugas"
-
-
-@pytest.fixture(autouse=True)
-def _model(tmp_path: Path) -> None:
-    seed(tmp_path)
 
 
 @pytest.fixture

@@ -180,6 +180,12 @@ MATRIX: dict[str, tuple[Probe, ...] | Own] = {
         Probe(OTHER, 400, HUGE_CHAT),
         Probe("test_key", 400, HUGE_CHAT),
     ),
+    # Reading a session back: another agency's (or the test key's) same session string is
+    # a conversation of their own, empty, never the victim's.
+    "GET /v2/chat/messages": (
+        listing(OTHER, session=CHAT["session"]),
+        listing("test_key", session=CHAT["session"]),
+    ),
     # -- the console -----------------------------------------------------------------------
     "GET /console/sign-in": Own("the sign-in page"),
     "POST /console/sign-in": Own("signs in the person whose password it is"),

@@ -7,11 +7,9 @@ from __future__ import annotations
 
 import re
 import uuid
-from pathlib import Path
 
 import pytest
 
-from tests.integration.chat_model import seed
 from tests.integration.console import text_of
 from tests.integration.harness import Clock, Harness, recording
 from tests.integration.portal_forms import (
@@ -30,11 +28,6 @@ from warta.services.chatbot import portal as chat_portal
 from warta.store.outbox import Outbox
 
 PERSON = "intent:hubungi_petugas"
-
-
-@pytest.fixture(autouse=True)
-def _model(tmp_path: Path) -> None:
-    seed(tmp_path)
 
 
 @pytest.fixture

@@ -357,7 +357,11 @@ def interactive(kind: str, reply: Any) -> dict[str, Any]:
         pytest.param(interactive("nfm_reply", {"id": "x"}), [], id="flow-reply-not-read"),
         pytest.param({"type": "interactive"}, [], id="no-interactive-object"),
         pytest.param({"type": "button", "button": {"text": "Ya"}}, [], id="button-no-payload"),
-        pytest.param({"type": "image", "image": {"id": "1"}}, [], id="image-not-read"),
+        pytest.param(
+            {"type": "image", "image": {"id": "1"}},
+            [InboundChat("+6281234567890", "", "wamid.HBgNtap", WHEN, media_id="1")],
+            id="image-read-as-a-photo",
+        ),
     ],
 )
 def test_parse_webhook_reads_taps_as_inbound_with_the_option(

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -224,7 +225,11 @@ TEMPLATE_REVIEW = change(
         ),
         pytest.param(payload(status("deleted")), WebhookEvents(), id="unknown-status"),
         pytest.param(payload(inbound()), WebhookEvents(inbound=[CHAT]), id="inbound-text"),
-        pytest.param(payload(inbound("image")), WebhookEvents(), id="inbound-image-ignored"),
+        pytest.param(
+            payload(inbound("image")),
+            WebhookEvents(inbound=[replace(CHAT, text="", media_id="1479537139")]),
+            id="inbound-image-for-the-chatbot",
+        ),
         pytest.param(payload(TEMPLATE_REVIEW), WebhookEvents(), id="other-field-ignored"),
         pytest.param(
             payload(status("delivered"), inbound(), status("read", WAMID_2), entries=2),

@@ -73,6 +73,10 @@ async def telegram_update(request: Request, app: Annotated[Warta, Depends(warta)
         if update.callback_id:
             await channel.answer_callback(update.callback_id)  # stops the button's spinner
         await chat.telegram_text(app, update.chat_id, option=update.text)
+    elif update is not None and update.kind == "photo" and update.file_id:
+        # Too big or not fetched: None, and the bot answers the caption alone.
+        photo = await chat.telegram_photo(app, update.file_id)
+        await chat.telegram_text(app, update.chat_id, update.text or "", photo=photo)
     elif update is not None:
         await chat.telegram_text(app, update.chat_id, update.text or "")
     return Response(status_code=200)

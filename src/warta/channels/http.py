@@ -24,7 +24,7 @@ from typing import Any
 
 import httpx
 
-from warta.errors import DeliveryError, ProviderUnavailable, TechnicalFailure
+from warta.errors import DeliveryError, InvalidInput, ProviderUnavailable, TechnicalFailure
 
 #: Raised by httpx for a request that never got an answer; ``InvalidURL`` is no HTTPError.
 TRANSPORT_ERRORS = (httpx.HTTPError, httpx.InvalidURL)
@@ -64,3 +64,22 @@ def json_object(response: httpx.Response) -> dict[str, Any]:
     except ValueError:
         return {}
     return data if isinstance(data, dict) else {}
+
+
+async def read_capped(response: httpx.Response, max_bytes: int) -> bytes:
+    """A streamed answer's body, or ``InvalidInput`` as soon as it is over ``max_bytes``
+    (its Content-Length is believed when it says so, and the bytes are counted anyway):
+    a photo a citizen sent is fetched from the chat service without trusting its size."""
+    declared = response.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > max_bytes:
+        raise too_big(max_bytes)
+    body = bytearray()
+    async for chunk in response.aiter_bytes():
+        body += chunk
+        if len(body) > max_bytes:
+            raise too_big(max_bytes)
+    return bytes(body)
+
+
+def too_big(max_bytes: int) -> InvalidInput:
+    return InvalidInput("The file is larger than %(limit)s bytes", limit=max_bytes)

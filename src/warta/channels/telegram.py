@@ -6,6 +6,14 @@
          -> {"ok": true, "result": {"message_id": 42, ...}}
     POST {base_url}/bot{token}/answerCallbackQuery   {"callback_query_id", "text"}
     POST {base_url}/bot{token}/setWebhook    {"url", "secret_token", "allowed_updates"}
+    POST {base_url}/bot{token}/getFile       {"file_id"}
+         -> {"ok": true, "result": {"file_id", "file_size", "file_path": "photos/file_7.jpg"}}
+    GET  {base_url}/file/bot{token}/{file_path}    the file's bytes
+
+A photo a citizen sends comes as a message with a ``photo`` array of sizes (``parse_update``:
+kind "photo", ``file_id`` the largest size's, ``text`` the caption); ``download`` fetches
+it, refusing with ``InvalidInput`` one over the caller's byte limit (by the ``file_size``
+getFile reports, then by the bytes counted as they stream, stopping past the limit).
 
 A bot cannot write first. The portal shows ``link_url(config, new_link_code())``
 (``https://t.me/<bot>?start=<code>``); opening it makes Telegram send ``/start <code>`` to
@@ -49,7 +57,7 @@ from typing import Any, Literal
 
 import httpx
 
-from warta.channels.http import transport_errors
+from warta.channels.http import read_capped, too_big, transport_errors
 from warta.domain.channels import ChannelName, Option, OutboundMessage, SendResult
 from warta.domain.quick_replies import telegram_rows
 from warta.errors import (
@@ -84,6 +92,8 @@ _CHAT_ID = re.compile(r"-?[0-9]{1,20}")
 #: ``/start``, ``/start@our_bot``, then the deep-link payload if any.
 _START = re.compile(r"/start(?:@[A-Za-z0-9_]+)?(?:\s+(?P<payload>.*))?", re.DOTALL)
 _BOT_PATH = re.compile(r"/bot[0-9]+:[A-Za-z0-9_-]+")
+#: What getFile gives as ``file_path`` ("photos/file_7.jpg"): no "..", no query, no scheme.
+_FILE_PATH = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9_.-]*(?:/[A-Za-z0-9_-][A-Za-z0-9_.-]*)*")
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,6 +123,9 @@ class TelegramConfig:
 
     def method_url(self, method: str) -> str:
         return f"{self.base_url.rstrip('/')}/bot{self.token}/{method}"
+
+    def file_url(self, file_path: str) -> str:
+        return f"{self.base_url.rstrip('/')}/file/bot{self.token}/{file_path}"
 
 
 class _RedactToken(logging.Filter):
@@ -210,6 +223,34 @@ class TelegramChannel:
             log.warning("telegram callback not answered (%s: %s)", type(exc).__name__, exc)
             return False
         return True
+
+    async def download(self, file_id: str, max_bytes: int) -> bytes:
+        """The bytes of a file a citizen sent (``Update.file_id``): getFile, then the file.
+
+        Raises ``InvalidInput`` when the file is over ``max_bytes`` (as getFile reports it,
+        or as counted while it streams: the download stops past the limit), Bot API errors
+        as ``send`` does (an unknown file_id is a 400: ``TechnicalFailure``), and
+        ``ProviderUnavailable`` for a connect error, a timeout or a dropped connection.
+        """
+        if self._closed:
+            raise ProviderUnavailable("Telegram channel is closed")
+        answer = await self._call("getFile", {"file_id": file_id})
+        result = answer.get("result")
+        result = result if isinstance(result, dict) else {}
+        size, path = result.get("file_size"), result.get("file_path")
+        if isinstance(size, int) and not isinstance(size, bool) and size > max_bytes:
+            raise too_big(max_bytes)
+        if not isinstance(path, str) or ".." in path or not _FILE_PATH.fullmatch(path):
+            # Telegram gives no path for a file over its 20 MB download limit.
+            raise TechnicalFailure("Telegram answered getFile without a usable file_path")
+        with transport_errors("Telegram", url="Telegram base URL", chain=False):
+            async with self._http.stream(
+                "GET", self.config.file_url(path), timeout=self.config.timeout
+            ) as response:
+                if not response.is_success:
+                    await response.aread()
+                    raise _translate(response.status_code, _description(response))
+                return await read_capped(response, max_bytes)
 
     async def aclose(self) -> None:
         self._closed = True
@@ -398,14 +439,16 @@ class Update:
     ``start``: ``/start <code>`` from a t.me link (``code`` None when there was no valid
     one); ``text``: anything else typed (``text``); ``option``: a quick-reply button
     tapped, ``text`` the option's id (its ``callback_data``), ``callback_id`` for
-    ``TelegramChannel.answer_callback``.
+    ``TelegramChannel.answer_callback``; ``photo``: a photo sent, ``text`` its caption
+    ("" without one), ``file_id`` its largest size's for ``TelegramChannel.download``.
     """
 
-    kind: Literal["start", "text", "option"]
+    kind: Literal["start", "text", "option", "photo"]
     chat_id: str
     code: str | None = None
     text: str | None = None
     callback_id: str | None = None
+    file_id: str | None = None
 
 
 def parse_update(update: Mapping[str, Any]) -> Update | None:
@@ -416,9 +459,12 @@ def parse_update(update: Mapping[str, Any]) -> Update | None:
     ``"text": "halo"`` -> ``Update("text", "42", text="halo")``; ``{"callback_query":
     {"id": "4382", "data": "cek_status", "message": {"chat": {"id": 42, "type":
     "private"}, ...}}}`` -> ``Update("option", "42", text="cek_status",
-    callback_id="4382")``. Ignored: edited
+    callback_id="4382")``; ``{"message": {"chat": ..., "photo": [{"file_id": "AgAC-s",
+    "width": 90, ...}, {"file_id": "AgAC-m", "width": 800, ...}], "caption": "lubang"}}``
+    -> ``Update("photo", "42", text="lubang", file_id="AgAC-m")``. Ignored: edited
     messages, channel posts and every other update kind, chats that are not private
-    (groups, channels), and messages without text (stickers, photos, voice).
+    (groups, channels), and messages with neither text nor a photo (stickers, voice,
+    documents).
     """
     callback = update.get("callback_query")
     if isinstance(callback, dict):
@@ -427,17 +473,41 @@ def parse_update(update: Mapping[str, Any]) -> Update | None:
     if not isinstance(message, dict):
         return None
     chat, text = message.get("chat"), message.get("text")
-    if not isinstance(chat, dict) or chat.get("type") != "private" or not isinstance(text, str):
+    if not isinstance(chat, dict) or chat.get("type") != "private":
         return None
     chat_id = chat.get("id")
     if not isinstance(chat_id, int) or isinstance(chat_id, bool):
         return None
+    if not isinstance(text, str):
+        file_id = _largest_photo(message.get("photo"))
+        if file_id is None:
+            return None
+        caption = message.get("caption")
+        caption = caption if isinstance(caption, str) else ""
+        return Update(kind="photo", chat_id=str(chat_id), text=caption, file_id=file_id)
     start = _START.fullmatch(text.strip())
     if start is None:
         return Update(kind="text", chat_id=str(chat_id), text=text)
     payload = (start.group("payload") or "").strip()
     code = payload if _START_CODE.fullmatch(payload) else None
     return Update(kind="start", chat_id=str(chat_id), code=code)
+
+
+def _largest_photo(sizes: object) -> str | None:
+    """The ``file_id`` of the largest PhotoSize (by pixels, then bytes); Telegram lists
+    them smallest first, but that order is not promised."""
+    if not isinstance(sizes, list):
+        return None
+
+    def _int(value: object) -> int:
+        return value if isinstance(value, int) and not isinstance(value, bool) else 0
+
+    found = [
+        (_int(size.get("width")) * _int(size.get("height")), _int(size.get("file_size")), fid)
+        for size in sizes
+        if isinstance(size, dict) and isinstance(fid := size.get("file_id"), str) and fid
+    ]
+    return max(found)[2] if found else None
 
 
 def _tapped(callback: Mapping[str, Any]) -> Update | None:

@@ -32,6 +32,17 @@ error's ``error.code`` first and the HTTP status second:
     other code: HTTP 5xx -> ProviderUnavailable, 429 -> TemporaryFailure, else TechnicalFailure
     connect error, timeout, dropped connection             -> ProviderUnavailable
 
+A photo a citizen sends arrives as an inbound ``image`` with its media id; ``download``
+fetches it in two requests, both with the bearer token:
+
+    GET {base_url}/{api_version}/{media_id}  -> {"url", "mime_type", "sha256", "file_size", "id"}
+    GET <url>                                -> the bytes (the url lives about 5 minutes)
+
+refusing with ``InvalidInput`` a file over the caller's byte limit (by ``file_size``,
+then by the bytes counted as they stream, stopping past the limit). Errors translate as
+a send's; a url that is neither https nor on the base URL's scheme is refused, since the
+token goes with it.
+
 Messages carry the HTTP status and Meta's numeric code, never Meta's text, the token or the
 number: Meta's ``error_data.details`` quotes the recipient.
 """
@@ -42,11 +53,11 @@ import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 import httpx
 
-from warta.channels.http import transport_errors
+from warta.channels.http import json_object, read_capped, too_big, transport_errors
 
 # The webhooks are read in their own module; callers import them from here, with the rest.
 from warta.channels.whatsapp_webhooks import E164, PROVIDER
@@ -62,6 +73,7 @@ from warta.errors import (
     ConfigurationError,
     ContactGone,
     DeliveryError,
+    InvalidInput,
     ProviderUnavailable,
     TechnicalFailure,
     TemporaryFailure,
@@ -76,6 +88,8 @@ MAX_BUTTONS_BODY = 1024
 MAX_LIST_BODY = 4096
 
 _DIGITS = re.compile(r"[0-9]+")
+#: A media id (Graph gives digits); checked before it goes into a URL path.
+_MEDIA_ID = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9_.-]{0,199}")
 
 REENGAGEMENT = 131047  # more than 24 h since the citizen last wrote: only a template may go
 CONTACT_GONE_CODES = frozenset({131026})
@@ -126,6 +140,10 @@ class WhatsAppConfig:
         version = quote(self.api_version.strip("/"), safe="")
         return f"{self.base_url.rstrip('/')}/{version}/{self.phone_number_id}/messages"
 
+    def media_url(self, media_id: str) -> str:
+        version = quote(self.api_version.strip("/"), safe="")
+        return f"{self.base_url.rstrip('/')}/{version}/{quote(media_id, safe='')}"
+
 
 async def _window_closed(number: str) -> bool:
     return False
@@ -171,6 +189,43 @@ class WhatsAppChannel:
             if response.is_success or _error_code(response) != REENGAGEMENT:
                 return _result(response)
         return _result(await self._post(template_request(number, message, self.config)))
+
+    async def download(self, media_id: str, max_bytes: int) -> bytes:
+        """The bytes of a photo a citizen sent (``InboundChat.media_id``).
+
+        Raises ``InvalidInput`` when it is over ``max_bytes`` (as Graph reports its
+        ``file_size``, or as counted while it streams: the download stops past the
+        limit) or the media id is malformed, Graph errors as ``send`` does, and
+        ``ProviderUnavailable`` for a connect error, a timeout or a dropped connection.
+        """
+        if self._closed:
+            raise ProviderUnavailable("WhatsApp channel is closed")
+        if not _MEDIA_ID.fullmatch(media_id):
+            raise InvalidInput("not a WhatsApp media id")
+        headers = {"Authorization": f"Bearer {self.config.access_token}"}
+        with transport_errors("WhatsApp", url="WhatsApp base URL"):
+            response = await self._http.get(
+                self.config.media_url(media_id), headers=headers, timeout=self.config.timeout
+            )
+        if not response.is_success:
+            raise _translate(response.status_code, _error_code(response))
+        media = json_object(response)
+        size, url = media.get("file_size"), media.get("url")
+        if isinstance(size, int) and not isinstance(size, bool) and size > max_bytes:
+            raise too_big(max_bytes)
+        if not isinstance(url, str) or urlsplit(url).scheme not in (
+            "https",
+            urlsplit(self.config.base_url).scheme,
+        ):
+            raise TechnicalFailure("WhatsApp answered the media query without a usable url")
+        with transport_errors("WhatsApp", url="WhatsApp media URL"):
+            async with self._http.stream(
+                "GET", url, headers=headers, timeout=self.config.timeout
+            ) as got:
+                if not got.is_success:
+                    await got.aread()
+                    raise _translate(got.status_code, _error_code(got))
+                return await read_capped(got, max_bytes)
 
     async def aclose(self) -> None:
         self._closed = True

@@ -1,7 +1,8 @@
 """The WhatsApp Business Cloud API's webhooks, as pure functions: the GET handshake Meta
 makes when the webhook URL is set (``verify_subscription``), the ``X-Hub-Signature-256``
 every POST carries (``valid_signature``), and what a POST says (``parse_webhook``):
-delivery statuses of what ``warta.channels.whatsapp`` sent, and citizens' texts.
+delivery statuses of what ``warta.channels.whatsapp`` sent, and citizens' texts, taps
+and photos.
 
 ``warta.api.chat_webhooks`` serves them; ``warta.channels.whatsapp`` re-exports the names.
 """
@@ -46,7 +47,9 @@ class InboundChat:
     """A text a citizen sent to our WhatsApp number; it opens the 24-hour window.
 
     A tapped quick reply (a reply button or a list row) comes as one too: ``option`` is
-    the option's id and ``text`` its title, as the citizen saw it in the chat.
+    the option's id and ``text`` its title, as the citizen saw it in the chat. A photo
+    (an ``image`` message) has ``media_id``, for ``WhatsAppChannel.download``, and
+    ``text`` its caption ("" without one).
     """
 
     sender: str  # E.164 with "+"
@@ -54,6 +57,7 @@ class InboundChat:
     wamid: str
     timestamp: datetime  # when WhatsApp received it, UTC
     option: str | None = None
+    media_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,7 +114,9 @@ def parse_webhook(payload: Mapping[str, Any]) -> WebhookEvents:
     quote the number). Inbound ``messages`` become ``InboundChat``: of type text, and
     the replies to our quick replies: ``interactive`` (``button_reply`` or
     ``list_reply``: ``{"id", "title"}``) and ``button`` (a template's quick-reply button:
-    ``{"payload", "text"}``), with ``option`` the id. Images and the rest are not read.
+    ``{"payload", "text"}``), with ``option`` the id; and ``image`` (``{"id", "caption",
+    "mime_type", "sha256"}``), with ``media_id`` its id and ``text`` its caption. Audio,
+    video, documents, stickers and the rest are not read.
     """
     if not isinstance(payload, Mapping) or payload.get("object") != "whatsapp_business_account":
         raise InvalidInput("not a WhatsApp Business Account webhook")
@@ -154,6 +160,9 @@ def _read_status(status: dict[str, Any], events: WebhookEvents) -> None:
 def _inbound(message: dict[str, Any]) -> InboundChat | None:
     sender, wamid = message.get("from"), message.get("id")
     body, option = _said(message)
+    media_id = _image(message)
+    if media_id is not None:
+        body, option = _caption(message), None
     if body is None:
         return None
     number = f"+{sender}"  # Meta gives the number as digits only
@@ -163,7 +172,23 @@ def _inbound(message: dict[str, Any]) -> InboundChat | None:
         when = datetime.fromtimestamp(int(message.get("timestamp", "")), UTC)
     except (ValueError, TypeError, OverflowError, OSError):
         return None
-    return InboundChat(sender=number, text=body, wamid=wamid, timestamp=when, option=option)
+    return InboundChat(
+        sender=number, text=body, wamid=wamid, timestamp=when, option=option, media_id=media_id
+    )
+
+
+def _image(message: dict[str, Any]) -> str | None:
+    """An ``image`` message's media id, else None."""
+    image = message.get("image")
+    if message.get("type") != "image" or not isinstance(image, dict):
+        return None
+    media_id = image.get("id")
+    return media_id if isinstance(media_id, str) and media_id else None
+
+
+def _caption(message: dict[str, Any]) -> str:
+    caption = message["image"].get("caption")
+    return caption if isinstance(caption, str) else ""
 
 
 def _said(message: dict[str, Any]) -> tuple[str | None, str | None]:

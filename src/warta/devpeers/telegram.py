@@ -4,6 +4,8 @@
                                     reply_markup (an inline keyboard)
     POST /bot<token>/answerCallbackQuery   callback_query_id, text (0-200)
     POST /bot<token>/setWebhook     url, secret_token, allowed_updates
+    POST /bot<token>/getFile        file_id -> {file_id, file_unique_id, file_size, file_path}
+    GET  /file/bot<token>/<file_path>   the file's bytes (404 for an unknown path)
 
 Parameters come as JSON, a form or the query string, as the Bot API takes them; method
 names are case-insensitive, as there. Answers are the Bot API's own JSON:
@@ -16,7 +18,9 @@ to throttle (429 with ``retry_after``), fail (500) or hang.
 
 ``deliver_update`` POSTs an Update to the registered webhook with the
 ``X-Telegram-Bot-Api-Secret-Token`` header, as Telegram does; ``start`` plays a citizen
-opening the bot's ``t.me`` link, ``write`` typing a message and ``tap`` pressing an inline
+opening the bot's ``t.me`` link, ``write`` typing a message, ``send_photo`` sending a
+photo (kept under a new file_id, offered as two PhotoSizes of the same bytes, for
+getFile and the file route), and ``tap`` pressing an inline
 button under a message the bot sent (a ``callback_query`` Update; the query then waits
 for answerCallbackQuery, recorded in ``answered``). As Telegram does, an Update whose kind
 is not in the webhook's ``allowed_updates`` is not delivered. Unlike Telegram, a webhook
@@ -111,6 +115,8 @@ class BotApi:
     url: str = ""
     #: Callback queries delivered and not answered yet.
     _open_queries: set[str] = field(default_factory=set)
+    #: Photos citizens sent: file_id -> (file_path, bytes).
+    _files: dict[str, tuple[str, bytes]] = field(default_factory=dict)
     _message_ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     _update_ids: itertools.count[int] = field(default_factory=lambda: itertools.count(500_000))
     _failures: deque[Failure] = field(default_factory=deque)
@@ -130,7 +136,10 @@ class BotApi:
     @contextlib.asynccontextmanager
     async def running(self) -> AsyncIterator[BotApi]:
         app = Starlette(
-            routes=[Route("/bot{token}/{method}", self._method, methods=["GET", "POST"])]
+            routes=[
+                Route("/bot{token}/{method}", self._method, methods=["GET", "POST"]),
+                Route("/file/bot{token}/{path:path}", self._file, methods=["GET"]),
+            ]
         )
         async with serve_asgi(app) as url:
             self.url = url
@@ -164,6 +173,29 @@ class BotApi:
     async def write(self, chat_id: int, text: str) -> int:
         self.chats.add(chat_id)
         return await self.deliver_update({"message": private_message(chat_id, text)})
+
+    async def send_photo(self, chat_id: int, data: bytes, caption: str = "") -> int:
+        """The citizen sent a photo (``data``, with ``caption``); Warta's HTTP status. As
+        Telegram does, the message lists the photo in several sizes, smallest first: here
+        a thumbnail entry and the full one, whose file_id getFile and the file route
+        serve ``data`` under."""
+        self.chats.add(chat_id)
+        file_id = "AgACAgUAAxkBAAI" + secrets.token_urlsafe(30)
+        thumb_id = "AgACAgUAAxkBAAI" + secrets.token_urlsafe(30)
+        number = len(self._files)
+        self._files[file_id] = (f"photos/file_{number}.jpg", data)
+        self._files[thumb_id] = (f"photos/file_{number}_s.jpg", data[:1024])
+        message = private_message(chat_id, "")
+        del message["text"]
+        message["photo"] = [
+            {"file_id": thumb_id, "file_unique_id": secrets.token_hex(8), "file_size": 1024,
+             "width": 90, "height": 67},
+            {"file_id": file_id, "file_unique_id": secrets.token_hex(8), "file_size": len(data),
+             "width": 1280, "height": 960},
+        ]  # fmt: skip
+        if caption:
+            message["caption"] = caption
+        return await self.deliver_update({"message": message})
 
     async def tap(self, chat_id: int, data: str) -> int:
         """The citizen pressed the button with ``callback_data`` ``data`` under the latest
@@ -219,7 +251,39 @@ class BotApi:
             return self._set_webhook(params)
         if method == "answercallbackquery":
             return self._answer_callback(params)
+        if method == "getfile":
+            return self._get_file(params)
         return _error(404, "Not Found")
+
+    def _get_file(self, params: dict[str, Any]) -> Response:
+        file_id = params.get("file_id")
+        if not isinstance(file_id, str) or not file_id:
+            return _error(400, "Bad Request: file_id is empty")
+        if file_id not in self._files:
+            return _error(400, "Bad Request: invalid file_id")
+        path, data = self._files[file_id]
+        result = {
+            "file_id": file_id,
+            "file_unique_id": file_id[-12:],
+            "file_size": len(data),
+            "file_path": path,
+        }
+        return JSONResponse({"ok": True, "result": result})
+
+    async def _file(self, request: Request) -> Response:
+        """A file's bytes, as Telegram's file server gives them (not a Bot API method: a
+        plain 404 for a wrong token or path)."""
+        path = request.path_params["path"]
+        found = next((data for p, data in self._files.values() if p == path), None)
+        if not secrets.compare_digest(request.path_params["token"], self.token):
+            found = None
+        response = (
+            Response("Not Found", status_code=404)
+            if found is None
+            else Response(found, media_type="image/jpeg")
+        )
+        self.calls.append(Call("file", time.monotonic(), response.status_code))
+        return response
 
     def _send_message(self, params: dict[str, Any]) -> Response:
         chat_id = params.get("chat_id")

@@ -1,6 +1,10 @@
 """A local WhatsApp Cloud API (Meta Graph API), for testing ``WhatsAppChannel``.
 
     POST /{version}/{phone_number_id}/messages     Authorization: Bearer <access token>
+    GET  /{version}/{media_id}                     Authorization: Bearer <access token>
+         -> {"messaging_product", "url", "mime_type", "sha256", "file_size", "id"}
+    GET  /whatsapp_business/attachments/?mid=<media id>    Authorization: Bearer ...
+         -> the media's bytes (the ``url`` above; Meta's lives on lookaside.fbsbx.com)
 
 It checks what Graph checks (the token, the phone number id, ``messaging_product``, the
 shape of a text or template message: the template exists, in that language, with as many
@@ -14,9 +18,10 @@ Warta's side shows in tests.
 
 ``status_webhook`` and ``inbound_webhook`` build the webhooks Meta would POST to Warta,
 signed with X-Hub-Signature-256; ``tap_webhook`` the one for a tapped reply button or
-list row. The signing and payload shapes are written out here on
-purpose instead of importing ``warta.channels.whatsapp``, so a mistake on Warta's side
-cannot be mirrored by the peer it is tested against.
+list row; ``image_webhook`` the one for a photo, whose bytes it keeps for the media
+routes. The signing and payload shapes are written out here on purpose instead of
+importing ``warta.channels.whatsapp``, so a mistake on Warta's side cannot be mirrored by
+the peer it is tested against.
 """
 
 from __future__ import annotations
@@ -160,6 +165,29 @@ def reply_value(
     }
 
 
+def image_value(number: str, media_id: str, data: bytes, caption: str = "") -> dict[str, Any]:
+    """A citizen's photo: an ``image`` message naming the media by id."""
+    image: dict[str, Any] = {
+        "mime_type": "image/jpeg",
+        "sha256": hashlib.sha256(data).hexdigest(),
+        "id": media_id,
+    }
+    if caption:
+        image["caption"] = caption
+    return {
+        "contacts": [{"profile": {"name": "Siti Rahayu"}, "wa_id": number}],
+        "messages": [
+            {
+                "from": number,
+                "id": _wamid(),
+                "timestamp": str(int(time.time())),
+                "type": "image",
+                "image": image,
+            }
+        ],
+    }
+
+
 def _wamid() -> str:
     return "wamid.HBgN" + secrets.token_urlsafe(24)
 
@@ -196,6 +224,8 @@ class GraphLike:
     requests: int = 0
     url: str = ""
     _failures: deque[tuple[int, int | None]] = field(default_factory=deque)
+    #: Media citizens sent: media id -> bytes.
+    media: dict[str, bytes] = field(default_factory=dict)
 
     def fail_next(self, count: int = 1, *, status: int, code: int | None = None) -> None:
         """Answer the next ``count`` requests with ``status`` (and Graph error ``code``)."""
@@ -204,7 +234,11 @@ class GraphLike:
     @contextlib.asynccontextmanager
     async def running(self) -> AsyncIterator[GraphLike]:
         app = Starlette(
-            routes=[Route("/{version}/{phone_id}/messages", self._messages, methods=["POST"])]
+            routes=[
+                Route("/whatsapp_business/attachments/", self._download, methods=["GET"]),
+                Route("/{version}/{phone_id}/messages", self._messages, methods=["POST"]),
+                Route("/{version}/{media_id}", self._media, methods=["GET"]),
+            ]
         )
         async with serve_asgi(app) as url:
             self.url = url
@@ -243,6 +277,48 @@ class GraphLike:
             context=offered.wamid if offered is not None else None,
         )
         return self._signed(envelope(value))
+
+    def image_webhook(self, number: str, data: bytes, caption: str = "") -> tuple[bytes, str]:
+        """A citizen's photo (``data``, with ``caption``) to us, kept under a new media id
+        for the media routes; the signed body and X-Hub-Signature-256, as
+        ``inbound_webhook``."""
+        media_id = str(10**15 + secrets.randbelow(9 * 10**15))
+        self.media[media_id] = data
+        value = image_value(number.removeprefix("+"), media_id, data, caption)
+        return self._signed(envelope(value))
+
+    def _authorised(self, request: Request) -> bool:
+        scheme, _, token = request.headers.get("authorization", "").partition(" ")
+        return scheme == "Bearer" and hmac.compare_digest(token, self.access_token)
+
+    async def _media(self, request: Request) -> Response:
+        """What Graph says of a media id: where to download it (for about 5 minutes)."""
+        self.requests += 1
+        if not self._authorised(request):
+            return _error(190, "Error validating access token", kind="OAuthException")
+        media_id = request.path_params["media_id"]
+        data = self.media.get(media_id)
+        if data is None:
+            return _error(100, "Unsupported get request. Object does not exist", subcode=33)
+        return JSONResponse(
+            {
+                "messaging_product": "whatsapp",
+                "url": f"{self.url}/whatsapp_business/attachments/?mid={media_id}&ext=1",
+                "mime_type": "image/jpeg",
+                "sha256": hashlib.sha256(data).hexdigest(),
+                "file_size": len(data),
+                "id": media_id,
+            }
+        )
+
+    async def _download(self, request: Request) -> Response:
+        self.requests += 1
+        if not self._authorised(request):
+            return _error(190, "Error validating access token", kind="OAuthException")
+        data = self.media.get(request.query_params.get("mid", ""))
+        if data is None:
+            return Response("Not Found", status_code=404)
+        return Response(data, media_type="image/jpeg")
 
     def _signed(self, payload: dict[str, Any]) -> tuple[bytes, str]:
         # Meta escapes non-ASCII in its JSON; the signature covers these exact bytes.

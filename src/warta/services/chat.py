@@ -10,19 +10,25 @@ citizen's own message opens the 24-hour window in which free text may be sent.
 Anything else a citizen writes (or a quick reply they tap) goes to the chatbot
 (``services.chatbot.engine``), whose answer comes back in the same chat. Nothing a citizen
 wrote is logged.
+
+A photo (the guided complaint's optional step) is downloaded from the chat service, at
+most ``case_photo_max_bytes``, and goes to the chatbot with its caption as the text; the
+case's filing checks and strips it. One that cannot be fetched or is too big is left out
+(its error's class logged, nothing of it) and the caption answered alone.
 """
 
 from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Awaitable
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from warta.channels.telegram import TelegramChannel, link_url, new_link_code
 from warta.channels.whatsapp import WhatsAppChannel
 from warta.domain.channels import Channel, Routes
-from warta.errors import BadRequest, DeliveryError
+from warta.errors import BadRequest, DeliveryError, InvalidInput
 from warta.services import citizens
 from warta.services.chatbot import engine, outbound
 from warta.services.chatbot.types import Incoming
@@ -87,14 +93,37 @@ async def telegram_start(app: Warta, chat_id: str, code: str) -> bool:
 
 
 async def telegram_text(
-    app: Warta, chat_id: str, text: str = "", option: str | None = None
+    app: Warta,
+    chat_id: str,
+    text: str = "",
+    option: str | None = None,
+    photo: bytes | None = None,
 ) -> None:
-    """A message (or a tapped quick reply) to the bot: the chatbot answers in the chat."""
+    """A message (or a tapped quick reply, or a photo with its caption as ``text``) to
+    the bot: the chatbot answers in the chat."""
     address = f"telegram:{chat_id}"
-    answer = await engine.handle(app, Incoming("telegram", address, text, option=option))
+    incoming = Incoming("telegram", address, text, option=option, photo=photo)
+    answer = await engine.handle(app, incoming)
     await outbound.deliver(
         app, "telegram", address, None, answer.text, answer.options, answer.language
     )
+
+
+async def telegram_photo(app: Warta, file_id: str) -> bytes | None:
+    """The photo a citizen sent the bot (``Update.file_id``), or None when it cannot be
+    had: too big, gone, or Telegram unreachable."""
+    bot = telegram(app)
+    if bot is None:
+        return None
+    return await _fetched("telegram", bot.download(file_id, app.settings.case_photo_max_bytes))
+
+
+async def _fetched(service: str, download: Awaitable[bytes]) -> bytes | None:
+    try:
+        return await download
+    except (DeliveryError, InvalidInput) as exc:  # the caption is still answered
+        log.warning("%s photo not downloaded (%s)", service, type(exc).__name__)
+        return None
 
 
 async def _reply(app: Warta, chat_id: str, text: str) -> None:
@@ -143,9 +172,14 @@ async def whatsapp_events(app: Warta, events: WebhookEvents) -> None:
         await uow.commit()
     if callbacks:
         await app.queue.submit("callback", callbacks)
+    channel = whatsapp(app)
+    max_bytes = app.settings.case_photo_max_bytes
     for message in events.inbound:
         address = f"whatsapp:{message.sender}"
-        incoming = Incoming("whatsapp", address, message.text, option=message.option)
+        photo = None
+        if message.media_id is not None and channel is not None:
+            photo = await _fetched("whatsapp", channel.download(message.media_id, max_bytes))
+        incoming = Incoming("whatsapp", address, message.text, option=message.option, photo=photo)
         answer = await engine.handle(app, incoming)
         await outbound.deliver(
             app, "whatsapp", address, None, answer.text, answer.options, answer.language

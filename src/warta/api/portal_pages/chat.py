@@ -23,8 +23,8 @@ from warta.api.portal_pages.common import AppDep, Citizen, SignedForm, back, pag
 from warta.deps import Warta
 from warta.domain import chat_replies
 from warta.errors import ApiError, BadRequest
-from warta.services.chatbot import portal as chat_portal
 from warta.services.chatbot import engine
+from warta.services.chatbot import portal as chat_portal
 from warta.services.chatbot.types import Incoming
 
 MAX_TEXT = 2000
