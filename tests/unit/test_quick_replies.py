@@ -457,9 +457,9 @@ any_options = st.lists(
 @given(any_options)
 def test_every_channel_stays_within_its_limits(given_options: list[Option]) -> None:
     for row in telegram_rows(given_options):
-        assert 1 <= len(row) <= 3
+        assert 0 < len(row) <= 3
         for option in row:
-            assert 1 <= len(option.id.encode("utf-8")) <= 64 and option.title.strip()
+            assert 0 < len(option.id.encode("utf-8")) <= 64 and option.title.strip()
     menu = whatsapp_menu(given_options)
     if menu is not None:
         title_limit, id_limit = (20, 256) if menu.kind == "button" else (24, 200)
@@ -467,7 +467,7 @@ def test_every_channel_stays_within_its_limits(given_options: list[Option]) -> N
         assert len({o.id for o in menu.options}) == len(menu.options)
         assert len({o.title for o in menu.options}) == len(menu.options)
         for option in menu.options:
-            assert 1 <= len(option.title) <= title_limit and 1 <= len(option.id) <= id_limit
+            assert 0 < len(option.title) <= title_limit and 0 < len(option.id) <= id_limit
     offered = sms_options(given_options)
     for number, option in enumerate(offered, 1):
         assert read_sms_reply(str(number), given_options) == option.id
