@@ -2,8 +2,7 @@
 them (the Telegram Bot API, the WhatsApp Cloud API, the SMSC over SMPP): a citizen asks
 about the message they just received, asks the status of a report, files a complaint
 through the quick replies, stops and restarts messages, and reaches a person whose answer
-comes back on the same channel. The portal's chat page has its own tests
-(test_portal_chat.py)."""
+comes back on the same channel; and the same through the portal's chat page."""
 
 from __future__ import annotations
 
@@ -19,14 +18,17 @@ from typing import Any
 import pytest
 
 from tests.integration.harness import Clock, Harness, code_in, make_settings, running_warta
+from tests.integration.portal_forms import post_form, sign_in
 from warta.devpeers.loopback import serve_asgi
 from warta.services import citizen_self, staff
 from warta.services.admin import create_template
 from warta.services.cases import catalogue, filing
 from warta.services.cases.types import Actor, NewCase
 from warta.services.chatbot import handoff, template_qa
+from warta.services.chatbot import portal as chat_portal
 from warta.store.outbox import Outbox
 
+_portal_chats: list[Any] = []  # the portal chat under test, whose pages ``until`` reloads
 NIK = "3273014101900002"
 PHONE = "+6281234567890"
 CHAT_ID = 424242
@@ -47,6 +49,8 @@ async def harness(sqlite_url: str, tmp_path: Path, clock: Clock) -> AsyncIterato
 async def until(check: Callable[[], Any], what: str, timeout: float = 15.0) -> Any:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
+        if _portal_chats:  # the portal is read by asking for its pages again
+            await _portal_chats[-1].refresh()
         found = check()
         if found:
             return found
@@ -161,6 +165,45 @@ class SmsChat(Chat):
 
     def received(self) -> list[str]:
         return [m.body for m in self._mine()]
+
+
+class PortalChat(Chat):
+    """The portal's chat page, signed in, through its forms (no JavaScript); what the
+    citizen receives is the page's conversation and their inbox."""
+
+    def __init__(self, harness: Harness, citizen_id: uuid.UUID) -> None:
+        self.harness, self.citizen_id = harness, citizen_id
+        self.page = ""
+        self.seen: list[str] = []
+
+    async def _post(self, **fields: str) -> str:
+        before = len(await self._conversation())
+        sent = await post_form(self.harness, "/portal/chat", "/portal/chat", **fields)
+        assert sent.status_code == 303, sent.text
+        self.page = (await self.harness.client.get("/portal/chat")).text
+        said = [m for m in (await self._conversation())[before:] if m.author != "citizen"]
+        return said[-1].text
+
+    async def _conversation(self) -> list[Any]:
+        found, _ = await chat_portal.talk(self.harness.app, self.citizen_id)
+        return found.messages if found is not None else []
+
+    async def say(self, text: str) -> str:
+        return await self._post(text=text)
+
+    async def choose(self, option_id: str) -> str:
+        assert option_id in self.options(), (option_id, self.options())
+        return await self._post(option=option_id)
+
+    def options(self) -> list[str]:
+        return re.findall(r'name="option" value="([^"]+)"', self.page)
+
+    def received(self) -> list[str]:
+        return self.seen
+
+    async def refresh(self) -> None:
+        inbox = (await self.harness.client.get("/portal/inbox")).text
+        self.seen = [m.text for m in await self._conversation()] + [inbox]
 
 
 def bot_said(messages: list[Any], field: str = "text") -> list[Any]:
@@ -281,6 +324,17 @@ async def test_on_whatsapp(harness: Harness) -> None:
     chat = WhatsAppChat(harness, graph)
     await chat.say("halo")  # opens the 24-hour window, as a citizen writing first does
     await the_whole_conversation(harness, person, chat)
+
+
+async def test_on_the_portal(harness: Harness) -> None:
+    person = await citizen(harness, ["sms"])
+    await sign_in(harness, harness.app.outbox)
+    chat = PortalChat(harness, uuid.UUID(person["id"]))
+    _portal_chats.append(chat)
+    try:
+        await the_whole_conversation(harness, person, chat)
+    finally:
+        _portal_chats.clear()
 
 
 async def test_on_sms(harness: Harness) -> None:

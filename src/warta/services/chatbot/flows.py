@@ -156,7 +156,7 @@ async def complaint(turn: Turn) -> tuple[Answer, dict[str, Any]]:
         return _answer(turn, "ask_where"), state | {"step": "where", "what": turn.text.strip()}
     if step == "where" and turn.text.strip():
         state |= {"where": turn.text.strip()}
-        if turn.channel in ("telegram", "whatsapp", "portal"):
+        if turn.channel in ("telegram", "whatsapp"):  # where a citizen can send a photo
             skip = (say.option(turn.language, "skip"),)
             return _answer(turn, "ask_photo", skip), state | {"step": "photo"}
         return _confirm(turn, state)
@@ -299,9 +299,14 @@ async def about_message(turn: Turn) -> Answer | None:
     the message itself back with who sent it."""
     app, now = turn.app, turn.now or turn.app.clock()
     async with app.uow() as uow:
-        row = await uow.conversations.last_notification(
-            app.keyring.lookup_hashes(turn.address), now - ABOUT_WINDOW
-        )
+        if turn.channel == "portal" and turn.citizen_id is not None:
+            # On the portal, the message just received is the newest in their inbox.
+            newest = await uow.inbox.page(turn.citizen_id, None, 1)
+            row = newest[0] if newest and newest[0].created_at >= now - ABOUT_WINDOW else None
+        else:
+            row = await uow.conversations.last_notification(
+                app.keyring.lookup_hashes(turn.address), now - ABOUT_WINDOW
+            )
         agency = await uow.agencies.get(row.agency_id) if row is not None else None
     if row is None or row.content_enc is None or agency is None:
         return None
