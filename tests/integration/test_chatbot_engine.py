@@ -5,6 +5,7 @@ hand-off after two misunderstandings, and the conversation kept sealed."""
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -18,7 +19,7 @@ from warta.services import citizen_self
 from warta.services.admin import create_template
 from warta.services.cases import catalogue, filing
 from warta.services.cases.types import Actor, NewCase
-from warta.services.chatbot import engine, faq, template_qa
+from warta.services.chatbot import conversations, engine, faq, template_qa
 from warta.services.chatbot.types import Answer, Incoming
 from warta.store.models import ConversationMessage
 from warta.store.outbox import Outbox
@@ -123,6 +124,7 @@ async def test_a_question_about_the_message_just_received_is_answered_from_its_t
          "personalisation": {"nopol": "D 1234 XY", "tanggal": "31 Desember"}},
     )  # fmt: skip
     assert sent.status_code == 201, sent.text
+    await harness.wait_status(sent.json()["id"], "delivered")  # nothing left in flight
     answer = await say(harness, "kapan batasnya?", channel="sms", address=PHONE)
     assert answer.text == "Batas bayar 31 Desember pukul 23.59."
     where = await say(harness, "bayarnya di mana?", channel="sms", address=PHONE)
@@ -166,3 +168,17 @@ async def test_download_my_data_has_the_conversation_and_delete_my_data_removes_
     await citizen_self.erase(harness.app, citizen_id)
     async with harness.app.uow() as uow:
         assert list(await uow.session.scalars(select(ConversationMessage))) == []
+
+
+async def test_messages_past_the_history_window_are_deleted(harness: Harness) -> None:
+    await say(harness, "halo")
+    async with harness.app.uow() as uow:
+        for row in await uow.session.scalars(select(ConversationMessage)):
+            row.at -= timedelta(days=harness.app.settings.chat_history_days + 1)
+        await uow.commit()
+    await say(harness, "terima kasih")
+    conversations._forgot_at.clear()  # as if the last clean-up was an hour ago
+    await conversations.forget_old(harness.app)
+    async with harness.app.uow() as uow:
+        kept = list(await uow.session.scalars(select(ConversationMessage)))
+    assert len(kept) == 2  # the second exchange; the first is gone

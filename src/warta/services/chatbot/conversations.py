@@ -9,6 +9,7 @@ kept ``WARTA_CHAT_HISTORY_DAYS``, then the sweeper deletes them.
 from __future__ import annotations
 
 import json
+import time
 import uuid
 from datetime import datetime, timedelta
 from typing import Any
@@ -131,8 +132,18 @@ async def of_citizen(
         return [await view(app, uow, row, history=True) for row in rows]
 
 
+#: How often the sweeper deletes old messages: a window of days needs no finer grain, and
+#: a DELETE on every 15-second sweep would take SQLite's write lock for nothing.
+FORGET_EVERY = 3600.0
+_forgot_at: list[float] = []
+
+
 async def forget_old(app: Warta) -> None:
-    """Messages older than the history window (the sweeper calls this)."""
+    """Messages older than the history window (the sweeper calls this; it acts hourly)."""
+    now = time.monotonic()
+    if _forgot_at and now - _forgot_at[0] < FORGET_EVERY:
+        return
+    _forgot_at[:] = [now]
     before = app.clock() - timedelta(days=app.settings.chat_history_days)
     async with app.uow() as uow:
         await uow.conversations.forget_messages_before(before)
