@@ -72,7 +72,15 @@ e2e: install-dev
 browser: install-dev browser-deps
 	$(BIN)/pytest -q tests/browser
 
-bench: install-dev
+# wrk (Debian) loads the API from C, so the accept figure is Warta's, not the load's.
+WRK := /usr/bin/wrk
+
+$(WRK):
+	apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null
+
+bench: install-dev $(WRK)
+	$(BIN)/python bench/api_accept.py
 	$(BIN)/python bench/email_throughput.py
 	$(BIN)/python bench/sms_throughput.py
 	$(BIN)/python bench/broadcast_fanout.py
