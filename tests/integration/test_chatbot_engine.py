@@ -182,3 +182,18 @@ async def test_messages_past_the_history_window_are_deleted(harness: Harness) ->
     async with harness.app.uow() as uow:
         kept = list(await uow.session.scalars(select(ConversationMessage)))
     assert len(kept) == 2  # the second exchange; the first is gone
+
+
+async def test_a_proven_citizen_changes_how_they_are_reached_in_words(
+    harness: Harness, outbox: Outbox
+) -> None:
+    person = await register(harness, outbox)
+    stranger = await say(harness, "kirim lewat email aja", channel="sms", address="+6281200002222")
+    assert "portal" in stranger.text  # an unproven address changes nothing
+    done = await say(harness, "tolong ganti ke email saja", channel="sms", address=PHONE)
+    assert done.intent == "ubah_preferensi", done
+    capped = await say(harness, "ubah pengaturan, paling banyak 3 pesan sehari", channel="sms",
+                       address=PHONE)  # fmt: skip
+    assert "paling banyak 3 pesan sehari" in capped.text
+    chosen = await citizen_self.choices(harness.app, uuid.UUID(person["id"]))
+    assert chosen.preferences.channels[0] == "email" and chosen.preferences.max_per_day == 3

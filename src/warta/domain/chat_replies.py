@@ -59,8 +59,8 @@ TEXTS: Final[dict[str, dict[str, str]]] = {
         "atau hubungkan akun ini lewat portal terlebih dahulu.",
         "prefs_done": "Pengaturan Anda sudah diubah: %(what)s.",
         "prefs_how": 'Sebutkan yang ingin diubah, misalnya "kirim lewat email", "jangan '
-        'kirim setelah jam 21:00", atau "pakai bahasa Inggris". Untuk mengubah nomor '
-        "atau alamat, buka %(url)s.",
+        'kirim setelah jam 21:00", "paling banyak 3 pesan sehari", atau "pakai bahasa '
+        'Inggris". Untuk mengubah nomor atau alamat, buka %(url)s.',
         "faq_none": "Maaf, saya belum punya jawabannya. Mau saya hubungkan ke petugas?",
         "about_message": "Pesan terakhir dari %(agency)s: %(text)s",
         "handoff": "Baik, percakapan ini diteruskan ke petugas %(agency)s. Mohon tunggu "
@@ -73,6 +73,8 @@ TEXTS: Final[dict[str, dict[str, str]]] = {
         "slow_down": "Terlalu banyak pesan. Coba lagi sebentar lagi.",
         "channels": "saluran %(value)s",
         "quiet": "jam tenang %(value)s",
+        "max_per_day": "paling banyak %(value)s pesan sehari",
+        "max_per_week": "paling banyak %(value)s pesan seminggu",
         "language": "bahasa Indonesia",
     },
     "en": {
@@ -103,8 +105,9 @@ TEXTS: Final[dict[str, dict[str, str]]] = {
         "prefs_need_proof": "To change your settings, sign in to the Warta portal (%(url)s) "
         "or link this account there first.",
         "prefs_done": "Your settings are changed: %(what)s.",
-        "prefs_how": 'Say what to change, like "send by email", "nothing after 21:00" '
-        'or "use Indonesian". To change a number or address, open %(url)s.',
+        "prefs_how": 'Say what to change, like "send by email", "nothing after 21:00", '
+        '"at most 3 messages a day" or "use Indonesian". To change a number or address, '
+        "open %(url)s.",
         "faq_none": "Sorry, I do not have that answer yet. Shall I connect you to staff?",
         "about_message": "The last message from %(agency)s: %(text)s",
         "handoff": "All right, this conversation goes to %(agency)s staff. Please wait for "
@@ -117,6 +120,8 @@ TEXTS: Final[dict[str, dict[str, str]]] = {
         "slow_down": "Too many messages. Please try again in a moment.",
         "channels": "channels %(value)s",
         "quiet": "quiet hours %(value)s",
+        "max_per_day": "at most %(value)s messages a day",
+        "max_per_week": "at most %(value)s messages a week",
         "language": "English",
     },
 }

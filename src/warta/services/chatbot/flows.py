@@ -271,6 +271,14 @@ async def preferences(turn: Turn) -> tuple[Answer, dict[str, Any]]:
         start, end = times[0], times[1] if len(times) > 1 else prefs.quiet_end or "06:00"
         prefs = replace(prefs, quiet_start=start, quiet_end=end)
         done.append(say.text(turn.language, "quiet", value=f"{start}-{end}"))
+    cap = _cap(turn)
+    if cap is not None:
+        field, most = cap
+        if field == "max_per_week":
+            prefs = replace(prefs, max_per_week=most)
+        else:
+            prefs = replace(prefs, max_per_day=most)
+        done.append(say.text(turn.language, field, value=most))
     if turn.entities.language in ("id", "en"):
         language = turn.entities.language
         done.append(say.text(language, "language"))
@@ -278,6 +286,23 @@ async def preferences(turn: Turn) -> tuple[Answer, dict[str, Any]]:
         return _answer(turn, "prefs_how", url=_portal(turn)), {}
     await citizen_self.set_preferences(turn.app, turn.citizen_id, prefs, language)
     return _answer(replace(turn, language=language), "prefs_done", what=", ".join(done)), {}
+
+
+_PER_DAY = ("sehari", "per hari", "a day", "per day", "daily")
+_PER_WEEK = ("seminggu", "per minggu", "a week", "per week", "weekly")
+
+
+def _cap(turn: Turn) -> tuple[str, int] | None:
+    """ "paling banyak 3 pesan sehari" -> ("max_per_day", 3); per week likewise."""
+    most = turn.entities.number
+    if most is None or not 1 <= most <= 100:
+        return None
+    words = chat_text.normalise(turn.text)
+    if any(w in words for w in _PER_WEEK):
+        return "max_per_week", most
+    if any(w in words for w in _PER_DAY):
+        return "max_per_day", most
+    return None
 
 
 # Questions -------------------------------------------------------------------------------
