@@ -6,7 +6,7 @@ the Notify API. The conversation's address is ``api:<agency id>:<session>``, so 
 agencies' sessions never meet, whatever the session strings. A test key gets the same
 answers from conversations of its own (``apitest:<agency id>:<session>``: no live session
 string can name one), and nothing it says reaches the agency's staff: a hand-off it asks
-for is closed at once.
+for never reaches the staff's queue.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from warta.deps import Warta
 from warta.domain import chat_replies
 from warta.domain.timefmt import notify_time
 from warta.errors import ValidationFailed
-from warta.services.chatbot import conversations, engine, handoff
+from warta.services.chatbot import conversations, engine
 from warta.services.chatbot.types import Incoming
 from warta.services.sending import Caller
 
@@ -88,19 +88,10 @@ async def message(
     incoming = Incoming(
         channel="api", address=address(caller, body.session), text=body.text,
         option=body.option, language=body.language, agency_id=caller.agency.id,
+        test=caller.key_type == "test",
     )  # fmt: skip
     answer = await engine.handle(app, incoming)
-    if answer.handed_off and caller.key_type == "test":
-        await _close_test_handoff(app, caller)
     return JsonResponse(present(answer.intent, answer.confidence, answer.text, answer.options))
-
-
-async def _close_test_handoff(app: Warta, caller: Caller) -> None:
-    """A test key's conversation never waits in the staff's queue."""
-    prefix = f"apitest:{caller.agency.id}:"
-    for waiting in await handoff.queue(app, caller.agency.id):
-        if waiting.channel == "api" and waiting.shown_address.startswith(prefix):
-            await handoff.close(app, caller.agency.id, waiting.id)
 
 
 class MessageOut(BaseModel):

@@ -84,7 +84,10 @@ async def handle(app: Warta, incoming: Incoming) -> Answer:
             answer, new_state = await flows.person(turn)
         agency_id = turn.agency_id
     answer = replace(answer, language=language)
-    await _keep(app, conversation_id, answer, new_state, language, misunderstood, agency_id, now)
+    # A test key's hand-off is answered as any, but never reaches the staff's queue.
+    queue = answer.handed_off and not incoming.test
+    await _keep(app, conversation_id, answer, new_state, language, misunderstood, agency_id, now,
+                queue=queue)  # fmt: skip
     return answer
 
 
@@ -97,6 +100,8 @@ async def _keep(
     misunderstood: int,
     agency_id: Any,
     now: Any,
+    *,
+    queue: bool,
 ) -> None:
     async with app.uow() as uow:
         row = await uow.conversations.get(conversation_id)
@@ -105,7 +110,7 @@ async def _keep(
         offered = [[o.id, o.title] for o in answer.options]
         conversations.save_state(app, row, state | ({"options": offered} if offered else {}))
         row.language, row.misunderstood = language, misunderstood
-        if answer.handed_off and row.handoff_at is None:
+        if queue and row.handoff_at is None:
             row.handoff_at, row.agency_id = now, agency_id or row.agency_id
         conversations.log(
             app, uow, row, "bot", answer.text, intent=answer.intent, confidence=answer.confidence
