@@ -142,6 +142,28 @@ class Settings(BaseSettings):
         "after a crash, at most this many per channel are sent again.",
     )
 
+    # Scale-out (docs/deploy.md): empty URLs keep everything inside one process.
+    broker_url: str = Field(
+        "",
+        description="Celery broker (amqp://user:pass@host:5672//): deliveries, callbacks and "
+        "fan-out run on `warta worker` processes, scheduled by one `warta beat`. Empty: the "
+        "embedded worker pool inside `warta serve`.",
+        repr=False,
+    )
+    redis_url: str = Field(
+        "",
+        description="Redis (redis://host:6379/0) for what processes must share: rate and "
+        "daily limits, provider health, cache invalidation, throttles. Empty: kept in each "
+        "process's memory (exact with one process).",
+        repr=False,
+    )
+    namespace: str = Field(
+        "warta",
+        pattern=r"^[a-z0-9][a-z0-9_.-]{0,39}$",
+        description="Prefix of queue names on the broker and of keys in Redis, so several "
+        "deployments (or test runs) can share one broker and one Redis.",
+    )
+
     cache_seconds: float = Field(
         5.0,
         description="How long a process may reuse an agency's keys and templates; a key "
