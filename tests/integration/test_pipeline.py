@@ -353,6 +353,38 @@ async def test_callback_is_signed_and_retried_after_server_errors(harness: Harne
     assert hmac.compare_digest(mac, expected)
 
 
+async def test_a_callback_found_by_several_workers_at_once_is_posted_once(
+    harness: Harness,
+) -> None:
+    """A queued task and a sweep (or two Celery deliveries of one task) can both find a
+    callback due: the agency still gets one POST."""
+    from sqlalchemy import select, update
+
+    from warta.pipeline.callbacks import send_callbacks
+    from warta.store.models import Callback
+
+    receiver = Receiver(answers=[503])
+    async with receiver_running(receiver) as url:
+        await set_callback(harness.app, harness.agency_id, url, TOKEN)
+        await harness.send_sms()
+        await wait_requests(receiver, 1)  # the 503: the row waits for its retry
+        async with harness.app.uow() as uow:
+            (callback_id,) = (await uow.session.scalars(select(Callback.id))).all()
+            await uow.session.execute(
+                update(Callback)
+                .where(Callback.id == callback_id)
+                .values(next_attempt_at=harness.app.clock())
+            )
+            await uow.commit()
+        await asyncio.gather(*(send_callbacks(harness.app, [callback_id]) for _ in range(4)))
+        await asyncio.sleep(0.3)
+    assert len(receiver.requests) == 2
+    async with harness.app.uow() as uow:
+        callback = await uow.callbacks.get(callback_id)
+        assert callback is not None
+        assert (callback.status, callback.attempts) == ("sent", 2)
+
+
 async def test_callback_refused_with_client_error_is_not_retried(harness: Harness) -> None:
     receiver = Receiver(answers=[400])
     async with receiver_running(receiver) as url:

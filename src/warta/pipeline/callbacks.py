@@ -97,8 +97,11 @@ async def send_callbacks(app: Warta, ids: Sequence[uuid.UUID]) -> None:
 
 async def _send_one(app: Warta, callback_id: uuid.UUID) -> None:
     async with app.uow() as uow:
-        callback = await uow.callbacks.get(callback_id)
-        if callback is None or callback.status != "pending":
+        # Leased before the request, so a sweep during it does not send it twice.
+        now = app.clock()
+        lease = now + timedelta(seconds=app.settings.callback_timeout * 3)
+        callback = await uow.callbacks.claim(callback_id, now=now, lease_until=lease)
+        if callback is None:
             return
         target = await _target(app, uow, callback)
         if target is None:
@@ -106,11 +109,6 @@ async def _send_one(app: Warta, callback_id: uuid.UUID) -> None:
             callback.last_error = "agency has no callback URL"
             await uow.commit()
             return
-        # Lease the row so a sweep during the request does not send it twice.
-        callback.next_attempt_at = app.clock() + timedelta(
-            seconds=app.settings.callback_timeout * 3
-        )
-        callback.attempts += 1
         await uow.commit()
         error = await _post(app, *target)
         _settle(app, callback, error)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from warta.store.models import (
     Callback,
@@ -19,6 +19,29 @@ from warta.store.repositories.base import Repository
 class CallbackRepository(Repository):
     async def get(self, callback_id: uuid.UUID) -> Callback | None:
         return await self.session.get(Callback, callback_id)
+
+    async def claim(
+        self, callback_id: uuid.UUID, *, now: datetime, lease_until: datetime
+    ) -> Callback | None:
+        """Take a pending callback that is due, leasing it until ``lease_until``; None when
+        it is not pending, not due, or another worker took it first.
+
+        One conditional UPDATE, so a queued task and a sweep that both found the row due
+        cannot both send it (reading first, then leasing, let both through)."""
+        claimed = await self.session.execute(
+            update(Callback)
+            .where(
+                Callback.id == callback_id,
+                Callback.status == "pending",
+                Callback.next_attempt_at <= now,
+            )
+            .values(next_attempt_at=lease_until, attempts=Callback.attempts + 1)
+            .returning(Callback.id)
+            .execution_options(synchronize_session=False)
+        )
+        if claimed.scalar_one_or_none() is None:
+            return None
+        return await self.session.get(Callback, callback_id, populate_existing=True)
 
     async def due_ids(self, now: datetime, limit: int) -> list[uuid.UUID]:
         query = (
