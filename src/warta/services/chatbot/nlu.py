@@ -37,18 +37,15 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import cache, lru_cache
 from pathlib import Path
-from typing import Any, Final, Literal
-
-import joblib
-import sklearn
-from sklearn.calibration import CalibratedClassifierCV
-from sklearn.feature_extraction.text import TfidfVectorizer
-from sklearn.metrics import f1_score
-from sklearn.pipeline import FeatureUnion, Pipeline
-from sklearn.svm import LinearSVC
+from typing import TYPE_CHECKING, Any, Final, Literal
 
 from warta.domain import chat_text, keywords
 from warta.domain.chat_text import Entities, Language
+
+# scikit-learn and joblib are imported where a model is trained or loaded: importing them
+# costs an API process seconds at start, and most processes never see a chat message.
+if TYPE_CHECKING:
+    from sklearn.pipeline import Pipeline
 
 Intent = Literal[
     "cek_status", "buat_pengaduan", "berhenti", "mulai", "ubah_preferensi", "bantuan",
@@ -154,6 +151,11 @@ def stems(normalised: str) -> str:
 
 
 def _pipeline() -> Pipeline:
+    from sklearn.calibration import CalibratedClassifierCV
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.pipeline import FeatureUnion, Pipeline
+    from sklearn.svm import LinearSVC
+
     words = TfidfVectorizer(
         preprocessor=stems, ngram_range=(1, 2), sublinear_tf=True, token_pattern=r"\S+"
     )
@@ -203,6 +205,8 @@ class Model:
     def save(self, path: Path) -> None:
         """Written whole or not at all: another process may be loading it."""
         path.parent.mkdir(parents=True, exist_ok=True)
+        import joblib
+
         handle, temporary = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
         os.close(handle)
         try:
@@ -221,6 +225,8 @@ def fit(rows: Iterable[Utterance]) -> Model:
 
 
 def _fingerprint(data_path: Path) -> dict[str, str]:
+    import sklearn
+
     return {
         "data_sha256": hashlib.sha256(data_path.read_bytes()).hexdigest(),
         "model_version": str(MODEL_VERSION),
@@ -250,6 +256,8 @@ def _load(path: Path, data_path: Path) -> Model | None:
     try:
         if path.stat().st_mtime < data_path.stat().st_mtime:
             return None
+        import joblib
+
         with warnings.catch_warnings():
             warnings.simplefilter("error")  # scikit-learn's InconsistentVersionWarning
             saved = joblib.load(path)
@@ -287,6 +295,8 @@ class Evaluation:
 
 
 def evaluate(model: Model, rows: Sequence[Utterance]) -> Evaluation:
+    from sklearn.metrics import f1_score
+
     answers = [model.understand(r.text) for r in rows]
     expected, answered = [r.intent for r in rows], [a.intent for a in answers]
     confusion: Counter[tuple[str, str]] = Counter(zip(expected, answered, strict=True))
