@@ -16,6 +16,9 @@ whose bounds would make counts wrong for a large N. This one does the least an S
   sink lives), noting the arrival time (monotonic clock, which on Linux is shared by every
   process, so the parent can compare it with its own) and the key ``destination_addr`` +
   ``short_message``, so duplicates (a part sent twice) are told from distinct messages;
+* set ``TCP_NODELAY`` on each ESME's connection, as an SMSC should (smpp34's server does
+  not, and exposes no socket: the sink finds its own in ``/proc/self/fd``), so a small
+  PDU it answers goes out at once; it is the same for Warta and the ceiling;
 * send a delivery receipt (``deliver_sm``, esm_class 0x04, the SMPP 3.4 Appendix B text
   ``id:... stat:DELIVRD err:000 ...``, as ``LocalSmsc`` sends by default) for every part
   that asked for one (``registered_delivery`` & 3), back on the session that submitted it
@@ -46,6 +49,8 @@ import asyncio
 import contextlib
 import functools
 import itertools
+import os
+import socket
 import time
 from datetime import UTC, datetime
 from typing import Any
@@ -69,6 +74,7 @@ class Counter:
         self._targets: dict[str, tuple[int, asyncio.Event]] = {}
         self.esmes: dict[str, smpp34.Esme] = {}
         self.binds = 0
+        self.port = 0  # the SMPP port, once listening
         self.tasks: set[asyncio.Task[None]] = set()
         self.reset()
 
@@ -182,6 +188,23 @@ class Counter:
         }
 
 
+def no_delay(port: int) -> None:
+    """``TCP_NODELAY`` on every TCP socket of this process on local ``port`` (Linux)."""
+    try:
+        fds = [int(name) for name in os.listdir("/proc/self/fd")]
+    except OSError:
+        return  # no /proc: the sockets stay as smpp34 made them
+    for fd in fds:
+        try:
+            sock = socket.socket(fileno=os.dup(fd))  # a duplicate: closing it leaves the fd
+        except OSError:
+            continue  # not a socket, or closed meanwhile
+        with sock, contextlib.suppress(OSError):
+            tcp = sock.family in (socket.AF_INET, socket.AF_INET6)
+            if tcp and sock.type == socket.SOCK_STREAM and sock.getsockname()[1] == port:
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+
 async def _smpp(counter: Counter, server: smpp34.Server) -> None:
     while True:
         event = await server.next()
@@ -190,6 +213,7 @@ async def _smpp(counter: Counter, server: smpp34.Server) -> None:
         elif isinstance(event, smpp34.Esme):
             counter.esmes[event.session_id] = event
             counter.binds += 1
+            no_delay(counter.port)
         elif isinstance(event, smpp34.Unbound):
             counter.esmes.pop(event.session_id, None)
 
@@ -202,6 +226,7 @@ async def serve(receipt_delay: float) -> None:
         server = smpp34.Server("127.0.0.1", smpp_port, system_id="BENCH-SMSC")
         try:
             await server.start()
+            counter.port = smpp_port
             break
         except smpp34.SmppError:
             if attempt == 4:

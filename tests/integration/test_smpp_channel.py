@@ -471,3 +471,55 @@ async def test_a_failing_event_handler_does_not_stop_the_reader(
     assert events.receipts[0].reference == second.parts[0]
     assert "could not hand on a deliver_sm (RuntimeError)" in caplog.text
     assert DIGITS not in caplog.text and "Budi" not in caplog.text
+
+
+# -- several binds ------------------------------------------------------------------------
+
+
+async def test_binds_each_have_a_window_and_share_the_sends(
+    smsc: LocalSmsc, connect: ChannelFactory, events: CollectingEvents
+) -> None:
+    """binds=3, window=2: six submits wait unanswered at once, which one bind could not
+    hold; the receipts, which the SMSC sends all on one bind, settle every part."""
+    channel = await connect(smsc, binds="3", window="2")
+    await smsc.wait_bound(3)
+    smsc.hold()
+    texts = [f"Pesan nomor {n}: jadwal vaksinasi Anda sudah terdaftar." for n in range(12)]
+    sends = asyncio.gather(*(channel.send(sms(t, n=n)) for n, t in enumerate(texts)))
+    await smsc.wait_held(6)
+    await asyncio.sleep(0.2)
+    assert smsc.held == 6  # three windows of two, no more
+
+    smsc.release()
+    results = await asyncio.wait_for(sends, timeout=10)
+
+    assert Counter(m.body for m in smsc.messages) == Counter(texts)
+    assert smsc.binds == 3
+    parts = {p for r in results for p in r.parts}
+    await events.wait(lambda: {r.reference for r in events.receipts} >= parts)
+    assert len(events.receipts) == len(parts) == 12
+
+
+async def test_one_bind_dropped_mid_window_loses_nothing(
+    smsc: LocalSmsc, connect: ChannelFactory, events: CollectingEvents
+) -> None:
+    channel = await connect(smsc, binds="2", window="5")
+    await smsc.wait_bound(2)
+    smsc.hold()
+    texts = [f"Pesan nomor {n}: jadwal vaksinasi Anda sudah terdaftar." for n in range(30)]
+    sends = asyncio.gather(*(channel.send(sms(t, n=n)) for n, t in enumerate(texts)))
+    await smsc.wait_held(10)  # both windows are full
+    smsc.release(4)  # four are acknowledged...
+    await smsc.wait_held(10)  # ...and four more fill the windows again
+    await smsc.drop_connections(1)  # one bind's unanswered submits are lost with it
+    assert channel.bound  # the other carries on meanwhile
+
+    smsc.release()
+    results = await asyncio.wait_for(sends, timeout=10)
+
+    assert Counter(m.body for m in smsc.messages) == Counter(texts)  # each exactly once
+    await smsc.wait_bound(2)  # the dropped one bound again by itself
+    assert smsc.binds == 3
+    parts = {p for r in results for p in r.parts}
+    assert parts == {p for m in smsc.messages for p in m.reference}
+    await events.wait(lambda: {r.reference for r in events.receipts} >= parts)

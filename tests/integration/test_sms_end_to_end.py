@@ -173,3 +173,29 @@ async def test_traffic_moves_to_the_other_provider_when_one_dies_mid_run(
     finally:
         await first.stop()
         await second.stop()
+
+
+async def test_several_binds_deliver_each_sms_once_when_one_bind_drops(
+    database_url: str, tmp_path: Path
+) -> None:
+    """binds=2: both binds carry submits; one is cut with its window full, its texts go
+    again on the other (or once it is back), and every receipt settles its notification."""
+    smsc = LocalSmsc()
+    await smsc.start()
+    url = smpp_url(smsc, "operator", binds=2, window=2, rebind_min=0.05, rebind_max=0.2)
+    try:
+        async with running_warta(make_settings(database_url, tmp_path, smpp_url=url)) as h:
+            await smsc.wait_bound(2)
+            smsc.hold()
+            phones = [f"+628126666{i:04d}" for i in range(20)]
+            ids = [(await h.send_sms(p)).json()["id"] for p in phones]
+            # The harness runs 4 workers: 4 sends wait at once, 2 in each bind's window.
+            await smsc.wait_held(4, timeout=10)
+            await smsc.drop_connections(1)
+            smsc.release()
+            for notification_id in ids:
+                await h.wait_status(notification_id, "delivered", timeout=20)
+            assert Counter(m.to for m in smsc.messages) == Counter(phones)
+            assert smsc.binds == 3  # the cut bind came back by itself
+    finally:
+        await smsc.stop()

@@ -28,8 +28,8 @@ def test_defaults() -> None:
         pytest.param("smpp://esme:pw@smsc.example", {"port": 2775}, id="default-port"),
         pytest.param("smpps://esme:pw@smsc.example:3550", {"port": 3550, "tls": True}, id="tls"),
         pytest.param(
-            "smpp://esme:pw@smsc.example:2775?window=20&tps=12.5&system_type=VMA",
-            {"window": 20, "tps": 12.5, "system_type": "VMA"},
+            "smpp://esme:pw@smsc.example:2775?binds=3&window=20&tps=12.5&system_type=VMA",
+            {"binds": 3, "window": 20, "tps": 12.5, "system_type": "VMA"},
             id="window-tps-system-type",
         ),
         pytest.param(
@@ -67,6 +67,8 @@ def test_options(url: str, changes: dict[str, Any]) -> None:
     [
         pytest.param("&windw=5", r"unknown SMPP option\(s\) windw;", id="typo"),
         pytest.param("&window=0", "window must be at least 1, got 0", id="window-zero"),
+        pytest.param("&binds=0", "binds must be 1-32, got 0", id="binds-zero"),
+        pytest.param("&binds=33", "binds must be 1-32, got 33", id="binds-too-many"),
         pytest.param("&window=many", "option window='many' is not a whole number", id="window-nan"),
         pytest.param("&tps=-1", "tps must not be negative", id="tps-negative"),
         pytest.param("&source_ton=256", "source_ton must be 0-255, got 256", id="ton-too-big"),

@@ -1,10 +1,13 @@
 """SMS over SMPP 3.4, as an ESME bound as a transceiver to one SMSC (smpp34 does the wire).
 
-One bind carries both ways: ``send`` submits each part of a text (``submit_sm``) and a
+Each bind carries both ways: ``send`` submits each part of a text (``submit_sm``) and a
 reader task takes what the SMSC sends on its own (``deliver_sm``, read in
 ``sms_smpp_receiving``): delivery receipts go to ``ProviderEvents.receipt``, citizens'
-replies (MO) to ``ProviderEvents.inbound``. Every outcome of a send is translated here (the
-statuses in ``sms_smpp_status``) into the ``warta.errors.DeliveryError`` tree:
+replies (MO) to ``ProviderEvents.inbound``. With ``binds=N`` the channel holds N such
+connections, each with its own window; a part goes to the bound one with the fewest
+submits waiting, and receipts may come on any of them (SMSCs send them where they like).
+Every outcome of a send is translated here (the statuses in ``sms_smpp_status``) into the
+``warta.errors.DeliveryError`` tree:
 
     not bound within ``bind_wait``, channel closed, no submit_sm_resp -> ProviderUnavailable
     window still full of unanswered submits after ``bind_wait``      -> ProviderUnavailable
@@ -15,9 +18,10 @@ statuses in ``sms_smpp_status``) into the ``warta.errors.DeliveryError`` tree:
     text that cannot be encoded, empty text, bad sender               -> ContentFault
 
 A dropped connection is rebound in the background with backoff. A send caught by the drop
-waits for the new bind and resubmits only the parts that got no ``submit_sm_resp``: a part
-the SMSC acknowledged is never sent twice. (A part whose response was lost on the wire may
-have reached the SMSC; sending it again is the lesser harm than losing it.)
+resubmits, on another bind or once bound again, only the parts that got no
+``submit_sm_resp``: a part the SMSC acknowledged is never sent twice. (A part whose
+response was lost on the wire may have reached the SMSC; sending it again is the lesser
+harm than losing it.)
 
 Errors and log lines name the provider and the ESME status, never the number or the text.
 """
@@ -68,6 +72,23 @@ class _Session:
     lost: asyncio.Event = field(default_factory=asyncio.Event)
 
 
+@dataclass(eq=False)
+class _Bind:
+    """One of a provider's connections: its session while bound, its own window, and how
+    many submits hold or wait for a place in it (``busy``: how parts are spread)."""
+
+    number: int
+    window: asyncio.Semaphore
+    session: _Session | None = None
+    busy: int = 0
+    attempted: asyncio.Event = field(default_factory=asyncio.Event)  # first bind tried
+    runner: asyncio.Task[None] | None = None
+
+    @property
+    def bound(self) -> bool:
+        return self.session is not None and not self.session.lost.is_set()
+
+
 class SmppChannel:
     """Send SMS through one SMSC and hand on what it reports; see the module docstring.
 
@@ -91,7 +112,8 @@ class SmppChannel:
         self.events = events
         self._clock = clock
         self._rand = rand
-        self._window = asyncio.Semaphore(config.window)
+        self._binds = [_Bind(n, asyncio.Semaphore(config.window)) for n in range(config.binds)]
+        self._turn = 0  # which bind is tried first among the equally busy
         # tps as strict spacing (a bucket of one): SMSCs count per second, not per burst.
         self._bucket = (
             TokenBucket.full(capacity=1, period=1.0 / config.tps, now=clock())
@@ -102,10 +124,7 @@ class SmppChannel:
         self._reader = SmscReader(
             self.provider, events, concat_timeout=config.concat_timeout, clock=clock
         )
-        self._session: _Session | None = None
-        self._ready = asyncio.Event()  # set while bound (and, once closed, to wake waiters)
-        self._attempted = asyncio.Event()  # the first bind attempt has an outcome
-        self._runner: asyncio.Task[None] | None = None
+        self._ready = asyncio.Event()  # set while any bind is up (and, once closed, to wake)
         self._closed = False
 
     @classmethod
@@ -123,13 +142,15 @@ class SmppChannel:
 
     @property
     def bound(self) -> bool:
-        return self._session is not None and not self._session.lost.is_set()
+        """Whether any of its binds is up."""
+        return any(bind.bound for bind in self._binds)
 
     async def start(self) -> None:
-        """Start binding in the background and wait for the first attempt's outcome; if it
-        failed, the channel keeps trying with backoff (a warning is logged)."""
+        """Start binding in the background and wait for the first attempts' outcome (every
+        bind tries at once); a bind that failed keeps trying with backoff (a warning is
+        logged)."""
         self._ensure_running()
-        await self._attempted.wait()
+        await asyncio.gather(*(bind.attempted.wait() for bind in self._binds))
 
     async def send(self, message: OutboundMessage) -> SendResult:
         if message.channel != "sms":
@@ -174,7 +195,11 @@ class SmppChannel:
             return
         self._closed = True
         self._ready.set()  # wakes sends waiting for a bind; they see the channel closed
-        session, runner = self._session, self._runner
+        await asyncio.gather(*(self._close_bind(bind) for bind in self._binds))
+        await self._reader.aclose(_UNBIND_TIMEOUT)
+
+    async def _close_bind(self, bind: _Bind) -> None:
+        session, runner = bind.session, bind.runner
         if session is not None:
             try:
                 async with asyncio.timeout(_UNBIND_TIMEOUT):
@@ -184,7 +209,7 @@ class SmppChannel:
         if runner is None:
             return
         if session is not None:
-            # The SMSC ends the session after the unbind; until then the reader drains.
+            # The SMSC ends the session after the unbind; until then the reader reads on.
             await asyncio.wait({runner}, timeout=_UNBIND_TIMEOUT)
         runner.cancel()  # binding, or backing off: nothing to wait for
         await asyncio.gather(runner, return_exceptions=True)
@@ -198,14 +223,21 @@ class SmppChannel:
     ) -> str:
         throttled = 0
         while True:
-            session = await self._bound_session(deadline)
+            await self._wait_bound(deadline)
             await self._pace()
+            bind = self._least_busy()
+            if bind is None:
+                continue  # every bind dropped meanwhile: wait for one again
+            session: _Session | None = None
             try:
-                async with self._slot():
+                async with self._slot(bind):
+                    session = bind.session  # the one it has now: it may have rebound
+                    if session is None:
+                        continue  # dropped while this waited for its window
                     response = await session.smsc.submit_sm(destination, payload, **fields)
             except smpp34.SmppError as exc:
-                if await self._is_lost(session):
-                    continue  # no submit_sm_resp: submit again once bound again
+                if session is None or await self._is_lost(bind, session):
+                    continue  # no submit_sm_resp: submit again, on any bind that is up
                 # Still connected: a generic_nack, or no answer within smpp34's 30 s.
                 raise ProviderUnavailable(
                     f"SMPP provider {self.provider} did not take submit_sm: {_reason(exc)}"
@@ -237,14 +269,13 @@ class SmppChannel:
                 )
             )
 
-    async def _bound_session(self, deadline: list[float]) -> _Session:
+    async def _wait_bound(self, deadline: list[float]) -> None:
         loop = asyncio.get_running_loop()
         while True:
             if self._closed:
                 raise ProviderUnavailable(f"SMPP provider {self.provider} channel is closed")
-            session = self._session
-            if session is not None and not session.lost.is_set():
-                return session
+            if self.bound:
+                return
             if not deadline:
                 deadline.append(loop.time() + self.config.bind_wait)
             try:
@@ -256,23 +287,38 @@ class SmppChannel:
                     f"(waited {self.config.bind_wait:g}s for a bind)"
                 ) from None
 
+    def _least_busy(self) -> _Bind | None:
+        """The bound bind with the fewest submits holding or awaiting its window; among
+        equals, each in turn, so that even a trickle of sends uses every bind."""
+        binds = self._binds
+        self._turn = (self._turn + 1) % len(binds)
+        turn = binds[self._turn :] + binds[: self._turn]
+        return min((b for b in turn if b.bound), key=lambda b: b.busy, default=None)
+
     @contextlib.asynccontextmanager
-    async def _slot(self) -> AsyncIterator[None]:
-        """A place in the window, waited for no longer than ``bind_wait``: an SMSC that
-        holds a full window unanswered (hung, still connected) would otherwise keep every
-        later send for 30 s per window's worth before it could fail over."""
+    async def _slot(self, bind: _Bind) -> AsyncIterator[None]:
+        """A place in ``bind``'s window, waited for no longer than ``bind_wait``: an SMSC
+        that holds a full window unanswered (hung, still connected) would otherwise keep
+        every later send for 30 s per window's worth before it could fail over."""
+        bind.busy += 1  # before any wait, so that concurrent sends spread over the binds
         try:
-            async with asyncio.timeout(self.config.bind_wait):
-                await self._window.acquire()
-        except TimeoutError:
-            raise ProviderUnavailable(
-                f"SMPP provider {self.provider} answers no submit_sm "
-                f"(waited {self.config.bind_wait:g}s for a place in its window)"
-            ) from None
-        try:
-            yield
+            try:
+                if bind.window.locked():  # else a place is free: no timer to arm per part
+                    async with asyncio.timeout(self.config.bind_wait):
+                        await bind.window.acquire()
+                else:
+                    await bind.window.acquire()
+            except TimeoutError:
+                raise ProviderUnavailable(
+                    f"SMPP provider {self.provider} answers no submit_sm "
+                    f"(waited {self.config.bind_wait:g}s for a place in its window)"
+                ) from None
+            try:
+                yield
+            finally:
+                bind.window.release()
         finally:
-            self._window.release()
+            bind.busy -= 1
 
     async def _pace(self) -> None:
         bucket = self._bucket
@@ -283,12 +329,12 @@ class SmppChannel:
                 return
             await asyncio.sleep((1.0 - bucket.tokens) * bucket.period / bucket.capacity)
 
-    async def _is_lost(self, session: _Session) -> bool:
+    async def _is_lost(self, bind: _Bind, session: _Session) -> bool:
         loop = asyncio.get_running_loop()
         give_up = loop.time() + _LOSS_GRACE
         while not session.lost.is_set():
             if not await session.client.is_alive():
-                self._forget(session)
+                self._forget(bind, session)
                 break
             if loop.time() >= give_up:
                 return False
@@ -298,12 +344,17 @@ class SmppChannel:
     # -- binding and reading ---------------------------------------------------------
 
     def _ensure_running(self) -> None:
-        if (self._runner is None or self._runner.done()) and not self._closed:
-            self._runner = asyncio.create_task(self._run(), name=f"smpp-{self.provider}")
+        if self._closed:
+            return
+        for bind in self._binds:
+            if bind.runner is None or bind.runner.done():
+                name = f"smpp-{self.provider}-{bind.number}"
+                bind.runner = asyncio.create_task(self._run(bind), name=name)
 
-    async def _run(self) -> None:
+    async def _run(self, bind: _Bind) -> None:
         loop = asyncio.get_running_loop()
         failures = 0
+        which = f"bind {bind.number + 1} of {len(self._binds)}"
         while not self._closed:
             try:
                 session = await self._bind()
@@ -311,24 +362,25 @@ class SmppChannel:
                 failures += 1
                 delay = self._rebind_delay(failures)
                 log.warning(
-                    "SMPP provider %s: bind failed (%s), retrying in %.1fs",
+                    "SMPP provider %s: %s failed (%s), retrying in %.1fs",
                     self.provider,
+                    which,
                     _reason(exc),
                     delay,
                 )
-                self._attempted.set()
+                bind.attempted.set()
                 await asyncio.sleep(delay)
                 continue
-            self._session = session
+            bind.session = session
             self._ready.set()
-            self._attempted.set()
-            log.info("SMPP provider %s: bound as a transceiver", self.provider)
+            bind.attempted.set()
+            log.info("SMPP provider %s: %s up, as a transceiver", self.provider, which)
             try:
                 await self._reader.read(session.smsc, session.client)
             except Exception as exc:  # never seen; rebinding beats a dead channel
                 log.error("SMPP provider %s: reader stopped (%s)", self.provider, _reason(exc))
             finally:
-                self._forget(session)
+                self._forget(bind, session)
                 await _stop(session.client)
             if self._closed:
                 return
@@ -338,7 +390,7 @@ class SmppChannel:
             failures = 1 if lived >= self.config.rebind_max else failures + 1
             delay = self._rebind_delay(failures)
             log.warning(
-                "SMPP provider %s: connection lost, rebinding in %.1fs", self.provider, delay
+                "SMPP provider %s: %s lost, rebinding in %.1fs", self.provider, which, delay
             )
             await asyncio.sleep(delay)
 
@@ -369,11 +421,11 @@ class SmppChannel:
             jitter=self._rand(),
         )
 
-    def _forget(self, session: _Session) -> None:
+    def _forget(self, bind: _Bind, session: _Session) -> None:
         session.lost.set()
-        if self._session is session:
-            self._session = None
-            if not self._closed:
+        if bind.session is session:
+            bind.session = None
+            if not self._closed and not self.bound:
                 self._ready.clear()
 
 

@@ -1,6 +1,6 @@
 """Settings of one SMPP provider, read from its URL, and the sender address it submits with.
 
-    smpp://system_id:password@smsc.example:2775?name=tsel&window=10&tps=50&source_addr=DINKES
+    smpp://system_id:password@smsc.example:2775?name=tsel&binds=2&window=10&tps=50&source_addr=DINKES
 
 An option this module does not know is refused, so a typo (``windw=20``) is an error at
 start-up rather than a default that silently applies.
@@ -18,12 +18,14 @@ DEFAULT_PORT = 2775
 #: smpp34 sends enquire_link every 30 s on its own and takes no setting for it from Python,
 #: so this is the only value the ``enquire_link`` option accepts; nothing extra is sent.
 ENQUIRE_LINK_SECONDS = 30.0
+#: SMSCs limit binds per account (often to a handful); more than this is surely a typo.
+MAX_BINDS = 32
 
 _NUMERIC_SENDER = re.compile(r"\+?[0-9]{1,20}")
 
 _OPTIONS = frozenset(
     {
-        "window", "tps", "source_addr", "source_ton", "source_npi", "dest_ton", "dest_npi",
+        "binds", "window", "tps", "source_addr", "source_ton", "source_npi", "dest_ton", "dest_npi",
         "system_type", "rebind_min", "rebind_max", "enquire_link", "throttle_retries",
         "throttle_delay", "bind_wait", "connect_timeout", "concat_timeout",
     }
@@ -34,9 +36,10 @@ _OPTIONS = frozenset(
 class SmppConfig:
     """One SMSC account and how to use it; the password never shows in repr.
 
-    ``window`` caps submit_sm awaiting their response; ``tps`` (0: no cap) spaces them
-    evenly. A failed or lost bind is retried after ``rebind_min`` to twice that, doubling
-    up to ``rebind_max`` seconds (half fixed, half jitter). ESME_RTHROTTLED waits
+    ``binds`` connections are held to the SMSC, each with its own ``window`` (submit_sm
+    awaiting their response); ``tps`` (0: no cap) spaces the provider's submits evenly. A
+    failed or lost bind is retried after ``rebind_min`` to twice that, doubling up to
+    ``rebind_max`` seconds (half fixed, half jitter). ESME_RTHROTTLED waits
     ``throttle_delay`` the same way, ``throttle_retries`` times. ``bind_wait`` bounds how
     long one send waits, in all, for a (re)bind before raising ``ProviderUnavailable``;
     ``concat_timeout`` how long parts of a citizen's long reply wait for the rest.
@@ -50,6 +53,7 @@ class SmppConfig:
     password: str = field(default="", repr=False)
     tls: bool = False
     system_type: str = ""
+    binds: int = 1
     window: int = 10
     tps: float = 0.0
     source_addr: str | None = None
@@ -76,6 +80,8 @@ class SmppConfig:
             raise problem(f"SMPP port must be 1-65535, got {self.port}")
         if not self.system_id:
             raise problem("the URL needs system_id:password@ before the host")
+        if not 1 <= self.binds <= MAX_BINDS:
+            raise problem(f"binds must be 1-{MAX_BINDS}, got {self.binds}")
         if self.window < 1:
             raise problem(f"window must be at least 1, got {self.window}")
         if self.tps < 0:
@@ -123,6 +129,7 @@ class SmppConfig:
             password=config.password,
             tls=config.scheme == "smpps",
             system_type=config.option("system_type", ""),
+            binds=config.int_option("binds", 1),
             window=config.int_option("window", 10),
             tps=config.float_option("tps", 0.0),
             source_addr=config.options.get("source_addr") or None,

@@ -3,12 +3,16 @@ delivery receipts to ``ProviderEvents.receipt``, citizens' replies (MO) to
 ``ProviderEvents.inbound``, the parts of a long reply joined first.
 
 ``warta.channels.sms_smpp`` binds and sends; for each bind it runs ``SmscReader.read``.
+Every bind's reader only queues what it reads; one task per provider hands it on, in
+batches, so storing receipts never holds up a read (nor, through smpp34's inbound
+backpressure, the SMSC) and never runs inside a send.
 Log lines name the provider and the exception's class, never the number or the text.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -43,7 +47,8 @@ _ESM_RECEIPTS = frozenset({0x04, 0x20})
 # An idle reader checks this often that its session still lives, in case smpp34's
 # "disconnected" event could not be queued.
 _IDLE_CHECK = 5.0
-# deliver_sm read ahead of the one being handed on; receipts among them go on together.
+# deliver_sm read ahead of the batch being handed on (from all binds); receipts among
+# them go on together, in one batch. Beyond that, reading waits.
 _READ_AHEAD = 100
 
 
@@ -57,9 +62,9 @@ class _Reply:
 
 
 class SmscReader:
-    """Reads one provider's deliver_sm, bind after bind, and hands them on to ``events``.
-    The parts of a long reply wait ``concat_timeout`` seconds (by ``clock``) for the rest,
-    across a rebind."""
+    """Reads one provider's deliver_sm, from each of its binds, bind after bind, and hands
+    them on to ``events``. The parts of a long reply wait ``concat_timeout`` seconds (by
+    ``clock``) for the rest, across binds and rebinds. ``aclose`` hands on what was read."""
 
     def __init__(
         self,
@@ -73,20 +78,24 @@ class SmscReader:
         self.events = events
         self._clock = clock
         self._replies: PartCollector[_Reply] = PartCollector(concat_timeout)
+        self._queue: asyncio.Queue[smpp34.DeliverSmEvent] = asyncio.Queue(maxsize=_READ_AHEAD)
+        self._handing_on: asyncio.Task[None] | None = None
 
     async def read(self, smsc: smpp34.Smsc, client: smpp34.Client) -> None:
-        """Hand on every deliver_sm until smpp34 says the session ended. Reading on after
+        """Queue every deliver_sm until smpp34 says the session ended. Reading on after
         the loss is noticed matters: receipts queued before it are already acknowledged
         to the SMSC, which will not send them again.
 
         Reading and handing on overlap: while one batch is being handed on (stored), up to
-        ``_READ_AHEAD`` more are read, and the receipts among them go on together, in one
-        call (one transaction) where the events handler offers ``receipt_batch``. Beyond
-        that, reading waits, so smpp34's own backpressure still applies."""
-        queue: asyncio.Queue[smpp34.DeliverSmEvent] = asyncio.Queue(maxsize=_READ_AHEAD)
-        handing_on = asyncio.ensure_future(self._hand_on(queue))
+        ``_READ_AHEAD`` more are read, from every bind, and the receipts among them go on
+        together, in one call (one transaction) where the events handler offers
+        ``receipt_batch``. Beyond that, reading waits, so smpp34's own backpressure still
+        applies."""
+        if self._handing_on is None or self._handing_on.done():
+            self._handing_on = asyncio.create_task(
+                self._hand_on(), name=f"smpp-{self.provider}-receipts"
+            )
         pending: asyncio.Future[Any] | None = None
-        ended = False
         try:
             while True:
                 if pending is None:
@@ -99,20 +108,26 @@ class SmscReader:
                 event, pending = pending.result(), None
                 if isinstance(event, smpp34.Disconnected):
                     break
-                await queue.put(event)
-            ended = True
+                await self._queue.put(event)
         finally:
             if pending is not None:
                 pending.cancel()
-            try:
-                if ended:
-                    await queue.join()  # what was read is handed on before the reader ends
-            finally:
-                handing_on.cancel()
-                await asyncio.gather(handing_on, return_exceptions=True)
 
-    async def _hand_on(self, queue: asyncio.Queue[smpp34.DeliverSmEvent]) -> None:
-        """Take what the reader queued, everything queued at once, in order."""
+    async def aclose(self, timeout: float) -> None:  # noqa: ASYNC109
+        """Once no bind reads any more: hand on what was read (waiting up to ``timeout``
+        seconds), then stop."""
+        task, self._handing_on = self._handing_on, None
+        if task is None:
+            return
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(timeout):
+                await self._queue.join()
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+
+    async def _hand_on(self) -> None:
+        """Take what the readers queued, everything queued at once, in order."""
+        queue = self._queue
         while True:
             batch = [await queue.get()]
             while not queue.empty():

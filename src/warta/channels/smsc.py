@@ -191,16 +191,27 @@ class LocalSmsc:
             self._answer(event)
         self._notify()
 
-    async def drop_connections(self) -> None:
-        """Cut every ESME off at once, mid-window. What was held, or still in flight on
-        those connections, is lost unanswered, so the ESME must submit it again; what was
-        answered before is kept. (A part answered a moment before the cut, its response
-        still on the wire, would be kept and submitted again: real SMPP's grey zone. Use
-        ``hold`` first for a test that counts duplicates.)"""
-        self._dropped.update(self._esmes)
-        await self._relay.cut()
-        held, self._held = self._held, []
-        self._holding = False
+    async def drop_connections(self, count: int | None = None) -> None:
+        """Cut every ESME off at once, mid-window (or only the ``count`` oldest
+        connections, and keep holding for the others). What was held, or still in
+        flight on those connections, is lost unanswered, so the ESME must submit it
+        again; what was answered before is kept. (A part answered a moment before the
+        cut, its response still on the wire, would be kept and submitted again: real
+        SMPP's grey zone. Use ``hold`` first for a test that counts duplicates.)"""
+        if count is None:
+            self._dropped.update(self._esmes)
+            await self._relay.cut()
+            held, self._held = self._held, []
+            self._holding = False
+        else:
+            before = set(self._esmes)
+            await self._relay.cut(count)
+            # The relay cannot tell which sessions it cut; smpp34 says so as they end.
+            await self._wait(lambda: len(before - set(self._esmes)) >= count, 5.0, "the cut")
+            cut = before - set(self._esmes)
+            self._dropped.update(cut)
+            held = [e for e in self._held if e.session_id in cut]
+            self._held = [e for e in self._held if e.session_id not in cut]
         for event in held:
             event.reject(_SYSTEM_ERROR)  # to a closed socket: nobody reads it
 

@@ -3,8 +3,11 @@
 smpp34's server cannot report the port it bound, nor close a session it accepted
 (``Server.stop`` only stops accepting; bound sessions carry on). So ``warta.channels.smsc``
 runs it on a private free port behind this relay on the public one: the relay binds port 0
-and says which it got, and ``cut`` aborts every relayed socket, as a crashing SMSC or a
-broken network would.
+and says which it got, and ``cut`` aborts relayed sockets (every one, or the oldest few),
+as a crashing SMSC or a broken network would.
+
+Every relayed socket has ``TCP_NODELAY`` (asyncio sets it on TCP sockets), as an SMSC's
+should: a small PDU goes out at once instead of waiting for the peer's delayed ACK.
 """
 
 from __future__ import annotations
@@ -21,7 +24,8 @@ class Relay:
     def __init__(self) -> None:
         self._server: asyncio.Server | None = None
         self._target = ("", 0)
-        self._links: set[tuple[asyncio.StreamWriter, asyncio.StreamWriter]] = set()
+        # Each connection's task and its two ends, oldest first.
+        self._links: dict[asyncio.Task[None], tuple[asyncio.StreamWriter, ...]] = {}
         self._relays: set[asyncio.Task[None]] = set()  # one per connection
 
     @property
@@ -42,12 +46,15 @@ class Relay:
             server.close()
         await self.cut()
 
-    async def cut(self) -> None:
-        """Abort every relayed connection at once; the relay keeps listening."""
-        for link in builtins.list(self._links):
+    async def cut(self, count: int | None = None) -> None:
+        """Abort the oldest ``count`` relayed connections (all: None) at once; the relay
+        keeps listening."""
+        links = builtins.list(self._links.items())[:count]
+        for _, link in links:
             for end in link:
                 end.transport.abort()
-        await asyncio.gather(*self._relays, return_exceptions=True)
+        tasks = self._relays if count is None else {task for task, _ in links}
+        await asyncio.gather(*tasks, return_exceptions=True)
 
     async def _relay(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         task = asyncio.current_task()
@@ -60,11 +67,11 @@ class Relay:
                 writer.transport.abort()
                 return
             link = (writer, inner_writer)
-            if self._server is None:  # stopped while this one was connecting
+            if self._server is None or task is None:  # stopped while this one connected
                 for end in link:
                     end.transport.abort()
                 return
-            self._links.add(link)
+            self._links[task] = link
             pipes = [
                 asyncio.ensure_future(_pipe(reader, inner_writer)),
                 asyncio.ensure_future(_pipe(inner_reader, writer)),
@@ -75,7 +82,7 @@ class Relay:
                 for pipe in pipes:
                     pipe.cancel()
                 await asyncio.gather(*pipes, return_exceptions=True)
-                self._links.discard(link)
+                self._links.pop(task, None)
                 for end in link:
                     end.close()
         finally:
