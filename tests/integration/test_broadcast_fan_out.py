@@ -5,6 +5,7 @@ losing or repeating anyone."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -375,3 +376,54 @@ async def test_a_crash_mid_fan_out_resumes_without_losing_or_repeating(
     async with app.uow() as uow:
         done = await uow.session.get(Broadcast, broadcast.id)
     assert done is not None and (done.status, done.recipients) == ("done", len(in_segment))
+
+
+async def assert_each_once(
+    app: Warta, broadcast: Broadcast, ids: dict[str, uuid.UUID], compared: tuple[str, ...]
+) -> None:
+    """Every citizen of the segment has exactly one row, with the ``compared`` columns a
+    single send would write, and the broadcast is done with that many recipients."""
+    in_segment = {name: cid for name, cid in ids.items() if name != "in Jakarta"}
+    expected = await expected_rows(app, broadcast, in_segment)
+    got = await written(app, broadcast.id)
+    assert set(got) == set(in_segment.values())
+    for name, citizen_id in in_segment.items():
+        [row] = got[citizen_id]
+        want = expected[citizen_id]
+        assert {c: getattr(row, c) for c in compared} == {c: want[c] for c in compared}, name
+    async with app.uow() as uow:
+        done = await uow.session.get(Broadcast, broadcast.id)
+    assert done is not None and (done.status, done.recipients) == ("done", len(in_segment))
+
+
+async def test_ranges_at_once_and_run_twice_reach_each_citizen_once(
+    app: Warta, small_batches: None
+) -> None:
+    """As Celery workers fan out by id range: two ranges at once, one of them twice at
+    the same time and again after."""
+    broadcast, ids = await start(app, topic=False)
+    first, second = await pipeline.claim_ranges(app, broadcast.id, 2)
+    assert await pipeline.claim_ranges(app, broadcast.id, 2) == []  # held by the first claim
+    counts = await asyncio.gather(
+        pipeline.fan_out_range(app, broadcast.id, *first),
+        pipeline.fan_out_range(app, broadcast.id, *second),
+        pipeline.fan_out_range(app, broadcast.id, *first),
+    )
+    assert await pipeline.fan_out_range(app, broadcast.id, *second) == 0
+    assert sum(counts) == len(ids) - 1  # everyone but Jakarta, once
+    assert await pipeline.finish_ranges(app, broadcast.id)
+    await assert_each_once(app, broadcast, ids, COMPARED)
+
+
+async def test_ranges_that_stall_are_finished_by_the_sweeper_without_repeats(
+    app: Warta, small_batches: None
+) -> None:
+    broadcast, ids = await start(app, topic=False)
+    first, _second = await pipeline.claim_ranges(app, broadcast.id, 2)
+    assert await pipeline.fan_out_range(app, broadcast.id, *first) > 0
+    # The other range's worker died before its first batch; the lease runs out.
+    app.clock.at = NOW + timedelta(seconds=app.settings.lease_seconds + 1)  # type: ignore[attr-defined]
+    await pipeline.fan_out(app, [broadcast.id])
+    app.clock.at = NOW  # type: ignore[attr-defined]
+    # Rows written after the lease ran out carry that later time.
+    await assert_each_once(app, broadcast, ids, ("type", "status", "recipient_hash", "sender"))

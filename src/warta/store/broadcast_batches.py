@@ -12,13 +12,14 @@ database), ids stay as the driver gives them (``raw`` below: 32 hex digits on SQ
 from __future__ import annotations
 
 import itertools
+import operator
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import String, and_, exists, false, func, or_, select, type_coerce
-from sqlalchemy.engine import Dialect
+from sqlalchemy import Select, String, and_, exists, false, func, or_, select, type_coerce
+from sqlalchemy.engine import Dialect, Result
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from warta.domain.trust import CITIZEN
@@ -38,6 +39,7 @@ from warta.store.models import (
 #: A row's own columns, in this order; every other column (``SHARED``) holds what all rows
 #: with the same routing decision share, converted for the database once per decision.
 OWN = ("id", "message_id", "citizen_id", "recipient_enc", "recipient_hash")
+CITIZEN_AT = OWN.index("citizen_id")  # where a row holds its citizen
 SHARED = tuple(c.key for c in NOTIFICATIONS.columns if c.key not in OWN)
 #: SQLite's limit on a statement's parameters (since 3.32).
 _SQLITE_MAX_VARIABLES = 32766
@@ -53,9 +55,14 @@ def to_uuid(raw_id: Any) -> uuid.UUID:
 
 
 async def read(
-    session: AsyncSession, broadcast: Broadcast, after: uuid.UUID | None, size: int
+    session: AsyncSession,
+    broadcast: Broadcast,
+    after: uuid.UUID | None,
+    size: int,
+    upto: uuid.UUID | None = None,
 ) -> list[Any]:
-    """The next ``size`` citizens of the segment after ``after``, by id, each with every
+    """The next ``size`` citizens of the segment after ``after`` (and up to ``upto``, when
+    given), by id, each with every
     verified contact the broadcasting agency may use (its own first, then the citizen's,
     each oldest first; one row per contact, or one with no contact):
     ``id`` (raw), the preference columns, ``opted_out`` (from the whole agency),
@@ -89,6 +96,8 @@ async def read(
         )
     if after is not None:
         segment = segment.where(Citizen.id > after)
+    if upto is not None:
+        segment = segment.where(Citizen.id <= upto)
     # A test key's broadcast reaches its agency's sandbox only; any other, real citizens only.
     if broadcast.key_type == "test":
         segment = segment.where(Citizen.sandbox_of == broadcast.agency_id)
@@ -146,7 +155,7 @@ async def read(
         # The agency's own contacts first, then the citizen's (``trust.pick_contact``).
         .order_by(citizens.c.id, CitizenContact.scope != agency, CitizenContact.created_at)
     )
-    return list((await session.execute(query)).all())
+    return list((await _core(session, query)).all())
 
 
 async def sent_between(
@@ -168,7 +177,31 @@ async def sent_between(
     )
     if after is not None:
         query = query.where(Notification.citizen_id > after)
-    return [(citizen_id, sent_at) for citizen_id, sent_at in await session.execute(query)]
+    found: list[Any] = list(await _core(session, query))
+    return [(citizen_id, sent_at) for citizen_id, sent_at in found]
+
+
+async def reached(
+    session: AsyncSession, broadcast_id: uuid.UUID, after: uuid.UUID | None, last: uuid.UUID
+) -> set[Any]:
+    """The raw ids of the citizens in (``after``, ``last``] who already have a row of this
+    broadcast."""
+    # ``coalesce`` keeps PostgreSQL off the broadcast's index: for a broadcast being
+    # written it would guess few rows and then scan all written so far, every batch. The
+    # citizen index reads just this batch's range.
+    query = select(raw(Notification.citizen_id)).where(
+        Notification.citizen_id <= last,
+        func.coalesce(Notification.broadcast_id, Notification.id) == broadcast_id,
+    )
+    if after is not None:
+        query = query.where(Notification.citizen_id > after)
+    return set((await _core(session, query)).scalars().all())
+
+
+async def _core(session: AsyncSession, query: Select[Any]) -> Result[Any]:
+    # On the session's connection, not the session: the ORM's result handling (loading
+    # "instances", even of plain columns) cost more per row than the driver did.
+    return await (await session.connection()).execute(query)
 
 
 class Rows:
@@ -179,12 +212,23 @@ class Rows:
         self.dialect = dialect
         self._convert = [_processor(dialect, c) for c in SHARED]
         self._uuid = _processor(dialect, "id")
+        # The positions written: a row's own, and each shared column some row has a value
+        # in (or whose NULL differs from its default). Most shared columns of a fan-out
+        # (sent_at, provider, job_id, ...) are NULL in every row, and leaving them out
+        # spares binding them a million times.
+        self._used = {*range(len(OWN))} | {
+            len(OWN) + i
+            for i, c in enumerate(SHARED)
+            if NOTIFICATIONS.c[c].server_default is not None
+        }
 
     def shared(self, values: dict[str, Any]) -> tuple[Any, ...]:
-        return tuple(
+        row = tuple(
             None if (v := values.get(c)) is None else (fn(v) if fn else v)
             for c, fn in zip(SHARED, self._convert, strict=True)
         )
+        self._used.update(len(OWN) + i for i, v in enumerate(row) if v is not None)
+        return row
 
     def own(
         self, row_id: uuid.UUID, citizen_raw: Any, recipient_enc: bytes, recipient_hash: str
@@ -196,7 +240,10 @@ class Rows:
         if not rows:
             return
         connection = await session.connection()
-        columns = ", ".join((*OWN, *SHARED))
+        used = sorted(self._used)
+        pick = operator.itemgetter(*used)
+        rows = [pick(row) for row in rows]
+        columns = ", ".join(_ALL[i] for i in used)
         if self.dialect.name == "postgresql":
             # COPY: one stream instead of a statement per row; in the session's transaction.
             driver = (await connection.get_raw_connection()).driver_connection
@@ -206,13 +253,13 @@ class Rows:
                 cursor.copy(statement) as copy,
             ):
                 # Binary: the server takes each value as is instead of parsing its text.
-                copy.set_types(_POSTGRES_TYPES)
+                copy.set_types([_POSTGRES_TYPES[i] for i in used])
                 for row in rows:
                     await copy.write_row(row)
             return
         # Many rows per statement: SQLite runs each statement in its thread without the
         # GIL, and a statement per row had that thread wait for the GIL once per row.
-        width = len(OWN) + len(SHARED)
+        width = len(used)
         per_statement = _SQLITE_MAX_VARIABLES // width
         for start in range(0, len(rows), per_statement):
             chunk = rows[start : start + per_statement]
@@ -230,6 +277,7 @@ _POSTGRES_TYPES = [
     )
     for kind in (type(NOTIFICATIONS.c[c].type).__name__ for c in (*OWN, *SHARED))
 ]
+_ALL = (*OWN, *SHARED)
 
 
 def _processor(dialect: Dialect, column: str) -> Any:

@@ -80,8 +80,13 @@ class BroadcastRepository(Repository):
 
     async def claim_fan_out(
         self, broadcast_id: uuid.UUID, now: datetime, lease_until: datetime
-    ) -> Broadcast | None:
-        """Take the broadcast to fan out, if it is due and no live worker holds it."""
+    ) -> tuple[Broadcast, bool] | None:
+        """Take the broadcast to fan out, if it is due and no live worker holds it; with
+        whether it was taken over with no cursor (so rows may exist that no cursor says)."""
+        before = await self.session.get(Broadcast, broadcast_id)
+        if before is None:
+            return None
+        uncharted = before.status == FANNING_OUT and before.cursor is None
         taken = await self.session.execute(
             update(Broadcast)
             .where(
@@ -95,7 +100,24 @@ class BroadcastRepository(Repository):
         )
         if taken.rowcount != 1:  # type: ignore[attr-defined]
             return None
+        await self.session.refresh(before)
+        return before, uncharted
+
+    async def get_any(self, broadcast_id: uuid.UUID) -> Broadcast | None:
         return await self.session.get(Broadcast, broadcast_id)
+
+    async def hold(self, broadcast_id: uuid.UUID, lease_until: datetime) -> bool:
+        """Extend the fan-out's lease, locking the broadcast's row until commit; False when
+        it is no longer being fanned out."""
+        return await self._move(broadcast_id, {"lease_until": lease_until})
+
+    async def add_recipients(self, broadcast_id: uuid.UUID, count: int) -> None:
+        await self.session.execute(
+            update(Broadcast)
+            .where(Broadcast.id == broadcast_id)
+            .values(recipients=Broadcast.recipients + count)
+            .execution_options(synchronize_session=False)
+        )
 
     async def advance(
         self, broadcast_id: uuid.UUID, cursor: uuid.UUID, recipients: int, lease_until: datetime
@@ -106,16 +128,17 @@ class BroadcastRepository(Repository):
         return await self._move(broadcast_id, values)
 
     async def finish_fan_out(
-        self, broadcast_id: uuid.UUID, cursor: uuid.UUID | None, recipients: int, now: datetime
+        self,
+        broadcast_id: uuid.UUID,
+        cursor: uuid.UUID | None,
+        recipients: int | None,
+        now: datetime,
     ) -> bool:
-        """The fan-out is done, if it is still being fanned out."""
-        values = {
-            "cursor": cursor,
-            "recipients": recipients,
-            "status": DONE,
-            "lease_until": None,
-            "completed_at": now,
-        }
+        """The fan-out is done, if it is still being fanned out (``recipients`` None: as
+        counted, by ranges)."""
+        values: dict[str, Any] = {"status": DONE, "lease_until": None, "completed_at": now}
+        if recipients is not None:
+            values |= {"cursor": cursor, "recipients": recipients}
         return await self._move(broadcast_id, values)
 
     async def _move(self, broadcast_id: uuid.UUID, values: dict[str, Any]) -> bool:
@@ -147,10 +170,20 @@ class BroadcastRepository(Repository):
     # The fan-out's batches, close to the driver: see ``store/broadcast_batches.py``.
 
     async def segment_batch(
-        self, broadcast: Broadcast, after: uuid.UUID | None, size: int
+        self,
+        broadcast: Broadcast,
+        after: uuid.UUID | None,
+        size: int,
+        upto: uuid.UUID | None = None,
     ) -> list[Any]:
         """The next ``size`` citizens of the segment after ``after`` (``batches.read``)."""
-        return await batches.read(self.session, broadcast, after, size)
+        return await batches.read(self.session, broadcast, after, size, upto)
+
+    async def reached(
+        self, broadcast_id: uuid.UUID, after: uuid.UUID | None, last: uuid.UUID
+    ) -> set[Any]:
+        """Citizens in a batch's range who have a row of this broadcast (``batches.reached``)."""
+        return await batches.reached(self.session, broadcast_id, after, last)
 
     async def capped_sends(
         self, after: uuid.UUID | None, last: uuid.UUID, since: datetime
