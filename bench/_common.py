@@ -1,8 +1,8 @@
 """What the throughput benchmarks' runs are made of: the timed window (``Run``) and
 ``finish``, which closes it at the sink; a running sink with a client for its control port
 (``SinkProcess``); child processes and their clean-up, CPU meters, the warta CLI,
-``warta serve`` with its agency and template (``WartaApi``, ``Channel``), Notify JWTs, the
-HTTP load generator and the ``warta worker`` wrapper.
+``warta serve`` with its agency and template (``WartaApi``, ``Channel``), the HTTP load
+(``wrk``, which signs the Notify JWTs too) and the ``warta worker`` wrapper.
 
 Imported by ``_throughput.py`` (the runner) and by ``email_throughput.py`` and
 ``sms_throughput.py`` (run as scripts, so this folder is on ``sys.path``); not by the sinks,
@@ -13,7 +13,6 @@ with ``Channel``.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import base64
 import contextlib
 import json
@@ -27,16 +26,15 @@ import tempfile
 import threading
 import time
 from abc import ABC, abstractmethod
-from collections import Counter
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar, TypeVar
 
 import httpx
-from notifications_python_client.authentication import create_jwt_token
+import jwt
 
-from _sink import free_port, run_loop
+from _sink import free_port
 
 WARTA = Path(sys.executable).parent / "warta"
 # A fixed master key (base64 of 32 bytes), so every run encrypts the same way.
@@ -224,7 +222,10 @@ class CpuMeter:
         self.begin = self._read()
 
     def _read(self) -> dict[str, float | None]:
-        return {"bench": time.process_time()} | {n: proc_cpu(p) for n, p in self.pids.items()}
+        # "bench": this script and what it waited for (wrk, the HTTP load).
+        times = os.times()
+        bench = times.user + times.system + times.children_user + times.children_system
+        return {"bench": bench} | {n: proc_cpu(p) for n, p in self.pids.items()}
 
     def stop(self) -> dict[str, float]:
         end = self._read()
@@ -279,22 +280,6 @@ def wait_ready(proc: subprocess.Popen[bytes], url: str, log_path: Path) -> None:
         if time.monotonic() > deadline:
             raise RuntimeError(f"warta serve did not start:\n{log_path.read_text()[-3000:]}")
         time.sleep(0.1)
-
-
-class Tokens:
-    """Notify JWTs from the official client, each reused for 10 s (valid for 30)."""
-
-    def __init__(self, key: str) -> None:
-        self.secret, self.client_id = key[-36:], key[-73:-37]
-        self.made = -1e9
-        self.header: dict[str, str] = {}
-
-    def __call__(self) -> dict[str, str]:
-        now = time.monotonic()
-        if now - self.made > 10:
-            token = create_jwt_token(secret=self.secret, client_id=self.client_id)
-            self.header, self.made = {"Authorization": f"Bearer {token}"}, now
-        return self.header
 
 
 def child_pid(parent: int, timeout: float = 10.0) -> int:
@@ -409,43 +394,124 @@ def py_spy_record(out: str) -> list[str]:
     return [spy, *record, "--format", fmt, "--output", out]
 
 
-async def post_all(
-    url: str,
-    key: str,
-    path: str,
-    body_of: Callable[[int], dict[str, Any]],
-    n: int,
-    concurrency: int,
-    run: Run,
+#: wrk's script for ``post_with_wrk``: POST each line of the bodies file once, then stop
+#: when all are answered. Connections with nothing left to post ask for ``/_status``
+#: meanwhile (answered 200, not counted), and so does wrk's own first call, which only
+#: checks the script (wrk 4 runs it on the first thread's state before the load starts).
+#: At the end it writes "first-sent last-answered status:count..." to the done file, on
+#: the CLOCK_MONOTONIC that Python's time.monotonic() reads, and the first answers that
+#: were not 201 to the errors file. The Notify JWT changes every 20 s (``tokens``, made
+#: ahead with iat 20 s apart): Warta takes one within 30 s either side of its iat.
+WRK_POSTS = """
+local ffi = require("ffi")
+ffi.cdef[[
+typedef struct { long tv_sec; long tv_nsec; } warta_timespec;
+int clock_gettime(int clk_id, warta_timespec *tp);
+]]
+local ts = ffi.new("warta_timespec")
+local function monotonic()
+  ffi.C.clock_gettime(1, ts)
+  return tonumber(ts.tv_sec) + tonumber(ts.tv_nsec) * 1e-9
+end
+local tokens = {%(tokens)s}
+local made = %(made)f
+local bodies, sent, answered, statuses, complaints = {}, 0, 0, {}, 0
+local checked, first = false, nil
+for line in io.lines("%(bodies)s") do bodies[#bodies + 1] = line end
+function request()
+  local now = monotonic()
+  local token = tokens[math.min(#tokens, math.floor((now - made + 10) / 20) + 1)]
+  local headers = {["Content-Type"] = "application/json", Authorization = "Bearer " .. token}
+  if checked and sent < #bodies then
+    first = first or now
+    sent = sent + 1
+    return wrk.format("POST", "%(path)s", headers, bodies[sent])
+  end
+  checked = true
+  return wrk.format("GET", "/_status", headers)
+end
+function response(status, headers, body)
+  if status == 200 then return end
+  answered = answered + 1
+  statuses[status] = (statuses[status] or 0) + 1
+  if status ~= 201 and complaints < 5 then
+    complaints = complaints + 1
+    local f = io.open("%(errors)s", "a")
+    f:write(string.format("HTTP %%d: %%s\\n", status, string.sub(body, 1, 200)))
+    f:close()
+  end
+  if answered == #bodies then
+    local line = string.format("%%.6f %%.6f", first, monotonic())
+    for code, count in pairs(statuses) do
+      line = line .. string.format(" %%d:%%d", code, count)
+    end
+    local f = io.open("%(done)s", "w")
+    f:write(line .. "\\n")
+    f:close()
+    wrk.thread:stop()
+  end
+end
+"""
+
+
+def post_with_wrk(
+    url: str, key: str, path: str, bodies: list[str], concurrency: int, run: Run
 ) -> tuple[float, float]:
-    """POST ``body_of(i)`` for i < N to ``path`` with ``concurrency`` in flight; return
-    (t0, time of the last answer). Every answer must be 201."""
-    tokens = Tokens(key)
-    statuses: Counter[str] = Counter()
-    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-    async with httpx.AsyncClient(base_url=url, limits=limits, timeout=120.0) as client:
-        await client.get("/_status")  # warm the client up outside the timed window
-        jobs = iter(range(n))
+    """POST each body once to ``path`` with ``wrk`` (in C, so the load costs Warta's
+    machine next to nothing: one thread), ``concurrency`` connections; return (first
+    POST sent, last answer) as monotonic times. Every answer must be 201."""
+    if shutil.which("wrk") is None:
+        raise RuntimeError("wrk is missing: `make bench` installs it (apt-get install wrk)")
+    tmp = Path(tempfile.mkdtemp(prefix="warta-wrk-"))
+    try:
+        (tmp / "bodies").write_text("".join(b + "\n" for b in bodies), encoding="utf-8")
+        secret, client = key[-36:], key[-73:-37]
+        now = time.time()
+        tokens = [
+            jwt.encode({"iss": client, "iat": int(now) + 20 * k}, secret, algorithm="HS256")
+            for k in range(WRK_TIMEOUT // 20 + 2)
+        ]
+        script = tmp / "posts.lua"
+        script.write_text(
+            WRK_POSTS
+            % {
+                "tokens": ", ".join(f'"{t}"' for t in tokens),
+                "made": time.monotonic(),
+                "bodies": tmp / "bodies",
+                "errors": tmp / "errors",
+                "done": tmp / "done",
+                "path": path,
+            }
+        )
+        command = ["wrk", "-t1", f"-c{concurrency}", f"-d{WRK_TIMEOUT}s", "-s", str(script), url]
+        wrk = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        done = ""
+        deadline = time.monotonic() + WRK_TIMEOUT
+        while not done and wrk.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.02)
+            with contextlib.suppress(FileNotFoundError):
+                done = (tmp / "done").read_text().strip()
+        wrk.send_signal(signal.SIGINT)  # it would sleep out its -d otherwise
+        out = wrk.communicate(timeout=30)[0].decode(errors="replace")
+        with contextlib.suppress(FileNotFoundError):
+            run.errors += (tmp / "errors").read_text().splitlines()
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    words = done.split()
+    statuses = {c: int(n) for c, _, n in (w.partition(":") for w in words[2:])}
+    run.http_statuses = statuses
+    # wrk's "Socket errors: ..." line, and any error its script ran into.
+    run.errors += [x.strip() for x in out.splitlines() if "error" in x.lower()][:5]
+    if statuses.get("201") != len(bodies):
+        got = f"{statuses.get('201', 0)} of {len(bodies)}"
+        run.errors.append(f"only {got} POSTs got 201 (within {WRK_TIMEOUT} s): {statuses}")
+    if not words:
+        return time.monotonic(), time.monotonic()
+    return float(words[0]), float(words[1])
 
-        async def poster() -> None:
-            for i in jobs:
-                body = body_of(i)
-                try:
-                    response = await client.post(path, json=body, headers=tokens())
-                except httpx.HTTPError as exc:
-                    statuses[type(exc).__name__] += 1
-                    continue
-                statuses[str(response.status_code)] += 1
-                if response.status_code != 201 and len(run.errors) < 5:
-                    run.errors.append(f"HTTP {response.status_code}: {response.text[:200]}")
 
-        t0 = time.monotonic()
-        await asyncio.gather(*(poster() for _ in range(concurrency)))
-        accepted = time.monotonic()
-    run.http_statuses = dict(statuses)
-    if statuses["201"] != n:
-        run.errors.append(f"only {statuses['201']} of {n} POSTs got 201: {dict(statuses)}")
-    return t0, accepted
+#: The longest a bench's POSTs may take before wrk is stopped (then they count as failed).
+WRK_TIMEOUT = 600
 
 
 @dataclass(frozen=True)
@@ -534,7 +600,8 @@ class WartaApi:
             }
 
         path = f"/v2/notifications/{channel.kind}"
-        return run_loop(post_all(self.url, self.key, path, body, args.n, args.concurrency, run))
+        bodies = [json.dumps(body(i)) for i in range(args.n)]
+        return post_with_wrk(self.url, self.key, path, bodies, args.concurrency, run)
 
     def stop(self, run: Run) -> None:
         """SIGTERM. Uvicorn shuts down gracefully, then re-raises the signal it caught, so

@@ -288,7 +288,7 @@ class Throughput(ABC, Generic[R]):
             if name in ("warta_accept", "warta_e2e")
         ]
         if load:
-            print(f"HTTP load generator (this script), CPU ms/msg: {', '.join(load)}")
+            print(f"HTTP load (wrk, and this script), CPU ms/msg: {', '.join(load)}")
         deliver = summary["contenders"].get("warta_deliver")
         if deliver and "api" in deliver["cpu_ms_per_msg"]:
             idle = deliver["cpu_ms_per_msg"]["api"]

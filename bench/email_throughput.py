@@ -27,8 +27,8 @@ warta accept (API only)
     Phase A of one run: ``warta serve --no-workers`` (fresh temp ``WARTA_VAR_DIR``,
     SQLite, ``WARTA_SMTP_POOL_SIZE`` = ``--connections``; the agency and the email
     template are created beforehand with the real CLI, under the same environment), then
-    N ``POST /v2/notifications/email`` through the public API (httpx, ``--concurrency``
-    requests in flight, Notify JWTs from the official client's ``create_jwt_token``).
+    N ``POST /v2/notifications/email`` through the public API (``wrk``, ``--concurrency``
+    connections, Notify JWTs signed ahead, a new one every 20 s).
     Window: first POST sent -> last 201 answered. That is authenticating, validating,
     rendering, encrypting and storing; every POST must get 201. With no workers, rows are
     stored already due and nothing is sent: the sink must still hold 0 messages when
@@ -52,8 +52,9 @@ warta deliver (accepted->delivered)
 warta e2e (API+delivery in one process)
     A separate run of the old end-to-end shape: ``warta serve`` with its embedded workers
     in one process, the same N POSTs. Window: first POST sent -> the sink has all N, with
-    the HTTP load generator (this process, about 2.5 CPU ms per request) competing for the
-    same cores. Its API accept rate while delivering is reported beside it.
+    the HTTP load (``wrk``, in C: microseconds of CPU per request, where the Python client
+    it replaced spent 2.5-3.5 ms) on the same cores. Its API accept rate while delivering
+    is reported beside it.
 
 apprise
     What a developer would otherwise write: ``apprise.Apprise()`` built fresh per message
@@ -80,7 +81,7 @@ with deliver and with e2e, since it has no accept step. Nothing leaves 127.0.0.1
 Beside the times, the CPU seconds (from /proc) each process used in its timed window are
 reported per message: the contender's own ("cpu ms/msg": this process for the ceiling and
 Apprise, ``warta serve`` for accept and e2e, ``warta worker`` for deliver), the sink's (to
-show it was never the bottleneck) and the HTTP load generator's. On a small machine the
+show it was never the bottleneck) and the HTTP load's (``wrk``). On a small machine the
 contenders are CPU-bound, so CPU per message says where a gap comes from more steadily
 than msgs/s. ``--profile OUT`` runs the first round's ``warta worker`` (phase B) under
 py-spy (all threads, 250 Hz, non-blocking) and writes OUT when it stops; the profile

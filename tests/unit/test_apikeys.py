@@ -10,7 +10,13 @@ import pytest
 from notifications_python_client.authentication import create_jwt_token
 
 from warta.errors import AuthError
-from warta.security.apikeys import KeyCandidate, key_string, unverified_service_id, verify
+from warta.security.apikeys import (
+    KeyCandidate,
+    VerifiedTokens,
+    key_string,
+    unverified_service_id,
+    verify,
+)
 
 SERVICE = uuid.UUID("6c0a6e4b-1d1f-4a0e-9a37-6a8a0d3b2f10")
 SECRET = "0c5e4a3a-2b1f-4f3e-8d7c-6b5a4f3e2d1c"
@@ -117,3 +123,67 @@ def test_clock_skew_of_29_seconds_is_allowed() -> None:
     now = time.time()
     token = _token({"iss": str(SERVICE), "iat": int(now) - 29})
     assert verify(token, [LIVE], now=now) == LIVE
+
+
+# -- VerifiedTokens: a token verified once, never a different answer ---------------------
+
+REVOKED = KeyCandidate(id=LIVE.id, key_type="normal", secret=SECRET, revoked=True)
+OTHER = KeyCandidate(id=uuid.uuid4(), key_type="normal", secret=str(uuid.uuid4()), revoked=False)
+
+
+class Clock:
+    def __init__(self, now: float) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.mark.parametrize(
+    ("later", "keys", "claims", "message"),
+    [
+        (1, [REVOKED], {}, "Invalid token: API key revoked"),
+        (1, [OTHER], {}, "Invalid token: API key not found"),
+        (1, [], {}, "Invalid token: service has no API keys"),
+        (31, [LIVE], {}, "Error: Your system clock must be accurate to within 30 seconds"),
+    ],
+    ids=["key-revoked", "key-gone", "no-keys-left", "window-passed"],
+)
+def test_a_verified_token_is_refused_once_the_uncached_check_would(
+    later: float, keys: list[KeyCandidate], claims: dict[str, object], message: str
+) -> None:
+    clock = Clock(NOW)
+    tokens = VerifiedTokens(clock=clock)
+    token = _token({"iss": str(SERVICE), "iat": NOW} | claims)
+    assert tokens.verify(token, [LIVE]) == LIVE
+    assert tokens.verify(token, [LIVE]) == LIVE  # from the cache
+    clock.now = NOW + later
+    with pytest.raises(AuthError, match=message):
+        tokens.verify(token, keys)
+    with pytest.raises(AuthError, match=message):  # and stays refused
+        tokens.verify(token, keys)
+
+
+def test_a_cached_token_answers_as_verify_does() -> None:
+    clock = Clock(NOW)
+    tokens = VerifiedTokens(limit=2, clock=clock)
+    team = KeyCandidate(id=uuid.uuid4(), key_type="team", secret=str(uuid.uuid4()), revoked=False)
+    signed = {k: _token({"iss": str(SERVICE), "iat": NOW}, k.secret) for k in (LIVE, team)}
+    for _ in range(3):  # a limit of 2 keeps evicting: every answer is still the same
+        for key, token in signed.items():
+            clock.now += 1
+            assert tokens.issuer(token) == SERVICE
+            assert tokens.verify(token, [OTHER, LIVE, team]) == key
+    forged = _token({"iss": str(SERVICE), "iat": NOW}, str(uuid.uuid4()))
+    with pytest.raises(AuthError, match="Invalid token: API key not found"):
+        tokens.verify(forged, [LIVE, team])
+
+
+def test_a_verified_token_is_refused_after_its_exp() -> None:
+    tokens = VerifiedTokens()  # PyJWT checks ``exp`` on the real clock: so does this test
+    now = time.time()
+    token = _token({"iss": str(SERVICE), "iat": int(now), "exp": now + 0.5})
+    assert tokens.verify(token, [LIVE]) == LIVE
+    time.sleep(max(0.0, now + 0.6 - time.time()))
+    with pytest.raises(AuthError, match="Invalid token: signature, api token is not valid"):
+        tokens.verify(token, [LIVE])

@@ -6,7 +6,7 @@ from fastapi import Request
 
 from warta.deps import Warta
 from warta.errors import AuthError
-from warta.security.apikeys import unverified_service_id, verify
+from warta.security.apikeys import bearer_token
 from warta.services.lookups import agency_and_keys
 from warta.services.sending import Caller
 
@@ -19,9 +19,10 @@ async def warta(request: Request) -> Warta:
 
 async def authenticate(request: Request) -> Caller:
     app: Warta = request.app.state.warta
-    token, service_id = unverified_service_id(request.headers.get("authorization"))
-    entry = await agency_and_keys(app, service_id)
+    token = bearer_token(request.headers.get("authorization"))
+    tokens = app.caches.tokens
+    entry = await agency_and_keys(app, tokens.issuer(token))
     if entry is None:
         raise AuthError("Invalid token: service not found")
-    key = verify(token, entry.keys)
+    key = tokens.verify(token, entry.keys)
     return Caller(agency=entry.agency, key_id=key.id, key_type=key.key_type)

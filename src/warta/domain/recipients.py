@@ -147,8 +147,11 @@ def _mobile_e164(number: str, region: str) -> str:
     except NumberParseException as exc:
         raise _error(NumberParseException, exc.error_type) from exc
     _check(ValidationResult, phonenumbers.is_possible_number_with_reason(parsed))
-    if phonenumbers.is_valid_number(parsed):
-        _check(PhoneNumberType, phonenumbers.number_type(parsed))
+    kind = phonenumbers.number_type(parsed)
+    # A type other than UNKNOWN is what ``is_valid_number`` tests (the same metadata
+    # for the same region), so asking it too would run every pattern a second time.
+    if kind != PhoneNumberType.UNKNOWN:
+        _check(PhoneNumberType, kind)
     elif parsed.national_number not in FICTIONAL_MOBILES.get(parsed.country_code or 0, ()):
         # Say "too short/long" when the length is wrong for a mobile, not just "invalid".
         mobile = PhoneNumberType.MOBILE

@@ -97,7 +97,9 @@ def split(text: str) -> list[str]:
     character that would not fit whole into the next part.
     """
     encoding = _encoding(text)
-    if sum(encoding.units(char) for char in text) <= encoding.single_part:
+    # No character is more than two units, so a short text needs no counting.
+    short = len(text) * 2 <= encoding.single_part
+    if short or sum(encoding.units(char) for char in text) <= encoding.single_part:
         return [text] if text else []
     parts: list[str] = []
     current: list[str] = []

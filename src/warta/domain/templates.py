@@ -26,6 +26,7 @@ as JSON writes them (``personalisation.as_text``: ``true``, ``7``), never as Pyt
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Literal
@@ -94,9 +95,16 @@ def placeholders(text: str) -> list[str]:
 def _unique_names(texts: Iterable[str]) -> list[str]:
     seen: dict[str, str] = {}
     for text in texts:
-        for name, _ in _placeholders_in(text):
-            seen.setdefault(key(name), name)
+        for folded, name in _names_in(text):
+            seen.setdefault(folded, name)
     return list(seen.values())
+
+
+@functools.lru_cache(maxsize=512)
+def _names_in(text: str) -> tuple[tuple[str, str], ...]:
+    """``(key(name), name)`` of each placeholder in ``text``. Cached: every send of a
+    template asks this of the same text (a template's, never a rendered message)."""
+    return tuple((key(name), name) for name, _ in _placeholders_in(text))
 
 
 def _lookup(personalisation: Mapping[str, object]) -> dict[str, object]:
