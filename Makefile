@@ -84,6 +84,7 @@ bench: install-dev $(WRK)
 	$(BIN)/python bench/email_throughput.py
 	$(BIN)/python bench/sms_throughput.py
 	$(BIN)/python bench/broadcast_fanout.py
+	$(BIN)/python bench/worker_scaling.py
 	$(BIN)/python bench/chatbot_eval.py
 
 ## make chatbot-model: train the chatbot's intent model from its labelled data into var/chatbot

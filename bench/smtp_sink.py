@@ -2,7 +2,7 @@
 
 Run as its own process so its CPU is not charged to whoever is being measured:
 
-    python bench/smtp_sink.py [--key-header Message-ID]
+    python bench/smtp_sink.py [--key-header Message-ID] [--latency SECONDS]
 
 It prints one line, ``READY <smtp port> <control port>``, once both servers listen on
 127.0.0.1 (ports chosen by the OS). The SMTP side is a plain aiosmtpd server (no TLS, no
@@ -39,7 +39,8 @@ from _sink import control_server, run_loop
 class Counter:
     """What the sink has seen; shared by the SMTP handler and the control server."""
 
-    def __init__(self, key_header: str) -> None:
+    def __init__(self, key_header: str, latency: float = 0.0) -> None:
+        self.latency = latency
         self._key = re.compile(
             rb"^" + re.escape(key_header.encode("ascii")) + rb":[ \t]*([^\r\n]*)",
             re.IGNORECASE | re.MULTILINE,
@@ -56,6 +57,8 @@ class Counter:
 
     # aiosmtpd calls this for every message after the final "." of DATA.
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        if self.latency:  # a real relay's time to take a message, per connection
+            await asyncio.sleep(self.latency)
         self.times.append(time.monotonic())
         content = envelope.original_content or b""
         self.bytes += len(content)
@@ -94,9 +97,9 @@ class Counter:
         }
 
 
-async def serve(key_header: str) -> None:
+async def serve(key_header: str, latency: float = 0.0) -> None:
     loop = asyncio.get_running_loop()
-    counter = Counter(key_header)
+    counter = Counter(key_header, latency)
     smtp = await loop.create_server(
         # A fixed hostname: aiosmtpd would otherwise call socket.getfqdn() per connection.
         lambda: SMTP(counter, hostname="sink.bench", ident="bench sink", loop=loop),
@@ -118,11 +121,18 @@ def main() -> None:
         default="Message-ID",
         help="Header whose value identifies a message, to count duplicates.",
     )
+    parser.add_argument(
+        "--latency",
+        type=float,
+        default=0.0,
+        help="Seconds the sink takes to answer each message's DATA (default 0).",
+    )
     args = parser.parse_args()
     # aiosmtpd logs every connection and envelope at INFO; that would be most of its work.
     logging.basicConfig(level=logging.WARNING)
     with contextlib.suppress(KeyboardInterrupt):
-        run_loop(serve(args.key_header))  # uvloop when installed, as for `warta serve`
+        # uvloop when installed, as for `warta serve`
+        run_loop(serve(args.key_header, args.latency))
 
 
 if __name__ == "__main__":

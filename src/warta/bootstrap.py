@@ -6,9 +6,11 @@ pass fakes (channels, clock) as keyword arguments instead of patching modules.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import functools
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime
 
 import httpx
@@ -38,6 +40,9 @@ from warta.store.cache import Caches
 from warta.store.db import make_engine, migrate
 from warta.store.group_insert import GroupInsert
 from warta.store.models import NOTIFICATIONS
+from warta.store.provider_health import ProviderHealth
+from warta.store.quotas import SharedQuotas
+from warta.store.shared import Notices, Shared, redis_client
 from warta.store.uow import UnitOfWork, session_factory
 
 log = logging.getLogger(__name__)
@@ -64,6 +69,7 @@ async def bootstrap(
         key_file=settings.var_dir / "keys" / "secret.key",
     )
     sessions = session_factory(engine)
+    made, close_queue = (queue, None) if queue is not None else _queue(settings)
     vapid = await _vapid_keys(sessions, keyring, clock())
     app = Warta(
         settings=settings,
@@ -71,7 +77,7 @@ async def bootstrap(
         sessions=sessions,
         keyring=keyring,
         channels={},
-        queue=queue or (EmbeddedQueue() if settings.run_workers else DatabaseOnlyQueue()),
+        queue=made,
         http=http or httpx.AsyncClient(timeout=settings.callback_timeout),
         caches=Caches(settings.cache_seconds),
         new_notifications=GroupInsert(engine, NOTIFICATIONS),
@@ -81,6 +87,8 @@ async def bootstrap(
     )
     if app.offload is not None:
         app.closers.append(app.offload.aclose)
+    if close_queue is not None:
+        app.closers.append(close_queue)
     # The handler is made from the Warta, and the SMS channels from the handler: the
     # channels join ``app.channels`` below, before anything can send or receive.
     events = ProviderEventHandler(app)
@@ -88,10 +96,40 @@ async def bootstrap(
     if channels is None:
         channels = await _channels(app, events, vapid)
     app.channels.update(channels)
+    if settings.redis_url:
+        await _share_state(app)
     for channel in channels.values():
         if isinstance(channel, Startable):  # bind now, so receipts and replies flow
             await channel.start()
     return app
+
+
+def _queue(settings: Settings) -> tuple[WorkQueue, Callable[[], Awaitable[None]] | None]:
+    """Celery over RabbitMQ when a broker is set (docs/scale-out.md); else the embedded
+    pool's queue, or none for an API whose workers run elsewhere. Also how to close it."""
+    if settings.broker_url:  # Celery is loaded only by processes that use it
+        from warta.pipeline.celery_queue import CeleryQueue, make_celery
+
+        published = CeleryQueue(make_celery(settings), settings)
+        return published, published.aclose
+    return (EmbeddedQueue() if settings.run_workers else DatabaseOnlyQueue()), None
+
+
+async def _share_state(app: Warta) -> None:
+    """Limits, cache invalidation and SMS provider health in Redis, for every process."""
+    shared = Shared(redis_client(app.settings.redis_url), app.settings.namespace)
+    notices = Notices(shared)
+    app.quotas = SharedQuotas(shared)
+    app.caches.share(notices)
+    sms = app.channels.get("sms")
+    if isinstance(sms, SmsRouter):
+        ProviderHealth(shared, notices).watch(sms.balancer)
+    notices.start()
+    app.closers += [notices.aclose, shared.aclose]
+    # Serve once subscribed, so a change made elsewhere from now on reaches this process;
+    # a Redis that is down does not hold the start up (fail open: ``store.shared``).
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(notices.listening.wait(), 1.0)
 
 
 async def _channels(

@@ -36,6 +36,18 @@ LOCAL_SMSC = "local-smsc"
 TaskName = Literal["deliver", "callback", "fan_out"]
 TASKS: tuple[TaskName, ...] = ("deliver", "callback", "fan_out")
 
+#: Which line a delivery waits in: its channel, or ``urgent`` for urgent messages of any
+#: channel, which go ahead of everything else (a national broadcast never delays them).
+Lane = Literal["email", "sms", "push", "chat", "urgent"]
+
+
+_CHANNEL_LANES: dict[str, Lane] = {"email": "email", "sms": "sms", "push": "push", "chat": "chat"}
+
+
+def lane_of(channel: str, priority: str) -> Lane | None:
+    """The lane of one notification row, from its ``type`` and ``priority`` columns."""
+    return "urgent" if priority == "urgent" else _CHANNEL_LANES.get(channel)
+
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
@@ -47,8 +59,16 @@ class WorkQueue(Protocol):
     #: Whose worker takes what waits here (``name#boot``), named in new rows' leases so a
     #: restart takes them back at once; None when no worker in this process does.
     owner: str | None
+    #: True when the queue drops an id already waiting in it (the embedded queue): the
+    #: sweeper may then queue a due row on every sweep. A broker does not, so the sweeper
+    #: leases what it queues there, lest every sweep publish the backlog again.
+    remembers: bool
 
-    async def submit(self, task: TaskName, ids: Sequence[uuid.UUID]) -> None: ...
+    async def submit(
+        self, task: TaskName, ids: Sequence[uuid.UUID], *, lane: Lane | None = None
+    ) -> None:
+        """Queue ``ids`` for ``task``. ``lane``: a hint for deliveries (None: unknown, or
+        several channels mixed; the queue decides)."""
 
 
 P = ParamSpec("P")

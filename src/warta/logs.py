@@ -1,11 +1,22 @@
 """The one logging setup. Log lines carry ids and reasons, never personal data: no
-recipient, name or personalisation is ever passed to a logger (a test scans the output)."""
+recipient, name or personalisation is ever passed to a logger (a test scans the output).
+
+Every line logged while the API answers a request carries that request's id (the
+``X-Request-Id`` it came with, or one made for it: ``api/observability.py``): JSON lines
+as ``request_id``, text lines as ``[req <id>]`` after the logger's name.
+"""
 
 from __future__ import annotations
 
+import contextvars
 import json
 import logging
 import sys
+
+#: The id of the request being answered in this task; None outside a request.
+request_id: contextvars.ContextVar[str | None] = contextvars.ContextVar(
+    "warta_request_id", default=None
+)
 
 #: Loggers kept to warnings whatever the level: what they say at INFO carries secrets.
 QUIETED = ("httpx", "httpcore")
@@ -19,9 +30,21 @@ class _JsonFormatter(logging.Formatter):
             "logger": record.name,
             "message": record.getMessage(),
         }
+        if rid := getattr(record, "request_id", None):
+            entry["request_id"] = rid
         if record.exc_info:
             entry["exc"] = self.formatException(record.exc_info)
         return json.dumps(entry)
+
+
+class _WithRequestId(logging.Filter):
+    """Puts the current request's id on every record the handler formats."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        rid = request_id.get()
+        record.request_id = rid
+        record.request_tag = f" [req {rid}]" if rid else ""
+        return True
 
 
 def configure(level: str = "INFO", *, as_json: bool = False) -> None:
@@ -29,8 +52,9 @@ def configure(level: str = "INFO", *, as_json: bool = False) -> None:
     handler.setFormatter(
         _JsonFormatter()
         if as_json
-        else logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
+        else logging.Formatter("%(asctime)s %(levelname)s %(name)s%(request_tag)s: %(message)s")
     )
+    handler.addFilter(_WithRequestId())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)

@@ -105,7 +105,11 @@ class Settings(BaseSettings):
     )
 
     # Pipeline
-    workers: int = Field(8, description="Concurrent delivery tasks in the embedded pool.")
+    workers: int = Field(
+        8,
+        description="Concurrent delivery tasks in the embedded pool; with a broker, the "
+        "Celery pool threads of each `warta worker`.",
+    )
     batch_size: int = Field(100, description="Notification ids a worker claims at once.")
     lease_seconds: float = Field(
         300.0, description="How long a claimed notification belongs to its worker."
@@ -167,7 +171,8 @@ class Settings(BaseSettings):
     cache_seconds: float = Field(
         5.0,
         description="How long a process may reuse an agency's keys and templates; a key "
-        "revoked or a template edited in another process takes effect within this time.",
+        "revoked or a template edited in another process takes effect within this time (at "
+        "once with WARTA_REDIS_URL, while Redis is up).",
     )
 
     # Limits (Notify's defaults)
@@ -223,6 +228,12 @@ class Settings(BaseSettings):
 
     log_level: str = Field("INFO", description="Python logging level.")
     log_json: bool = Field(False, description="Log one JSON object per line.")
+    metrics_token: str = Field(
+        "",
+        description="Bearer token Prometheus sends to read `GET /metrics`. Empty: only "
+        "clients on this host may read it.",
+        repr=False,
+    )
 
     @field_validator("log_level")
     @classmethod

@@ -24,6 +24,7 @@ from warta.api import (
     errors,
     health,
     notifications,
+    observability,
     open311,
     portal,
     portal_pages,
@@ -32,6 +33,7 @@ from warta.api import (
     received,
     templates,
 )
+from warta.api.observability import RequestContext
 from warta.api.responses import JsonResponse
 from warta.api.schemas import ErrorBody
 from warta.api.transport import StrictTransport
@@ -88,7 +90,9 @@ def create_app(
     errors.install(api)
     api.add_middleware(UploadLimit, photo_limit=portal_pages.reports.photo_form_limit(settings))
     api.add_middleware(StrictTransport, public_url=settings.public_url)
+    api.add_middleware(RequestContext)  # added last: outermost, so it times everything
     api.include_router(health.router)
+    api.include_router(observability.router)
     api.include_router(notifications.router)
     api.include_router(templates.router)
     api.include_router(received.router)

@@ -61,7 +61,7 @@ def present(base: str, progress: broadcasts.Progress) -> dict[str, Any]:
 async def create_broadcast(
     body: BroadcastIn, request: Request, app: AppDep, caller: CallerDep
 ) -> JsonResponse:
-    app.quotas.check_rate(caller.agency.id, caller.key_type, caller.agency.rate_limit)
+    await app.quotas.check_rate(caller.agency.id, caller.key_type, caller.agency.rate_limit)
     made = await broadcasts.create(
         app,
         caller,

@@ -121,8 +121,8 @@ def _actor(caller: Caller) -> Actor:
     return Actor("agency", id=caller.key_id, agency_id=caller.agency.id, key_type=caller.key_type)
 
 
-def _check_rate(app: Warta, caller: Caller) -> None:
-    app.quotas.check_rate(caller.agency.id, caller.key_type, caller.agency.rate_limit)
+async def _check_rate(app: Warta, caller: Caller) -> None:
+    await app.quotas.check_rate(caller.agency.id, caller.key_type, caller.agency.rate_limit)
 
 
 async def _own(app: Warta, caller: Caller, wanted: str) -> CaseView:
@@ -202,7 +202,7 @@ def present(base: str, case: CaseView, *, full: bool = True) -> dict[str, Any]:
 
 @router.post("", status_code=201, summary="File a case (Warta extension)")
 async def file_case(body: CaseIn, request: Request, app: AppDep, caller: CallerDep) -> JsonResponse:
-    _check_rate(app, caller)
+    await _check_rate(app, caller)
     where = body.location or LocationIn()
     contact = body.reporter
     new = NewCase(
@@ -246,7 +246,7 @@ async def update_case(
     case_id: str, body: CaseUpdateIn, request: Request, app: AppDep, caller: CallerDep
 ) -> JsonResponse:
     _check(body)
-    _check_rate(app, caller)
+    await _check_rate(app, caller)
     case = await _own(app, caller, case_id)
     actor = _actor(caller)
     if body.status == "forwarded" and body.forward_to is not None:

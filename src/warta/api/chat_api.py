@@ -84,7 +84,7 @@ async def message(
         raise ValidationFailed("Give a text or an option")
     if not known_option(body.option):
         raise ValidationFailed("option is not one the bot offers")
-    app.quotas.check_rate(caller.agency.id, caller.key_type, caller.agency.rate_limit)
+    await app.quotas.check_rate(caller.agency.id, caller.key_type, caller.agency.rate_limit)
     incoming = Incoming(
         channel="api", address=address(caller, body.session), text=body.text,
         option=body.option, language=body.language, agency_id=caller.agency.id,
@@ -118,7 +118,7 @@ async def history(
     caller: Annotated[Caller, Depends(authenticate)],
     session: Annotated[str, Query(min_length=1, max_length=100)],
 ) -> JsonResponse:
-    app.quotas.check_rate(caller.agency.id, caller.key_type, caller.agency.rate_limit)
+    await app.quotas.check_rate(caller.agency.id, caller.key_type, caller.agency.rate_limit)
     found = await conversations.history(app, "api", address(caller, session))
     messages = found.messages if found is not None else []
     return JsonResponse(

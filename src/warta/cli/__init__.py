@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import click
 
-from warta.cli import agencies, cases, chatbot, people, platform, server
+from warta.cli import agencies, cases, celery, chatbot, people, platform, server
 
 
 @click.group()
@@ -19,6 +19,7 @@ def main() -> None:
 
 main.add_command(server.serve)
 main.add_command(server.worker)
+main.add_command(celery.beat)
 main.add_command(server.migrate)
 main.add_command(server.demo)
 main.add_command(agencies.agency)

@@ -20,12 +20,16 @@ for errors of the provider (unreachable, busy, refusing) and never for a message
 cannot be sent anywhere (``warta.errors.ContentFault``), which ``channels.sms_router``
 leaves out.
 
+Several processes share demotions (``store.provider_health``): ``on_demote`` hears each
+demotion made here, and ``demote`` takes one made elsewhere.
+
 Pure: the clock and the random number come from the caller.
 """
 
 from __future__ import annotations
 
 from collections import Counter, deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -47,6 +51,8 @@ class Balancer:
     # window on every send and receipt cost time in proportion to the traffic.
     _counts: dict[str, Counter[Observation]] = field(default_factory=dict)
     _demoted_at: dict[str, float] = field(default_factory=dict)
+    #: Called with the provider and the time when evidence here demotes it.
+    on_demote: Callable[[str, float], None] | None = None
 
     def weight(self, name: str, now: float) -> float:
         rest = float(self.resting[name])
@@ -55,6 +61,12 @@ class Balancer:
             return rest
         recovered = min(1.0, max(0.0, now - since) / self.recovery) if self.recovery else 1.0
         return rest * (self.demoted_to + (1.0 - self.demoted_to) * recovered)
+
+    def demote(self, name: str, since: float) -> None:
+        """``name`` was demoted at ``since`` (this balancer's clock), on evidence seen
+        elsewhere; an older demotion than the one known here changes nothing."""
+        if name in self.resting and since > self._demoted_at.get(name, float("-inf")):
+            self._demoted_at[name] = since
 
     def is_demoted(self, name: str, now: float) -> bool:
         return self.weight(name, now) < self.resting[name]
@@ -100,6 +112,8 @@ class Balancer:
             self._demoted_at[name] = now
             seen.clear()  # demote again only on new evidence
             counts.clear()
+            if self.on_demote is not None:
+                self.on_demote(name, now)
 
 
 def _rate(bad: int, total: int, min_samples: int) -> float:

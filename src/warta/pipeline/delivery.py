@@ -20,7 +20,8 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from warta.deps import Warta
+from warta import metrics
+from warta.deps import Warta, lane_of
 from warta.domain import chat_replies, statuses
 from warta.domain.channels import OutboundMessage, SendResult
 from warta.domain.limits import backoff_delay
@@ -305,8 +306,14 @@ def _failed(app: Warta, row: ClaimedRow, exc: DeliveryError) -> Outcome:
 
 async def _record(app: Warta, outcomes: Sequence[Outcome]) -> None:
     callback_ids: list[uuid.UUID] = []
-    due: list[uuid.UUID] = []
+    due: list[dict[str, Any]] = []
     async with app.uow() as uow:
+        # Parts awaiting receipts, first: a receipt's transaction (another process's, on
+        # PostgreSQL) also writes parts before it locks notifications, and the same order
+        # in both is what keeps the two from deadlocking.
+        parts = _parts(app, outcomes)
+        if parts:
+            await uow.sms.link_parts(parts)
         # Recorded, a row is no worker's any more: a retry waits for its time, a receipt
         # for the provider, and no restart takes them back early.
         await uow.notifications.save_outcomes(
@@ -318,10 +325,7 @@ async def _record(app: Warta, outcomes: Sequence[Outcome]) -> None:
             callbacks = owe_callbacks(app, agencies, finals)
             uow.callbacks.add(*callbacks)
             callback_ids = [c.id for c in callbacks]
-        # Parts awaiting receipts; any receipt that came first settles its notification now.
-        parts = _parts(app, outcomes)
-        if parts:
-            await uow.sms.link_parts(parts)
+        if parts:  # any receipt that came first settles its notification now
             callback_ids += await settle(app, uow, {p["notification_id"] for p in parts})
         gone = [
             (o.notification.citizen_id, o.notification.type, o.notification.recipient_hash)
@@ -339,14 +343,29 @@ async def _record(app: Warta, outcomes: Sequence[Outcome]) -> None:
         if ended:
             now = app.clock()
             made = await escalation.next_attempts(app, uow, ended, now)
-            due = [
-                r["id"] for r in made if r["lease_until"] is not None and r["lease_until"] <= now
-            ]
+            due = [r for r in made if r["lease_until"] is not None and r["lease_until"] <= now]
         await uow.commit()
+    _count(outcomes)
     if callback_ids:
         await app.queue.submit("callback", callback_ids)
-    if due:
-        await app.queue.submit("deliver", due)
+    for row in due:  # a citizen's message on its next channel, in that channel's lane
+        await app.queue.submit("deliver", [row["id"]], lane=lane_of(row["type"], row["priority"]))
+
+
+def _count(outcomes: Sequence[Outcome]) -> None:
+    """Sends and failures, once on record (held and rerouted rows were not tried; a test
+    key's simulated rows reached no provider)."""
+    for o in outcomes:
+        row, changes = o.notification, o.changes
+        if o.reroute or row.simulate:
+            continue
+        provider = changes.provider if isinstance(changes.provider, str) else None
+        if o.sent is not None or changes.status == statuses.DELIVERED:
+            metrics.sent(row.type, provider)
+        elif o.retry_at is not None:
+            metrics.failed(row.type, provider, final=False)
+        elif changes.status in escalation.FAILED:
+            metrics.failed(row.type, provider, final=True)
 
 
 def _parts(app: Warta, outcomes: Sequence[Outcome]) -> list[dict[str, Any]]:

@@ -1,22 +1,40 @@
 """Where work waits. Only notification, callback and broadcast ids cross it, never personal data.
 
-``warta.deps.WorkQueue`` is the seam for scale-out: the embedded queue below feeds the in-process
-worker pool; a Celery-over-RabbitMQ queue would implement the same ``submit`` by sending
-``warta.deliver(ids)`` messages, and its workers would call the same task functions.
+``warta.deps.WorkQueue`` is the seam for scale-out: the embedded queue below feeds the
+in-process worker pool; with ``WARTA_BROKER_URL`` set, ``celery_queue.CeleryQueue``
+publishes the same ids to RabbitMQ and Celery workers call the same task functions
+(docs/scale-out.md).
 """
 
 from __future__ import annotations
 
 import asyncio
 import uuid
+from collections import deque
 from collections.abc import Sequence
 
-from warta.deps import TASKS, TaskName
+from warta.deps import TASKS, Lane, TaskName
+
+
+class _Line:
+    """One task's waiting ids: urgent ones are taken first."""
+
+    def __init__(self) -> None:
+        self.urgent: deque[uuid.UUID] = deque()
+        self.normal: deque[uuid.UUID] = deque()
+        self.waiting: set[uuid.UUID] = set()
+        self.ready = asyncio.Event()  # set while anything waits
+
+    def __len__(self) -> int:
+        return len(self.urgent) + len(self.normal)
 
 
 class EmbeddedQueue:
-    """Unbounded asyncio queues, one per task. Losing them loses nothing: the rows are
-    the truth and the sweeper finds anything that was waiting here.
+    """In-memory lines, one per task. Losing them loses nothing: the rows are the truth
+    and the sweeper finds anything that was waiting here.
+
+    Ids submitted in the ``urgent`` lane are taken before any other, so an urgent warning
+    does not wait behind a million ids a broadcast's fan-out queued.
 
     An id already waiting is not queued twice: the sweeper re-finds rows that are due
     but not yet taken (in a worker process, every new row), and duplicates would only
@@ -27,33 +45,43 @@ class EmbeddedQueue:
     at once rather than after ``WARTA_STUCK_AFTER``."""
 
     owner: str | None = None
+    remembers = True
 
     def __init__(self) -> None:
-        self.queues: dict[TaskName, asyncio.Queue[uuid.UUID]] = {t: asyncio.Queue() for t in TASKS}
-        self._waiting: dict[TaskName, set[uuid.UUID]] = {t: set() for t in TASKS}
+        self._lines: dict[TaskName, _Line] = {t: _Line() for t in TASKS}
 
-    async def submit(self, task: TaskName, ids: Sequence[uuid.UUID]) -> None:
-        queue, waiting = self.queues[task], self._waiting[task]
+    async def submit(
+        self, task: TaskName, ids: Sequence[uuid.UUID], *, lane: Lane | None = None
+    ) -> None:
+        line = self._lines[task]
+        into = line.urgent if lane == "urgent" else line.normal
         for item in ids:
-            if item not in waiting:
-                waiting.add(item)
-                queue.put_nowait(item)
+            if item not in line.waiting:
+                line.waiting.add(item)
+                into.append(item)
+        if line:
+            line.ready.set()
 
     async def take(self, task: TaskName, limit: int) -> list[uuid.UUID]:
-        """Wait for one id, then take what else is already waiting, up to ``limit``."""
-        queue = self.queues[task]
-        batch = [await queue.get()]
-        while len(batch) < limit and not queue.empty():
-            batch.append(queue.get_nowait())
-        self._waiting[task].difference_update(batch)
+        """Wait for one id, then take what else is already waiting, up to ``limit``,
+        urgent ids first."""
+        line = self._lines[task]
+        while not line:
+            line.ready.clear()
+            await line.ready.wait()
+        batch: list[uuid.UUID] = []
+        for source in (line.urgent, line.normal):
+            while source and len(batch) < limit:
+                batch.append(source.popleft())
+        line.waiting.difference_update(batch)
         return batch
 
     def drain(self, task: TaskName) -> list[uuid.UUID]:
-        queue = self.queues[task]
-        items = []
-        while not queue.empty():
-            items.append(queue.get_nowait())
-        self._waiting[task].clear()
+        line = self._lines[task]
+        items = [*line.urgent, *line.normal]
+        line.urgent.clear()
+        line.normal.clear()
+        line.waiting.clear()
         return items
 
 
@@ -64,6 +92,9 @@ class DatabaseOnlyQueue:
     lease to pass."""
 
     owner: str | None = None
+    remembers = True
 
-    async def submit(self, task: TaskName, ids: Sequence[uuid.UUID]) -> None:
+    async def submit(
+        self, task: TaskName, ids: Sequence[uuid.UUID], *, lane: Lane | None = None
+    ) -> None:
         return None

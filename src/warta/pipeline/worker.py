@@ -22,11 +22,14 @@ import logging
 import os
 import re
 import socket
+import time
 import uuid
 from collections.abc import Callable, Coroutine, Sequence
+from datetime import timedelta
 from typing import Any
 
-from warta.deps import TaskName, Warta
+from warta import metrics
+from warta.deps import Lane, TaskName, Warta, lane_of
 from warta.errors import StoreUnavailable
 from warta.pipeline.broadcasts import fan_out
 from warta.pipeline.callbacks import send_callbacks
@@ -54,16 +57,57 @@ async def sweep(app: Warta) -> int:
     await telling.tell_owed(app, now)  # case changes a crash kept from their citizen
     await conversations.forget_old(app)  # chat messages past WARTA_CHAT_HISTORY_DAYS
     async with app.uow() as uow:
-        notifications = await uow.notifications.due_ids(now, limit=10_000)
+        # Leasing what is queued only where the queue would otherwise hold it twice: in
+        # the embedded pool each process sweeps and claims its share of what is due.
+        requeue_at = (
+            None if app.queue.remembers else now + timedelta(seconds=app.settings.stuck_after)
+        )
+        notifications = await uow.notifications.due(now, limit=10_000, requeue_at=requeue_at)
         callbacks = await uow.callbacks.due_ids(now, limit=10_000)
         broadcasts = await uow.broadcasts.due_ids(now)
+        await uow.commit()
     if broadcasts:
         await app.queue.submit("fan_out", broadcasts)
-    if notifications:
-        await app.queue.submit("deliver", notifications)
+    lanes: dict[Lane | None, list[uuid.UUID]] = {}
+    for notification_id, channel, priority in notifications:
+        lanes.setdefault(lane_of(channel, priority), []).append(notification_id)
+    for lane, ids in lanes.items():
+        await app.queue.submit("deliver", ids, lane=lane)
     if callbacks:
         await app.queue.submit("callback", callbacks)
     return len(notifications) + len(callbacks) + len(broadcasts)
+
+
+def _took(task: str, started: float, _job: asyncio.Task[None]) -> None:
+    metrics.task_took(task, time.perf_counter() - started)
+
+
+async def reclaim(app: Warta, name: str, owner: str) -> tuple[int, int]:
+    """Take back what ``name``'s earlier boots held; returns how many rows, and the lock
+    file's descriptor, which the caller keeps open until it stops.
+
+    Every running process holds a shared lock on its name's file; one that starts takes
+    back leases only if it can lock the file alone, that is, no other process by that
+    name is running, and shares the lock once done."""
+    folder = app.settings.var_dir / "run"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"worker-{re.sub(r'[^A-Za-z0-9._-]', '_', name)}.lock"
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        log.warning("another running process is named %r here: its leases wait for their end", name)
+        await asyncio.to_thread(fcntl.flock, fd, fcntl.LOCK_SH)
+        return 0, fd
+    try:
+        async with app.uow() as uow:
+            taken = await uow.notifications.reclaim(name, owner=owner, now=app.clock())
+            await uow.commit()
+    finally:
+        fcntl.flock(fd, fcntl.LOCK_SH)
+    if taken:
+        log.info("took back %d notifications from an earlier run of %s", taken, name)
+    return taken, fd
 
 
 class WorkerPool:
@@ -97,6 +141,7 @@ class WorkerPool:
         while True:
             ids = await self.queue.take(name, limit)
             job = asyncio.create_task(task(self.app, ids))
+            job.add_done_callback(functools.partial(_took, name, time.perf_counter()))
             self._in_flight[job] = ids if name == "deliver" else []
             try:
                 await asyncio.shield(job)
@@ -108,34 +153,8 @@ class WorkerPool:
                 self._in_flight.pop(job, None)
 
     async def reclaim(self) -> int:
-        """Take back what this worker's earlier boots held (see the module docstring).
-
-        Every running process holds a shared lock on its name's file; one that starts
-        takes back leases only if it can lock the file alone, that is, no other process
-        by that name is running, and shares the lock once done."""
-        folder = self.app.settings.var_dir / "run"
-        folder.mkdir(parents=True, exist_ok=True)
-        path = folder / f"worker-{re.sub(r'[^A-Za-z0-9._-]', '_', self.name)}.lock"
-        self._name_lock = fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            log.warning(
-                "another running process is named %r here: its leases wait for their end",
-                self.name,
-            )
-            await asyncio.to_thread(fcntl.flock, fd, fcntl.LOCK_SH)
-            return 0
-        try:
-            async with self.app.uow() as uow:
-                taken = await uow.notifications.reclaim(
-                    self.name, owner=self.owner, now=self.app.clock()
-                )
-                await uow.commit()
-        finally:
-            fcntl.flock(fd, fcntl.LOCK_SH)
-        if taken:
-            log.info("took back %d notifications from an earlier run of %s", taken, self.name)
+        """Take back what this worker's earlier boots held (see the module docstring)."""
+        taken, self._name_lock = await reclaim(self.app, self.name, self.owner)
         return taken
 
     async def _sweep_forever(self) -> None:

@@ -109,7 +109,7 @@ async def create_key(
         row, key = _new_key(app, agency, name, key_type)
         uow.agencies.add(row)
         await uow.commit()
-    app.caches.agencies.drop(agency_id)
+    await app.caches.agencies.drop(agency_id)
     return row, key
 
 
@@ -130,7 +130,7 @@ async def revoke_key(
         if key.revoked_at is None:
             key.revoked_at = app.clock()
         await uow.commit()
-    app.caches.agencies.drop(key.agency_id)
+    await app.caches.agencies.drop(key.agency_id)
     return key
 
 
@@ -181,7 +181,7 @@ async def set_callback(
         else:
             agency.callback_url, agency.callback_token_enc = url or None, token_enc
         await uow.commit()
-    app.caches.agencies.drop(agency_id)
+    await app.caches.agencies.drop(agency_id)
 
 
 @dataclass(frozen=True)
@@ -318,7 +318,7 @@ async def update_template(
         template.updated_at = app.clock()
         uow.templates.add(_version_of(template))
         await uow.commit()
-    app.caches.templates.drop(template_id)
+    await app.caches.templates.drop(template_id)
     return template
 
 

@@ -20,7 +20,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from warta.deps import Warta
+from warta import metrics
+from warta.deps import Warta, lane_of
 from warta.domain.channels import channel_named
 from warta.errors import (
     ApiError,
@@ -48,7 +49,7 @@ from warta.services.sending import (
     count_toward_limit,
     new_row,
 )
-from warta.store.models import NOTIFICATIONS, Job, Template
+from warta.store.models import Job, Template
 
 #: Rows inserted at once; and sealed between two turns of the event loop (a few ms).
 CHUNK = 250
@@ -172,11 +173,15 @@ async def create(app: Warta, caller: Caller, new: NewJob) -> Job:
             await uow.commit()
     except Exception:
         if counted:
-            app.quotas.uncount_message(caller.agency.id, len(rows))
+            await app.quotas.uncount_message(caller.agency.id, len(rows))
         raise
+    if rows:
+        metrics.accepted(rows[0]["type"], len(rows))  # one template: one channel
     if due <= now:
+        lane = lane_of(rows[0]["type"], rows[0]["priority"]) if rows else None
         for start in range(0, len(rows), CHUNK):
-            await app.queue.submit("deliver", [r["id"] for r in rows[start : start + CHUNK]])
+            chunk = [r["id"] for r in rows[start : start + CHUNK]]
+            await app.queue.submit("deliver", chunk, lane=lane)
     return job
 
 
@@ -215,7 +220,7 @@ def _stored(
     row = new_row(
         app, caller, command, template, good.recipient, good.simulate, good.rendered, job.created_at
     )
-    values = {c.key: getattr(row, c.key) for c in NOTIFICATIONS.columns}
+    values = row.values()
     values["job_id"] = job.id
     if due > job.created_at:  # scheduled: no queue holds it; the sweeper hands it over
         values.update(lease_until=due, lease_owner=None)

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Final, get_args
 
-from warta.deps import Warta
+from warta.deps import Warta, lane_of
 from warta.domain import citizens as rules
 from warta.domain import routing as policy
 from warta.domain.channels import ChannelName
@@ -136,10 +136,11 @@ async def send_to_citizen(app: Warta, caller: Caller, command: SendToCitizen) ->
             await uow.commit()
         except Exception:
             if counted:
-                app.quotas.uncount_message(caller.agency.id)
+                await app.quotas.uncount_message(caller.agency.id)
             raise
     if decision.action == "send":
-        await app.queue.submit("deliver", [r["id"] for r in rows])
+        for r in rows:  # one, or one per channel for an emergency
+            await app.queue.submit("deliver", [r["id"]], lane=lane_of(r["type"], r["priority"]))
     return CitizenSent(row, decision, contents)
 
 

@@ -12,6 +12,7 @@ import logging
 import uuid
 from collections.abc import Sequence
 
+from warta import metrics
 from warta.deps import Warta
 from warta.domain import keywords, recipients
 from warta.domain.channels import InboundSms, ObservesReceipts, Receipt
@@ -55,12 +56,14 @@ class ProviderEventHandler:
         if callbacks:
             await app.queue.submit("callback", callbacks)
         sms = app.channels.get("sms")
-        if not isinstance(sms, ObservesReceipts):
-            return
         for receipt in receipts:
             _, sent_at = found.get((receipt.provider, receipt.reference), (None, None))
-            if sent_at is not None:
-                sms.observe_receipt(receipt.provider, max(0.0, (now - sent_at).total_seconds()))
+            if sent_at is None:
+                continue
+            lag = max(0.0, (now - sent_at).total_seconds())
+            metrics.receipt_lag(receipt.provider, lag)
+            if isinstance(sms, ObservesReceipts):
+                sms.observe_receipt(receipt.provider, lag)
 
     async def inbound(self, message: InboundSms) -> None:
         """A citizen's text: stored and forwarded (``inbound``); anything but a keyword,

@@ -7,13 +7,15 @@ the queue.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from warta.deps import Warta
+from warta import metrics
+from warta.deps import Warta, lane_of
 from warta.domain import notification_qa, recipients, scheduling, simulated, sms, statuses
 from warta.domain import personalisation as personalisation_rules
 from warta.domain.channels import ChannelName, channel_named
@@ -28,7 +30,7 @@ from warta.errors import (
 )
 from warta.services import content, lookups
 from warta.store.ids import new_id
-from warta.store.models import NOTIFICATIONS, Agency, Notification, Template
+from warta.store.models import NOTIFICATIONS, Agency, Template
 from warta.store.uow import UnitOfWork
 
 #: A template with a body per channel, for sends to citizens (POST /v2/notifications).
@@ -55,9 +57,48 @@ class SendNotification:
     priority: str = "normal"
 
 
+@dataclass(frozen=True, slots=True)
+class NewNotification:
+    """A notification as a send creates it (status ``created``): what the API shows back,
+    and the values its row is inserted with. A plain record, not the ORM's
+    ``Notification``: SQLAlchemy's instrumented constructor cost a tenth of the accept
+    path's CPU for a row that is only ever inserted."""
+
+    id: uuid.UUID
+    agency_id: uuid.UUID
+    api_key_id: uuid.UUID | None
+    key_type: str
+    template_id: uuid.UUID
+    template_version: int
+    type: str
+    status: str
+    reference: str | None
+    recipient_enc: bytes
+    recipient_hash: str
+    content_enc: bytes
+    sender: str
+    simulate: str | None
+    priority: str
+    billable_units: int
+    attempts: int
+    lease_until: datetime
+    lease_owner: str | None
+    created_at: datetime
+    updated_at: datetime
+    digest: bool
+
+    def values(self) -> dict[str, Any]:
+        """Every column of ``notifications``: these fields, NULL for the others."""
+        return _NULLS | {name: getattr(self, name) for name in _FIELDS}
+
+
+_FIELDS = tuple(f.name for f in dataclasses.fields(NewNotification))
+_NULLS: dict[str, Any] = {column.key: None for column in NOTIFICATIONS.columns}
+
+
 @dataclass(frozen=True)
 class Sent:
-    notification: Notification
+    notification: NewNotification
     template: Template
     subject: str | None
     body: str
@@ -195,21 +236,19 @@ async def send_with_template(
     row = new_row(app, caller, command, template, recipient, simulate, (subject, body), now)
     qa = notification_qa.render(template.qa_json, command.personalisation)
     if qa:
-        row.content_enc = content.seal(
-            app.keyring, rendered_content(command.channel, subject, body, qa)
-        )
+        sealed = content.seal(app.keyring, rendered_content(command.channel, subject, body, qa))
+        row = dataclasses.replace(row, content_enc=sealed)
     if secret:
-        sealed = rendered_content(command.channel, subject, body) | {"secret": "1"}
-        row.content_enc = content.seal(app.keyring, sealed)
+        shown = rendered_content(command.channel, subject, body) | {"secret": "1"}
+        row = dataclasses.replace(row, content_enc=content.seal(app.keyring, shown))
     try:
-        await app.new_notifications.insert(
-            {column.key: getattr(row, column.key) for column in NOTIFICATIONS.columns}
-        )
+        await app.new_notifications.insert(row.values())
     except Exception:
         if counted:
-            app.quotas.uncount_message(caller.agency.id)
+            await app.quotas.uncount_message(caller.agency.id)
         raise
-    await app.queue.submit("deliver", [row.id])
+    metrics.accepted(command.channel)
+    await app.queue.submit("deliver", [row.id], lane=lane_of(row.type, row.priority))
     return Sent(row, template, subject, body)
 
 
@@ -303,10 +342,10 @@ def new_row(
     simulate: str | None,
     subject_and_body: tuple[str | None, str],
     now: datetime,
-) -> Notification:
+) -> NewNotification:
     subject, body = subject_and_body
     encrypt = app.keyring.encrypt
-    return Notification(
+    return NewNotification(
         id=new_id(),
         agency_id=caller.agency.id,
         api_key_id=caller.key_id,
@@ -322,7 +361,7 @@ def new_row(
         sender=sender_of(app, caller.agency, command.channel),
         simulate=simulate,
         priority=command.priority,
-        billable_units=sms.describe(body).fragments if command.channel == "sms" else 0,
+        billable_units=sms.fragment_count(body) if command.channel == "sms" else 0,
         attempts=0,
         # The queue owns it until this passes; then the sweeper re-queues it. With no
         # workers in this process, worker processes' sweepers take it at once.

@@ -119,7 +119,7 @@ async def send(
     try:
         held = uploads.take(app.keyring, _owner(me), upload, app.clock())
         caller = await agency_caller(app, me)
-        app.quotas.check_rate(caller.agency.id, caller.key_type, caller.agency.rate_limit)
+        await app.quotas.check_rate(caller.agency.id, caller.key_type, caller.agency.rate_limit)
         job = await bulk.create(app, caller, bulk.NewJob(held.name, held.template_id, held.rows))
     except ApiError as exc:
         return await _form_page(request, app, me, exc.status_code, error=exc)

@@ -71,7 +71,7 @@ async def _send(
     caller = Caller(
         agency=entry.agency, key_id=None, key_type="test" if how == "test" else "normal"
     )
-    app.quotas.check_rate(entry.agency.id, caller.key_type, entry.agency.rate_limit)
+    await app.quotas.check_rate(entry.agency.id, caller.key_type, entry.agency.rate_limit)
     command = SendNotification(
         channel=channel_named(template.type),
         recipient=me.email if how == "me" else recipient,

@@ -106,7 +106,7 @@ async def create_broadcast(
     values = await personalisation(request)
     try:
         caller = await agency_caller(app, me)
-        app.quotas.check_rate(caller.agency.id, caller.key_type, caller.agency.rate_limit)
+        await app.quotas.check_rate(caller.agency.id, caller.key_type, caller.agency.rate_limit)
         made = await broadcasts.create(
             app,
             caller,

@@ -6,14 +6,14 @@ contact a citizen proved, keep the message (sealed), understand it (a tapped opt
 numbered SMS answer, or the classifier), run the intent's flow (``flows``), keep the
 answer and the new state. A conversation handed to a person stays with staff: the bot
 only says the message was passed on. Each address may send ``WARTA_CHAT_PER_MINUTE``
-messages a minute (per process); more get one "slow down".
+messages a minute (across processes with Redis, ``store.quotas``); more get one "slow
+down".
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from dataclasses import replace
 from typing import Any
 
@@ -21,7 +21,6 @@ from warta.deps import Warta
 from warta.domain import chat_replies as say
 from warta.domain import quick_replies
 from warta.domain.channels import Option
-from warta.domain.limits import TokenBucket
 from warta.services.chatbot import conversations, flows, nlu
 from warta.services.chatbot.types import Answer, Incoming
 from warta.store.uow import UnitOfWork
@@ -30,9 +29,6 @@ log = logging.getLogger(__name__)
 
 _model: dict[str, nlu.Model] = {}
 _loading = asyncio.Lock()
-_buckets: dict[str, TokenBucket] = {}
-#: Rate-limit buckets kept per process before the idle ones are dropped.
-_MAX_BUCKETS = 50_000
 #: Misunderstandings in a row after which a person is asked for.
 HAND_OFF_AFTER = 2
 
@@ -51,7 +47,7 @@ async def model(app: Warta) -> nlu.Model:
 
 async def handle(app: Warta, incoming: Incoming) -> Answer:
     now = app.clock()
-    if not _allowed(app, incoming.address):
+    if not await _allowed(app, incoming.address):
         return Answer("tidak_dikenal", 0.0, say.text(incoming.language or "id", "slow_down"))
     async with app.uow() as uow:
         row = await conversations.begin(app, uow, incoming, now)
@@ -167,13 +163,8 @@ async def _last_sender(app: Warta, address: str, now: Any) -> Any:
     return row.agency_id if row is not None else None
 
 
-def _allowed(app: Warta, address: str) -> bool:
-    now = time.monotonic()
-    key = app.keyring.lookup_hash(address)
-    bucket = _buckets.get(key)
-    if bucket is None:
-        if len(_buckets) > _MAX_BUCKETS:
-            _buckets.clear()  # a flood of new addresses: forget them all rather than grow
-        per_minute = app.settings.chat_per_minute
-        bucket = _buckets[key] = TokenBucket.full(per_minute, 60.0, now)
-    return bucket.take(now)
+async def _allowed(app: Warta, address: str) -> bool:
+    # By the address's keyed hash: the address itself never leaves the process.
+    return await app.quotas.take(
+        app.settings.chat_per_minute, "chat", app.keyring.lookup_hash(address)
+    )

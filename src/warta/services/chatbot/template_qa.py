@@ -36,5 +36,5 @@ async def set_qa(
             raise NotFound("Template not found")
         template.qa_json = json.dumps(checked, ensure_ascii=False) if checked else None
         await uow.commit()
-    app.caches.templates.drop(template_id)
+    await app.caches.templates.drop(template_id)
     return checked

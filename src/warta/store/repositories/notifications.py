@@ -373,9 +373,14 @@ class NotificationRepository(SettlingQueries):
             params = [{**{c: r[c] for c in columns if c != "id"}, "_id": r["id"]} for r in group]
             await self.session.execute(statement, params)
 
-    async def due_ids(self, now: datetime, limit: int) -> list[uuid.UUID]:
+    async def due(
+        self, now: datetime, limit: int, *, requeue_at: datetime | None = None
+    ) -> list[tuple[uuid.UUID, str, str]]:
+        """Rows whose lease has passed, soonest first, as (id, type, priority): what the
+        sweeper queues, each in its lane. With ``requeue_at``, the ``created`` ones are
+        leased to the queue until then (below)."""
         query = (
-            select(Notification.id)
+            select(Notification.id, Notification.type, Notification.priority)
             .where(
                 Notification.status.in_(("created", "sending")),
                 Notification.lease_until.is_not(None),
@@ -384,7 +389,23 @@ class NotificationRepository(SettlingQueries):
             .order_by(Notification.lease_until)
             .limit(limit)
         )
-        return list((await self.session.scalars(query)).all())
+        due = [(row.id, row.type, row.priority) for row in await self.session.execute(query)]
+        if due and requeue_at is not None:
+            # Queued again: a ``created`` row (not yet claimed, so nobody's) now belongs to
+            # the queue until ``requeue_at``, so the next sweeps do not queue it again
+            # while it waits its turn behind a backlog (as the first queue's lease did).
+            # Not digest rows: a due one must stay due to be claimed with its companions.
+            await self.session.execute(
+                update(Notification)
+                .where(
+                    Notification.id.in_([d[0] for d in due]),
+                    Notification.status == "created",
+                    Notification.digest.is_(False),
+                )
+                .values(lease_until=requeue_at)
+                .execution_options(synchronize_session=False)
+            )
+        return due
 
     async def release(self, ids: Sequence[uuid.UUID], now: datetime, owner: str) -> None:
         """Hand back those of ``ids`` still leased to ``owner``, so the next worker (or the

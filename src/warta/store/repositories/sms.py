@@ -42,7 +42,10 @@ class SmsRepository(Repository):
             },
         )
         # executemany: SQLAlchemy sends it as multi-row VALUES without recompiling per size.
-        await self.session.execute(statement, rows)
+        # In key order, as receipts are stored: two writers lock the parts in one order.
+        await self.session.execute(
+            statement, sorted(rows, key=lambda r: (r["provider"], r["reference"]))
+        )
 
     async def record_receipts(
         self, receipts: Iterable[tuple[str, str, str, str | None]], now: datetime
@@ -67,7 +70,7 @@ class SmsRepository(Repository):
         ).returning(table.c.provider, table.c.reference, table.c.notification_id, table.c.sent_at)
         params = [
             {"provider": p, "reference": r, "status": s, "detail": d, "receipt_at": now}
-            for (p, r), (s, d) in latest.items()
+            for (p, r), (s, d) in sorted(latest.items())  # in key order, as parts are linked
         ]
         result = await self.session.execute(statement, params)
         return {(row.provider, row.reference): (row.notification_id, row.sent_at) for row in result}
