@@ -181,9 +181,12 @@ def test_a_cached_token_answers_as_verify_does() -> None:
 
 def test_a_verified_token_is_refused_after_its_exp() -> None:
     tokens = VerifiedTokens()  # PyJWT checks ``exp`` on the real clock: so does this test
+    # A whole second: PyJWT reads ``exp`` as an int, so a fractional one may have passed
+    # before the first check.
     now = time.time()
-    token = _token({"iss": str(SERVICE), "iat": int(now), "exp": now + 0.5})
+    expires = int(now) + 1
+    token = _token({"iss": str(SERVICE), "iat": int(now), "exp": expires})
     assert tokens.verify(token, [LIVE]) == LIVE
-    time.sleep(max(0.0, now + 0.6 - time.time()))
+    time.sleep(max(0.0, expires + 0.05 - time.time()))
     with pytest.raises(AuthError, match="Invalid token: signature, api token is not valid"):
         tokens.verify(token, [LIVE])
