@@ -29,3 +29,5 @@ def test_refused_with_the_reason(args: list[str], broker: str, said: str, tmp_pa
     result = CliRunner().invoke(main, args, env=env)
     assert result.exit_code == 2
     assert said in " ".join(result.output.split())
+    # Refused before it starts anything: no metrics folder, this process left as it was.
+    assert not (tmp_path / "metrics").exists()

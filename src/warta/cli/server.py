@@ -156,16 +156,21 @@ def worker(queues: str | None) -> None:
     from warta.logs import configure
 
     settings = Settings()
+    # Refusals first: a command refused changes nothing (not even the metrics folder).
+    if settings.broker_url:
+        from warta.cli.celery import parse_queues
+
+        wanted = parse_queues(queues)
+    elif queues is not None:
+        raise click.UsageError("--queues names Celery queues: set WARTA_BROKER_URL")
     configure(settings.log_level, as_json=settings.log_json)
     metrics.prepare(settings.var_dir / "metrics")
     if settings.broker_url:
         from warta.bootstrap import bootstrap
-        from warta.cli.celery import parse_queues, run_worker
+        from warta.cli.celery import run_worker
 
-        run_worker(settings, parse_queues(queues), bootstrap)
+        run_worker(settings, wanted, bootstrap)
         return
-    if queues is not None:
-        raise click.UsageError("--queues names Celery queues: set WARTA_BROKER_URL")
     try:
         import uvloop
 
