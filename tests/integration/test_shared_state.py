@@ -313,3 +313,4 @@ def test_several_processes_are_refused_where_they_would_keep_state(
     )
     assert result.exit_code == 2
     assert problem in result.output
+    assert not (tmp_path / "metrics").exists()  # refused before it starts anything

@@ -32,6 +32,10 @@ def serve(host: str | None, port: int | None, workers: bool | None, processes: i
     if workers is not None:
         overrides["run_workers"] = workers
     settings = Settings(**overrides)
+    # Refused before anything starts: a refused command changes nothing.
+    problem = shared_state_problem(settings) if processes > 1 else None
+    if problem:
+        raise click.UsageError(f"--processes {processes}: {problem}")
     configure(settings.log_level, as_json=settings.log_json)
     metrics.prepare(settings.var_dir / "metrics")  # before any process of it counts
     if processes > 1:
@@ -64,9 +68,6 @@ def _serve_processes(
 
     from warta.store.db import migrate as run_migrations
 
-    problem = shared_state_problem(settings)
-    if problem:
-        raise click.UsageError(f"--processes {processes}: {problem}")
     run_migrations(settings.effective_database_url)  # once, not by N processes at once
     if workers is not None:  # the processes read their settings from the environment
         os.environ["WARTA_RUN_WORKERS"] = str(workers).lower()
