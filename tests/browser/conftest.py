@@ -4,7 +4,12 @@ set up as `make run` sets it up (migrate, demo, serve) in a temporary var dir.
 Fixtures: ``server`` (one for this folder: its URL, the demo's ids and keys, the API, the
 dev outbox and the CLI on the same var dir), ``browser`` (one Chromium for this folder) and
 ``page`` (a fresh context per test, with the browser cache off, so every load is a first
-load). Helpers: ``axe_audit``, ``screenshot``, ``tab_to`` and ``transferred``.
+load). Helpers: ``axe_audit``, ``screenshot``, ``tab_to``, ``transferred``, ``register_citizen`` and
+``sign_in_citizen``.
+
+A contact may be sent 3 codes in 15 minutes (``domain/limits.py``), and the test files of
+this folder that one xdist process runs share one server: a test that signs a citizen in
+registers a citizen of its own, so what else runs beside it cannot spend its codes.
 
 Playwright's sync API: a test reads top to bottom like what a person does, and sync
 tests run outside pytest-asyncio's event loop, which the sync API needs.
@@ -29,7 +34,7 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
 
 from tests.e2e.conftest import WARTA, free_port, wait_until_serving
-from tests.integration.harness import auth_header
+from tests.integration.harness import auth_header, code_in
 
 CHROMIUM = Path("/usr/bin/chromium")
 AXE = Path(__file__).parent / "node_modules" / "axe-core" / "axe.min.js"
@@ -111,6 +116,34 @@ class Server:
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
+
+
+def register_citizen(
+    server: Server, tmp_path: Path, *, nik: str, name: str, phone: str, email: str = ""
+) -> str:
+    """Import one citizen as an agency would (a record it checked itself, contacts
+    trusted) and return its id. Signing in with the phone makes the contact hers."""
+    rows = tmp_path / "warga.csv"
+    channels = "sms;email" if email else "sms"
+    rows.write_text(
+        "nik,name,region_code,phone,email,channels\n"
+        f"{nik},{name},32.73.01.1001,{phone},{email},{channels}\n"
+    )
+    server.run_cli(
+        "citizen", "import", "--agency", server.demo["agency_id"], str(rows), "--trust-contacts"
+    )
+    return str(server.api("GET", f"/v2/citizens?nik={nik}")["id"])
+
+
+def sign_in_citizen(server: Server, page: Page, phone: str) -> None:
+    """Sign in to the portal (in Indonesian) with the code sent to ``phone``."""
+    page.goto(server.url + "/portal/")
+    seen = len(server.outbox(phone))
+    page.get_by_label("Nomor HP atau email").fill(phone)
+    page.get_by_role("button", name="Kirim kode").click()
+    page.get_by_label("Kode").fill(code_in(server.next_message(phone, seen)["body"]))
+    page.get_by_role("button", name="Masuk").click()
+    page.wait_for_url("**/portal/inbox")
 
 
 @pytest.fixture(scope="package")

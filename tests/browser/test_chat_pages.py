@@ -7,27 +7,25 @@ each is screenshotted."""
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pyotp
 from playwright.sync_api import Browser, Page, expect
 
-from tests.browser.conftest import Server, axe_audit, new_context, screenshot, transferred
-from tests.integration.harness import code_in
+from tests.browser.conftest import (
+    Server,
+    axe_audit,
+    new_context,
+    register_citizen,
+    screenshot,
+    sign_in_citizen,
+    transferred,
+)
 
-PHONE = "+6281234567890"  # the demo citizen's, as `warta demo` registers it
+PHONE = "+6281299887701"
 FIRST_LOAD_LIMIT = 100_000
 WORKER = "percakapan@demo.warta.go.id"
 PASSWORD = "balas warga dengan sabar"
-
-
-def sign_in_citizen(server: Server, page: Page) -> None:
-    page.goto(server.url + "/portal/")
-    seen = len(server.outbox(PHONE))
-    page.get_by_label("Nomor HP atau email").fill("0812 3456 7890")
-    page.get_by_role("button", name="Kirim kode").click()
-    page.get_by_label("Kode").fill(code_in(server.next_message(PHONE, seen)["body"]))
-    page.get_by_role("button", name="Masuk").click()
-    page.wait_for_url("**/portal/inbox")
 
 
 def sign_in_staff(server: Server, browser: Browser) -> Page:
@@ -49,20 +47,24 @@ def sign_in_staff(server: Server, browser: Browser) -> Page:
 
 
 def test_a_citizen_chats_and_staff_answer_from_the_console(
-    server: Server, page: Page, browser: Browser
+    server: Server, page: Page, browser: Browser, tmp_path: Path
 ) -> None:
+    citizen_id = register_citizen(
+        server, tmp_path, nik="3273014101900781", name="Sri Wahyuni", phone=PHONE
+    )
     sent = server.api(
         "POST",
         "/v2/notifications",
         {
-            "citizen_id": server.demo["citizen_id"],
+            "citizen_id": citizen_id,
             "template_id": server.demo["multi_template_id"],
             "personalisation": {"nama": "Sri", "tanggal": "7 Desember"},
+            "priority": "urgent",  # a new citizen's quiet hours would hold it in the evening
         },
     )
     server.wait_status(sent["id"], "delivered")
     page.clock.install()  # the chat page's polling runs when the test says
-    sign_in_citizen(server, page)
+    sign_in_citizen(server, page, PHONE)
 
     with transferred(page) as load:
         page.get_by_role("navigation", name="Portal").get_by_role("link", name="Obrolan").click()

@@ -7,25 +7,11 @@ from pathlib import Path
 
 from playwright.sync_api import Page, expect
 
-from tests.browser.conftest import Server, transferred
+from tests.browser.conftest import Server, register_citizen, transferred
 from tests.browser.test_citizen_portal import check_page
 from tests.integration.harness import code_in
 
 PHONE, EMAIL = "+6281299887766", "dewi.lestari@contoh.id"
-
-
-def register_citizen(server: Server, tmp_path: Path) -> None:
-    """As an agency would: an import of a record it checked itself (contacts trusted)."""
-    rows = tmp_path / "warga.csv"
-    rows.write_text(
-        "nik,name,region_code,phone,email,channels\n"
-        f"3273014101900777,Dewi Lestari,32.73.01.1001,{PHONE},{EMAIL},sms;email\n"
-    )
-    server.run_cli(
-        "citizen", "import", "--agency", server.demo["agency_id"], str(rows), "--trust-contacts"
-    )
-    # Imported contacts are the agency's own: signing in with the phone makes it hers (the
-    # first own contact), and she confirms the address with the code sent to it.
 
 
 def send_notice(server: Server, citizen_id: str, tanggal: str) -> None:
@@ -47,8 +33,11 @@ def send_notice(server: Server, citizen_id: str, tanggal: str) -> None:
 def test_the_next_notification_follows_the_citizens_new_channel_order(
     server: Server, page: Page, tmp_path: Path
 ) -> None:
-    register_citizen(server, tmp_path)
-    citizen_id = server.api("GET", "/v2/citizens?nik=3273014101900777")["id"]
+    # Imported contacts are the agency's own: signing in with the phone makes it hers (the
+    # first own contact), and she confirms the address with the code sent to it.
+    citizen_id = register_citizen(
+        server, tmp_path, nik="3273014101900777", name="Dewi Lestari", phone=PHONE, email=EMAIL
+    )
     send_notice(server, citizen_id, "1 Desember")
     assert any("1 Desember" in m["body"] for m in server.outbox(PHONE))  # SMS came first
 

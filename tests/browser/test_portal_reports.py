@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import re
+from pathlib import Path
 
 from PIL import Image
 from playwright.sync_api import Browser, Page, expect
@@ -17,12 +18,13 @@ from tests.browser.conftest import (
     Transfer,
     axe_audit,
     new_context,
+    register_citizen,
     screenshot,
+    sign_in_citizen,
     transferred,
 )
-from tests.integration.harness import code_in
 
-PHONE = "+6281234567890"  # the demo citizen's, as `warta demo` registers it
+PHONE = "+6281299887702"
 FIRST_LOAD_LIMIT = 100_000
 
 
@@ -41,21 +43,12 @@ def a_phone_photo() -> bytes:
     return out.getvalue()
 
 
-def sign_in(server: Server, page: Page) -> None:
-    page.goto(server.url + "/portal/")
-    seen = len(server.outbox(PHONE))
-    page.get_by_label("Nomor HP atau email").fill("0812 3456 7890")
-    page.get_by_role("button", name="Kirim kode").click()
-    page.get_by_label("Kode").fill(code_in(server.next_message(PHONE, seen)["body"]))
-    page.get_by_role("button", name="Masuk").click()
-    page.wait_for_url("**/portal/inbox")
-
-
 def test_citizen_files_a_report_with_a_photo_and_follows_it(
-    server: Server, browser: Browser, page: Page
+    server: Server, browser: Browser, page: Page, tmp_path: Path
 ) -> None:
+    register_citizen(server, tmp_path, nik="3273014101900782", name="Rina Wati", phone=PHONE)
     page.context.route("**/*.js", lambda route: route.abort())  # works without JavaScript
-    sign_in(server, page)
+    sign_in_citizen(server, page, PHONE)
 
     with transferred(page) as listed:
         page.get_by_role("link", name="Laporan saya").click()
