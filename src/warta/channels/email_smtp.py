@@ -105,7 +105,7 @@ class SmtpChannel:
             # Retryable on purpose: a send racing shutdown must not lose the message.
             raise ProviderUnavailable("the SMTP channel is closed")
         email, message_id = build_email(message)
-        envelope_sender = envelope_address(parseaddr(message.sender)[1])
+        envelope_sender = envelope_address(message.return_path or parseaddr(message.sender)[1])
         try:
             async with self._slots:
                 await self._transmit(email, envelope_sender, envelope_address(message.to))
@@ -186,7 +186,13 @@ def build_email(message: OutboundMessage) -> tuple[bytes, str]:
         domain = ""
     if not (at and domain):
         raise TechnicalFailure("email sender has no usable domain")
-    headers = (message.sender, message.to, message.subject or "", message.reply_to or "")
+    headers = (
+        message.sender,
+        message.to,
+        message.subject or "",
+        message.reply_to or "",
+        *(part for field in message.headers for part in field),
+    )
     if any("\r" in value or "\n" in value for value in headers):
         # The value may be an address or a personalised subject: only the kind is kept.
         raise TechnicalFailure("could not build the email: invalid header value")
@@ -207,6 +213,8 @@ def build_email(message: OutboundMessage) -> tuple[bytes, str]:
     if message.reply_to:
         email["Reply-To"] = _address(message.reply_to)
     email[NOTIFICATION_ID_HEADER] = message.notification_id
+    for name, value in message.headers:
+        email[name] = value
     return email.as_bytes(policy=_WIRE), message_id
 
 

@@ -71,6 +71,11 @@ class OutboundMessage:
     #: chat and SMS: quick replies offered with it (``domain.quick_replies`` fits them
     #: to each channel's limits).
     options: tuple[Option, ...] = ()
+    #: email only: more header fields, as (name, value), e.g. List-Unsubscribe (RFC 8058).
+    headers: tuple[tuple[str, str], ...] = ()
+    #: email only: the envelope sender (MAIL FROM, which becomes Return-Path), where
+    #: bounces go; None sends from the From address.
+    return_path: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
