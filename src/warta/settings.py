@@ -59,6 +59,18 @@ class Settings(BaseSettings):
         "notifikasi.warta.go.id",
         description="Domain of an agency's default From address when it has none.",
     )
+    bounce_domain: str = Field(
+        "",
+        description="Domain of each email's Return-Path (VERP) and of the one-click "
+        "unsubscribe mailto: its MX must point at Warta's bounce listener. Empty: bounces go "
+        "to the From address and Warta reads none (with the local capture server: the "
+        "listener runs locally, under bounces.localhost).",
+    )
+    bounce_smtp_port: int = Field(
+        0,
+        description="Port of the bounce listener (SMTP, for WARTA_BOUNCE_DOMAIN's MX): 25 in "
+        "production behind the MX; 0 picks a free port when the listener runs locally.",
+    )
     smpp_url: str = Field(
         "",
         description="SMS over SMPP 3.4: smpp://system_id:password@host:port?options, several "
