@@ -13,21 +13,12 @@ from pathlib import Path
 
 import httpx
 from notifications_python_client.authentication import create_jwt_token
-from prometheus_client.parser import text_string_to_metric_families
 
 from tests.e2e.conftest import WARTA, start_server
+from tests.integration.harness import metric_sample
 
 PHONE = "081298765432"
 NAME = "Ratna Kartikasari"
-
-
-def sample(text: str, name: str, **labels: str) -> float:
-    return sum(
-        s.value
-        for family in text_string_to_metric_families(text)
-        for s in family.samples
-        if s.name == name and labels.items() <= s.labels.items()
-    )
 
 
 def wait_for(check: str, path: Path, timeout: float = 30.0) -> None:
@@ -75,7 +66,7 @@ def test_metrics_add_up_the_api_and_a_worker_and_logs_carry_the_request_id(
                 assert time.monotonic() < deadline, "the worker never sent it"
                 time.sleep(0.1)
             deadline = time.monotonic() + 10
-            while (text := client.get("/metrics").text) and not sample(
+            while (text := client.get("/metrics").text) and not metric_sample(
                 text, "warta_notifications_sent_total", channel="sms"
             ):
                 assert time.monotonic() < deadline, f"the worker's send is not in:\n{text}"
@@ -86,9 +77,9 @@ def test_metrics_add_up_the_api_and_a_worker_and_logs_carry_the_request_id(
         server.stop()
 
     # Counted by the API process and by the worker process, read from the API's /metrics.
-    assert sample(text, "warta_notifications_accepted_total", channel="sms") == 1
-    assert sample(text, "warta_notifications_sent_total", channel="sms") == 1
-    assert sample(text, "warta_task_seconds_count", task="deliver") >= 1
+    assert metric_sample(text, "warta_notifications_accepted_total", channel="sms") == 1
+    assert metric_sample(text, "warta_notifications_sent_total", channel="sms") == 1
+    assert metric_sample(text, "warta_task_seconds_count", task="deliver") >= 1
     for personal in (PHONE, PHONE[1:], NAME, agency["id"], key):
         assert personal not in text
 

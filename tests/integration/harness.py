@@ -19,6 +19,7 @@ import httpx
 import uvicorn
 from fastapi import FastAPI
 from notifications_python_client.authentication import create_jwt_token
+from prometheus_client.parser import text_string_to_metric_families
 
 from tests.conftest import TEST_SECRET_KEY
 from warta.api.app import create_app
@@ -277,3 +278,14 @@ async def next_event(lines: AsyncIterator[str]) -> tuple[str, dict[str, Any]]:
             elif line == "" and data:
                 return kind, dict(json.loads(data))
     raise AssertionError("the stream ended")
+
+
+def metric_sample(text: str, name: str, **labels: str) -> float:
+    """The value of the metric ``name`` in a /metrics page whose labels include
+    ``labels``, summed over the rest; 0 if absent."""
+    return sum(
+        s.value
+        for family in text_string_to_metric_families(text)
+        for s in family.samples
+        if s.name == name and labels.items() <= s.labels.items()
+    )

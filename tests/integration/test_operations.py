@@ -8,21 +8,10 @@ import re
 from pathlib import Path
 
 import httpx
-from prometheus_client.parser import text_string_to_metric_families
 
-from tests.integration.harness import Harness, make_settings, running_warta
+from tests.integration.harness import Harness, make_settings, metric_sample, running_warta
 
 PHONE = "081234567890"
-
-
-def sample(text: str, name: str, **labels: str) -> float:
-    """The value of ``name`` whose labels include ``labels``, summed; 0 if absent."""
-    return sum(
-        s.value
-        for family in text_string_to_metric_families(text)
-        for s in family.samples
-        if s.name == name and labels.items() <= s.labels.items()
-    )
 
 
 async def scrape(harness: Harness) -> str:
@@ -42,7 +31,7 @@ async def test_metrics_count_a_real_send_and_name_no_one(harness: Harness) -> No
     assert read.status_code == 200
 
     def moved(text: str, name: str, **labels: str) -> float:
-        return sample(text, name, **labels) - sample(before, name, **labels)
+        return metric_sample(text, name, **labels) - metric_sample(before, name, **labels)
 
     loop = asyncio.get_running_loop()
     deadline = loop.time() + 5
@@ -82,8 +71,8 @@ async def test_queue_depth_counts_rows_waiting_for_a_worker(
             assert (await harness.send_sms(PHONE)).status_code == 201
         assert (await harness.send_email()).status_code == 201
         text = await scrape(harness)
-    assert sample(text, "warta_queue_due", status="created", channel="sms") == 2
-    assert sample(text, "warta_queue_due", status="created", channel="email") == 1
+    assert metric_sample(text, "warta_queue_due", status="created", channel="sms") == 2
+    assert metric_sample(text, "warta_queue_due", status="created", channel="email") == 1
 
 
 def client_from(harness: Harness, host: str) -> httpx.AsyncClient:
