@@ -16,8 +16,10 @@ from datetime import datetime
 import httpx
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from warta.channels.bounce_listener import BounceListener
 from warta.channels.by_address import AddressRouter
 from warta.channels.capture import CaptureHandler, CaptureSmtpServer
+from warta.channels.email_dkim import DkimSigner
 from warta.channels.email_smtp import SmtpChannel
 from warta.channels.fcm import FcmChannel, FcmConfig
 from warta.channels.providers import parse_provider, parse_providers
@@ -32,7 +34,8 @@ from warta.domain.channels import Channel, ChannelName, ProviderEvents, Startabl
 from warta.domain.failover import Balancer
 from warta.pipeline.queue import DatabaseOnlyQueue, EmbeddedQueue
 from warta.security.crypto import Keyring, load_keyring
-from warta.services import chat, platform
+from warta.services import bounce_mail, chat, platform
+from warta.services.dkim import signing_keys
 from warta.services.offload import ProcessOffload
 from warta.services.provider_events import ProviderEventHandler
 from warta.settings import Settings
@@ -104,6 +107,28 @@ async def bootstrap(
     return app
 
 
+async def start_bounce_listener(app: Warta) -> tuple[str, int] | None:
+    """The SMTP listener for the bounce domain, where it is; None without one. Called by
+    `warta serve` (the API's lifespan) only: a worker or a CLI command must not take the
+    MX's port. With email going to the local capture server it listens on 127.0.0.1
+    under bounces.localhost (``Settings.effective_bounce_domain``)."""
+    settings = app.settings
+    domain = settings.effective_bounce_domain
+    if not domain:
+        return None
+    listener = BounceListener(
+        domain=domain,
+        accepts=functools.partial(bounce_mail.accepts, app),
+        receive=functools.partial(bounce_mail.receive, app),
+        host=settings.bounce_smtp_host if settings.bounce_domain else "127.0.0.1",
+        port=settings.bounce_smtp_port,
+    )
+    host, port = await listener.start()
+    app.closers.append(listener.stop)
+    log.info("bounce listener for %s at %s:%s", domain, host, port)
+    return host, port
+
+
 def _queue(settings: Settings) -> tuple[WorkQueue, Callable[[], Awaitable[None]] | None]:
     """Celery over RabbitMQ when a broker is set (docs/scale-out.md); else the embedded
     pool's queue, or none for an API whose workers run elsewhere. Also how to close it."""
@@ -147,9 +172,13 @@ async def _channels(
 
 async def _email_channel(app: Warta) -> Channel:
     settings = app.settings
+    signer = await _dkim_signer(app)
     if settings.smtp_url:
         return SmtpChannel.from_url(
-            settings.smtp_url, pool_size=settings.smtp_pool_size, timeout=settings.smtp_timeout
+            settings.smtp_url,
+            pool_size=settings.smtp_pool_size,
+            timeout=settings.smtp_timeout,
+            signer=signer,
         )
     capture = CaptureSmtpServer(
         CaptureHandler(app.outbox), host="127.0.0.1", port=settings.capture_smtp_port
@@ -163,7 +192,18 @@ async def _email_channel(app: Warta) -> Channel:
         pool_size=settings.smtp_pool_size,
         start_tls=False,
         local_hostname="localhost",  # skip a getfqdn() DNS look-up per connection
+        signer=signer,  # make run's email is signed too, when its domain has a key
     )
+
+
+async def _dkim_signer(app: Warta) -> DkimSigner:
+    """The DKIM keys from the store, loaded now and again on the first send after
+    WARTA_CACHE_SECONDS, so a key made by `warta agency dkim` signs within that time."""
+    signer = DkimSigner(
+        functools.partial(signing_keys, app), refresh_seconds=app.settings.cache_seconds
+    )
+    await signer.reload()
+    return signer
 
 
 async def _sms_channel(app: Warta, events: ProviderEvents) -> Channel:

@@ -60,6 +60,9 @@ def configure(level: str = "INFO", *, as_json: bool = False) -> None:
     root.setLevel(level)
     # aiosmtpd logs every envelope (with addresses) at INFO; keep it to warnings.
     logging.getLogger("mail.log").setLevel(logging.WARNING)
+    # flufl.bounce logs each detector it runs at INFO, and a detector tripping over a
+    # malformed message at ERROR; domain.bounces reads that message as no bounce.
+    logging.getLogger("flufl.bounce").setLevel(logging.CRITICAL)
     # httpx logs every request's URL at INFO (httpcore its connections at DEBUG): a Web Push
     # endpoint's path is a per-subscription secret, a Telegram URL holds the bot token.
     for name in QUIETED:

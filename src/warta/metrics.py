@@ -1,13 +1,14 @@
 """Prometheus metrics: what Warta counts, and the text ``GET /metrics`` answers.
 
 Every label is a route template, a status class, a channel, a provider's configured
-name, a task name, a notification status or a broadcast id: never an agency, a
+name, a task name, a notification status, a bounce's kind or a broadcast id: never an agency, a
 recipient, a key or anything a citizen wrote (a test scans the output).
 
 Counted where it happens, in the process it happens in: requests (the API's middleware),
 notifications accepted (``services.sending``, ``services.bulk``), sent and failed
 (``pipeline.delivery``), task latency (the worker pool), SMS receipt lag
-(``services.provider_events``). Read from the database at each scrape instead, so that
+(``services.provider_events``), email bounces, complaints and reports that matched no
+email (``services.email_feedback``). Read from the database at each scrape instead, so that
 every process shows the same figure and none is counted twice: rows due by status and
 channel, and the progress of each broadcast being fanned out (``queue_gauges``).
 
@@ -96,6 +97,22 @@ RECEIPT_LAG = Histogram(
     registry=REGISTRY,
 )
 
+EMAIL_BOUNCES = Counter(
+    "warta_email_bounces",
+    "Email bounces read by the bounce listener that matched a notification, by kind "
+    "(hard, soft); a report read twice counts once.",
+    ["kind"],
+    registry=REGISTRY,
+)
+#: Unlabelled counters, made at their first count (``_count``): a value made at import
+#: would live in this process's memory, not in the folder ``prepare`` chose.
+_PLAIN = {
+    "warta_email_complaints": "Spam complaints (ARF reports) that matched a notification.",
+    "warta_email_feedback_unmatched": "Bounces and complaints that matched no notification "
+    "(counted and dropped).",
+}
+_plain: dict[str, Counter] = {}
+
 _lock: int | None = None  # this process's share of the folder's lock, held until it ends
 
 
@@ -147,6 +164,25 @@ def task_took(task: str, seconds: float) -> None:
 
 def receipt_lag(provider: str, seconds: float) -> None:
     RECEIPT_LAG.labels(provider).observe(seconds)
+
+
+def email_bounce(kind: str) -> None:
+    EMAIL_BOUNCES.labels(kind).inc()
+
+
+def email_complaint() -> None:
+    _count("warta_email_complaints")
+
+
+def email_feedback_unmatched() -> None:
+    _count("warta_email_feedback_unmatched")
+
+
+def _count(name: str) -> None:
+    counter = _plain.get(name)
+    if counter is None:
+        counter = _plain[name] = Counter(name, _PLAIN[name], registry=REGISTRY)
+    counter.inc()
 
 
 class _Gauges(Collector):

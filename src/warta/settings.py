@@ -71,6 +71,11 @@ class Settings(BaseSettings):
         description="Port of the bounce listener (SMTP, for WARTA_BOUNCE_DOMAIN's MX): 25 in "
         "production behind the MX; 0 picks a free port when the listener runs locally.",
     )
+    bounce_smtp_host: str = Field(
+        "0.0.0.0",
+        description="Address the bounce listener listens on when WARTA_BOUNCE_DOMAIN is set "
+        "(the local one, under bounces.localhost, always listens on 127.0.0.1).",
+    )
     smpp_url: str = Field(
         "",
         description="SMS over SMPP 3.4: smpp://system_id:password@host:port?options, several "
@@ -257,6 +262,14 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite+aiosqlite:///{(self.var_dir / 'warta.db').as_posix()}"
+
+    @property
+    def effective_bounce_domain(self) -> str:
+        """Where bounces come back: WARTA_BOUNCE_DOMAIN, else ``bounces.localhost`` while
+        email goes to the local capture server (``make run``), else none."""
+        if self.bounce_domain:
+            return self.bounce_domain.strip().lower()
+        return "" if self.smtp_url else "bounces.localhost"
 
     @property
     def start_local_app_peers(self) -> bool:

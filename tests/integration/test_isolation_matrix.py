@@ -39,6 +39,7 @@ from tests.integration.portal_forms import csrf_of, multi_template, own_contacts
 from warta.api.app import create_app
 from warta.domain.channels import Channel
 from warta.services import admin, staff
+from warta.services.unsubscribe import Unsubscribe, seal
 from warta.settings import Settings
 from warta.store.models import Base
 from warta.store.outbox import Outbox
@@ -331,8 +332,18 @@ MATRIX: dict[str, tuple[Probe, ...] | Own] = {
     "POST /portal/chat": (Probe("citizen_y", 400, {"text": "Siaga " * 400}),),
     "GET /portal/sw.js": Own("a static file"),
     "GET /portal/manifest.webmanifest": Own("a static file"),
+    "POST /portal/email-stops": Own("undoes an unsubscribe of the citizen's own addresses only"),
+    # One-click unsubscribe: the token is the only key (RFC 8058: no cookie, no session).
+    # A forged one (the victim's, one character changed) opens nothing, whoever sends it;
+    # a huge body is refused before the token is even read.
+    "GET /u/{token}": (Probe(OTHER), Probe("citizen_y")),
+    "POST /u/{token}": (
+        Probe(OTHER, 404, {"List-Unsubscribe": "One-Click"}),
+        Probe("citizen_y", 404, {"List-Unsubscribe": "One-Click"}),
+        Probe(OTHER, 413, {"List-Unsubscribe": "One-Click " * 1000}),
+    ),
 }
-SCOPES = ("/v2/", "/console", "/portal")
+SCOPES = ("/v2/", "/console", "/portal", "/u/")
 
 
 def app_routes() -> set[str]:
@@ -453,6 +464,7 @@ async def build_world(harness: Harness, outbox: Outbox) -> World:
         "version": "1",
         "citizen_id": sri["id"],
         "contact_id": sri["contacts"][0]["id"],
+        "token": forged_unsubscribe_token(harness),
     }
     await victims_messages(harness, ids)
     await victims_case(harness, ids)
@@ -475,6 +487,13 @@ async def build_world(harness: Harness, outbox: Outbox) -> World:
     await settle(harness)
     session = await portal_session(harness, outbox, Y_PHONE)
     return World(harness, outbox, ids, people, session, {b.id})
+
+
+def forged_unsubscribe_token(harness: Harness) -> str:
+    """An unsubscribe link of the victim's, one character changed."""
+    stop = Unsubscribe(harness.agency_id, harness.app.keyring.lookup_hash("sri@contoh.id"))
+    token = seal(harness.app.keyring, stop)
+    return token[:50] + ("A" if token[50] != "A" else "B") + token[51:]
 
 
 async def victims_messages(harness: Harness, ids: dict[str, str]) -> None:

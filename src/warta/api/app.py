@@ -32,13 +32,14 @@ from warta.api import (
     public_cases,
     received,
     templates,
+    unsubscribe,
 )
 from warta.api.observability import RequestContext
 from warta.api.responses import JsonResponse
 from warta.api.schemas import ErrorBody
 from warta.api.transport import StrictTransport
 from warta.api.uploads import UploadLimit
-from warta.bootstrap import Warta, bootstrap
+from warta.bootstrap import Warta, bootstrap, start_bounce_listener
 from warta.pipeline.queue import EmbeddedQueue
 from warta.pipeline.worker import WorkerPool
 from warta.settings import Settings
@@ -67,6 +68,7 @@ def create_app(
     async def lifespan(api: FastAPI) -> AsyncIterator[None]:
         app = await (build or bootstrap)(settings)
         api.state.warta = app
+        await start_bounce_listener(app)  # serve only: no worker or CLI takes its port
         pool = None
         if settings.run_workers and isinstance(app.queue, EmbeddedQueue):
             pool = WorkerPool(app, app.queue)
@@ -106,6 +108,7 @@ def create_app(
     api.include_router(portal.router)
     api.include_router(portal_pages.router)
     api.include_router(public_cases.router)
+    api.include_router(unsubscribe.router)
     portal_pages.install(api)
     console.install(api)
     # The service worker must come from /portal/ to control the portal's pages.

@@ -122,10 +122,13 @@ CSP = (
 )
 
 
-def render(request: Request, name: str, status: int = 200, **values: Any) -> HTMLResponse:
-    """The template ``name`` in the request's language; a ``?lang=`` switch is remembered.
-    An ``error`` value may be a ``WartaError``: it reaches the template as ``error_text``."""
-    language = language_of(request)
+def render(
+    request: Request, name: str, status: int = 200, *, language: str | None = None, **values: Any
+) -> HTMLResponse:
+    """The template ``name`` in the request's language (or ``language``, a page that knows
+    its reader's); a ``?lang=`` switch is remembered. An ``error`` value may be a
+    ``WartaError``: it reaches the template as ``error_text``."""
+    language = language or language_of(request)
     if isinstance(values.get("error"), WartaError):
         values["error"] = error_text(request, values["error"])
     nonce = secrets.token_urlsafe(16)

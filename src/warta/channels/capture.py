@@ -103,25 +103,32 @@ def _text(part: object) -> str | None:
 
 
 class CaptureSmtpServer:
-    """An SMTP server on the running event loop that hands every session to ``handler``.
+    """An SMTP server on the running event loop that hands every session to ``handler``
+    (an aiosmtpd handler: a ``CaptureHandler``, or the bounce listener's).
 
     ``start()`` with port 0 picks a free port and remembers it, so ``stop()`` then
     ``start()`` comes back on the same port (as a relay restart would). ``stop()`` also
     drops open client connections. ``connections_made`` counts accepted connections.
+    ``data_size_limit`` is advertised (EHLO SIZE) and larger messages are refused with 552;
+    ``reuse_port`` lets several processes listen on one port (``serve --processes``).
     """
 
     def __init__(
         self,
-        handler: CaptureHandler,
+        handler: object,
         *,
         host: str = "127.0.0.1",
         port: int = 0,
         hostname: str = "capture.warta.test",
+        data_size_limit: int = 33_554_432,  # aiosmtpd's default
+        reuse_port: bool = False,
     ) -> None:
         self.handler = handler
         self.host = host
         self.port = port
         self.hostname = hostname  # passed on so aiosmtpd does not look up our FQDN
+        self.data_size_limit = data_size_limit
+        self.reuse_port = reuse_port
         self.connections_made = 0
         self._server: asyncio.Server | None = None
         self._sessions: set[_Session] = set()
@@ -130,7 +137,9 @@ class CaptureSmtpServer:
         if self._server is not None:
             raise RuntimeError("capture SMTP server is already running")
         loop = asyncio.get_running_loop()
-        self._server = await loop.create_server(self._new_session, self.host, self.port)
+        self._server = await loop.create_server(
+            self._new_session, self.host, self.port, reuse_port=self.reuse_port or None
+        )
         self.host, self.port = self._server.sockets[0].getsockname()[:2]
         return self.host, self.port
 
@@ -162,6 +171,7 @@ class CaptureSmtpServer:
             self.handler,
             live=self._sessions,
             hostname=self.hostname,
+            data_size_limit=self.data_size_limit,
             enable_SMTPUTF8=True,
             loop=asyncio.get_running_loop(),
         )
@@ -170,7 +180,7 @@ class CaptureSmtpServer:
 class _Session(SMTP):
     """aiosmtpd's protocol, kept in ``live`` while its connection is open."""
 
-    def __init__(self, handler: CaptureHandler, *, live: set[_Session], **options: Any) -> None:
+    def __init__(self, handler: object, *, live: set[_Session], **options: Any) -> None:
         super().__init__(handler, **options)
         self._live = live
         live.add(self)

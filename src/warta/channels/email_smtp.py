@@ -27,12 +27,18 @@ from email.mime.multipart import MIMEMultipart
 from email.mime.text import MIMEText
 from email.policy import compat32
 from email.utils import format_datetime, formataddr, parseaddr
-from typing import Any
+from typing import Any, Protocol
 
 import aiosmtplib
 
 from warta.channels.email_smtp_config import SmtpConfig, parse_smtp_url
-from warta.domain.channels import ChannelName, OutboundMessage, SendResult
+from warta.domain.bounces import redact
+from warta.domain.channels import (
+    NOTIFICATION_ID_HEADER,
+    ChannelName,
+    OutboundMessage,
+    SendResult,
+)
 from warta.errors import (
     DeliveryError,
     PermanentFailure,
@@ -41,13 +47,15 @@ from warta.errors import (
     TemporaryFailure,
 )
 
-NOTIFICATION_ID_HEADER = "X-Warta-Notification-Id"
-
 # Message-ID left part: dot-atom text only, so a notification id cannot inject syntax.
 _MESSAGE_ID_LEFT = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
-# An address, with its angle brackets if quoted: "<budi@contoh.id>:" -> "<address>:".
-_ADDRESS_LIKE = re.compile(r"<?[^\s<>@,;:\"]+@[^\s<>@,;:\"]+>?")
 _REASON_LIMIT = 120
+
+
+class EmailSigner(Protocol):
+    """Adds signatures to an email as built (``channels.email_dkim.DkimSigner``)."""
+
+    async def sign(self, email: bytes, from_domain: str) -> bytes: ...
 
 
 class SmtpChannel:
@@ -73,7 +81,9 @@ class SmtpChannel:
         timeout: float = 30.0,
         pool_size: int = 4,
         local_hostname: str | None = None,
+        signer: EmailSigner | None = None,
     ) -> None:
+        self.signer = signer  # DKIM: signs the exact bytes sent, after build_email
         self.config = SmtpConfig(
             host=host,
             port=port,
@@ -105,6 +115,9 @@ class SmtpChannel:
             # Retryable on purpose: a send racing shutdown must not lose the message.
             raise ProviderUnavailable("the SMTP channel is closed")
         email, message_id = build_email(message)
+        if self.signer is not None:
+            from_domain = envelope_address(parseaddr(message.sender)[1]).rpartition("@")[2]
+            email = await self.signer.sign(email, from_domain.lower())
         envelope_sender = envelope_address(message.return_path or parseaddr(message.sender)[1])
         try:
             async with self._slots:
@@ -317,8 +330,7 @@ def _reason(exc: aiosmtplib.SMTPException) -> str:
 
 
 def _redact(text: str) -> str:
-    one_line = " ".join(_ADDRESS_LIKE.sub("<address>", text).split())
-    return one_line[:_REASON_LIMIT] or "no reason given"
+    return redact(text, _REASON_LIMIT)
 
 
 async def _quit(connection: aiosmtplib.SMTP) -> None:

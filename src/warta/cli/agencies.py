@@ -96,6 +96,74 @@ def agency_office_hours(agency_id: uuid.UUID, zone: str, opens: str, closes: str
     click.echo(f"office hours {opens}-{closes} {zone.strip().upper()}, Monday to Friday")
 
 
+def _dkim_owner(agency_id: uuid.UUID | None, own: bool) -> uuid.UUID | None:
+    if (agency_id is None) == (not own):
+        raise click.UsageError("give either --agency ID or --own (Warta's own domain)")
+    return agency_id
+
+
+@agency.command("dkim")
+@click.option("--agency", "agency_id", type=click.UUID, default=None)
+@click.option("--own", is_flag=True, help="A key for Warta's own domain (WARTA_EMAIL_FROM_DOMAIN).")
+@click.option("--domain", default=None, help="The sending domain (default: the From address's).")
+@click.option("--selector", default=None, help="Default: warta + year and month (warta202612).")
+@click.option(
+    "--overlap-days",
+    type=click.IntRange(min=0),
+    default=7,
+    show_default=True,
+    help="Days the domain's previous key signs beside the new one (time to publish its record).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def agency_dkim(
+    agency_id: uuid.UUID | None,
+    own: bool,
+    domain: str | None,
+    selector: str | None,
+    overlap_days: int,
+    as_json: bool,
+) -> None:
+    """Make a DKIM key for a sending domain and print the TXT record to publish. Another
+    key for the same domain is a rotation: it signs from now on."""
+    from datetime import timedelta
+
+    from warta.services.dkim import make_key
+
+    owner = _dkim_owner(agency_id, own)
+    overlap = timedelta(days=overlap_days)
+    made = run(lambda app: make_key(app, owner, domain, selector, overlap))
+    record = made.record
+    text = "\n".join(f"{k}: {v}" for k, v in record.as_dict().items())
+    emit(record.as_dict(), as_json, f"{text}\n\nzone file:\n{record.zone_file_line()}")
+    for note in made.notes:
+        click.echo(f"note: {note}", err=True)
+
+
+@agency.command("dkim-list")
+@click.option("--agency", "agency_id", type=click.UUID, default=None)
+@click.option("--own", is_flag=True, help="Warta's own keys.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def agency_dkim_list(agency_id: uuid.UUID | None, own: bool, as_json: bool) -> None:
+    """The DKIM keys and their records, retired ones too (keep those published a week)."""
+    from warta.services.dkim import list_keys
+
+    owner = _dkim_owner(agency_id, own)
+    keys = run(lambda app: list_keys(app, owner))
+    rows: list[dict[str, str | None]] = [
+        {
+            **k.record.as_dict(),
+            "created_at": k.created_at.isoformat(),
+            "retired_at": k.retired_at.isoformat() if k.retired_at else None,
+        }
+        for k in keys
+    ]
+    lines = [
+        f"{r['dns_name']}" + (f"  (signing ends {r['retired_at']})" if r["retired_at"] else "")
+        for r in rows
+    ]
+    emit(rows, as_json, "\n".join(lines))
+
+
 @click.group()
 def key() -> None:
     """API keys."""

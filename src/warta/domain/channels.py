@@ -47,6 +47,10 @@ class Option:
     title: str
 
 
+#: The email header naming the notification (the bounce reader finds it in a returned copy).
+NOTIFICATION_ID_HEADER: Final = "X-Warta-Notification-Id"
+
+
 @dataclass(frozen=True, slots=True)
 class OutboundMessage:
     """Everything a channel needs to send one notification, already rendered."""

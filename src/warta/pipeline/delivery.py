@@ -28,11 +28,12 @@ from warta.domain.limits import backoff_delay
 from warta.errors import ContactGone, DeliveryError, TechnicalFailure
 from warta.pipeline import digests
 from warta.pipeline.recording import GroupCommit, InFlight
-from warta.services import attempts, content, escalation
+from warta.services import attempts, bounce_mail, content, escalation, unsubscribe
 from warta.services.callbacks import owe_callbacks
 from warta.services.receipts import agencies_by_id, settle
 from warta.store.attempts import AttemptChanges
 from warta.store.repositories import ClaimedRow
+from warta.store.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
 
@@ -83,11 +84,7 @@ async def deliver(
         await uow.notifications.lock_digest_citizens(ids)
         rows = list(await uow.notifications.claim(ids, now=now, lease_until=lease, owner=via.owner))
         rows += await digests.claim_companions(uow, rows, now, lease, via.owner)
-        opted_out = await uow.sms.opted_out(
-            (r.agency_id, r.recipient_hash)
-            for r in rows
-            if r.type == "sms" and r.priority != "urgent" and not r.simulate
-        )
+        opted_out = await _stopped(app, uow, rows)
         # Sends to citizens get a last look: consent, quiet hours and caps as they are now.
         to_citizens = [r for r in rows if r.citizen_id is not None and not r.simulate]
         if to_citizens:
@@ -105,9 +102,7 @@ async def deliver(
         shared = await attempts.shared_contents(app, uow, rows)
         skip = {o.notification.id for o in held}
         # A stopped number's rows are cancelled one by one below, never carried.
-        to_send = [
-            r for r in rows if r.id not in skip and (r.agency_id, r.recipient_hash) not in opted_out
-        ]
+        to_send = [r for r in rows if r.id not in skip and r.id not in opted_out]
         gathered = await digests.plan(app, uow, to_send, shared)
         await uow.commit()
     if not rows:
@@ -116,7 +111,7 @@ async def deliver(
     done = await asyncio.gather(
         via.outcomes.add(held),
         *(
-            _send_alone(app, via, row, (row.agency_id, row.recipient_hash) in opted_out, shared)
+            _send_alone(app, via, row, row.id in opted_out, shared)
             for row in rows
             if row.id not in skip
         ),
@@ -126,6 +121,29 @@ async def deliver(
     for result in done:
         if isinstance(result, BaseException):
             raise result
+
+
+async def _stopped(app: Warta, uow: UnitOfWork, rows: Sequence[ClaimedRow]) -> set[uuid.UUID]:
+    """The non-urgent rows to a phone that replied BERHENTI/STOP to the agency (or SEMUA
+    to all), or to an address that unsubscribed from its email or the row's topic (but
+    for a one-time code: transactional, never something one unsubscribed from)."""
+    sendable = [r for r in rows if r.priority != "urgent" and not r.simulate]
+    phones = await uow.sms.opted_out(
+        (r.agency_id, r.recipient_hash) for r in sendable if r.type == "sms"
+    )
+    emails = await uow.email_opt_outs.opted_out(
+        (r.agency_id, r.recipient_hash, r.topic or "") for r in sendable if r.type == "email"
+    )
+    return {
+        r.id
+        for r in sendable
+        if (r.type == "sms" and (r.agency_id, r.recipient_hash) in phones)
+        or (
+            r.type == "email"
+            and (r.agency_id, r.recipient_hash, r.topic or "") in emails
+            and not _is_code(app, r)
+        )
+    }
 
 
 async def _send_alone(
@@ -175,7 +193,11 @@ async def _attempt(
     retry, failure) is written out where the exception that causes it is caught."""
     if opted_out:
         cancelled = _finished(app, row, statuses.CANCELLED)
-        stopped = "recipient replied BERHENTI/STOP (to this agency, or SEMUA to all)"
+        stopped = (
+            unsubscribe.STOPPED
+            if row.type == "email"
+            else "recipient replied BERHENTI/STOP (to this agency, or SEMUA to all)"
+        )
         return Outcome(row, replace(cancelled, failure_reason=stopped))
     try:
         if row.simulate:
@@ -240,7 +262,27 @@ def _message(
         ttl=_ttl(app, row),
         # In a chat, a message comes with its questions: ask about it, stop, a person.
         options=chat_replies.with_a_message("id") if row.type == "chat" else (),
+        headers=_list_unsubscribe(app, row, sealed),
+        return_path=bounce_mail.return_path(app, row.id) if row.type == "email" else None,
     )
+
+
+def _is_code(app: Warta, row: ClaimedRow) -> bool:
+    """A one-time code an agency sent to verify a contact (``sending``'s ``secret``)."""
+    return row.content_enc is not None and "secret" in content.unseal(app.keyring, row.content_enc)
+
+
+def _list_unsubscribe(
+    app: Warta, row: ClaimedRow, sealed: content.Content
+) -> tuple[tuple[str, str], ...]:
+    """Non-urgent email offers one-click unsubscribe (RFC 8058); urgent email and one-time
+    codes (transactional) do not."""
+    if row.type != "email" or row.priority == "urgent" or "secret" in sealed:
+        return ()
+    if len(row.recipient_hash) != 64:  # a keyed hash, as every sent row has
+        return ()
+    stop = unsubscribe.Unsubscribe(row.agency_id, row.recipient_hash, row.topic or "")
+    return unsubscribe.headers(app, stop, row.id)
 
 
 def _inbox_url(app: Warta, row: ClaimedRow) -> str | None:

@@ -33,7 +33,7 @@ from typing import Any
 from warta.deps import Warta
 from warta.domain import digest
 from warta.domain.channels import OutboundMessage
-from warta.services import content
+from warta.services import bounce_mail, content
 from warta.services.sending import platform_sender
 from warta.store.attempts import AttemptChanges
 from warta.store.repositories import ClaimedRow
@@ -151,6 +151,8 @@ def _digest(
         body=body,
         subject=subject,
         html=html,
+        # A bounce names the carrier; email_feedback fails the digest's rows with it.
+        return_path=bounce_mail.return_path(app, carrier.id) if carrier.type == "email" else None,
     )
     return Digest(carrier, tuple(rows[1:]), message)
 

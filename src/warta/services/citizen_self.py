@@ -27,7 +27,7 @@ from warta.domain import citizens as rules
 from warta.domain import trust
 from warta.domain.timefmt import notify_time
 from warta.errors import BadRequest, InvalidInput, NotFound, ValidationFailed
-from warta.services import citizens, portal
+from warta.services import citizens, portal, unsubscribe
 from warta.services.cases import reads as case_reads
 from warta.services.chatbot import conversations as chat_history
 from warta.services.citizens import confirming, erasure
@@ -326,6 +326,7 @@ async def export(app: Warta, citizen_id: uuid.UUID) -> dict[str, Any]:
         changes = await _preference_changes(uow, citizen_id)
     cases = await case_reads.for_citizen(app, citizen_id)
     chats = await chat_history.of_citizen(app, citizen_id, [c.value_hash for c in contacts])
+    email_stops = await unsubscribe.stops_of(app, citizen_id)
     return {
         "profile": {
             "id": str(citizen.id),
@@ -367,6 +368,16 @@ async def export(app: Warta, citizen_id: uuid.UUID) -> dict[str, Any]:
                 "created_at": notify_time(c.created_at),
             }
             for c in consents
+        ],
+        # Email one of their addresses stopped: an unsubscribe link, or a spam report.
+        "email_stops": [
+            {
+                "agency": e.agency,
+                "topic": e.topic or None,
+                "source": e.source,
+                "created_at": notify_time(e.at),
+            }
+            for e in email_stops
         ],
         "messages": [
             {

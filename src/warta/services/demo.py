@@ -8,7 +8,7 @@ import uuid
 from warta.deps import Warta
 from warta.errors import NotFound
 from warta.security.apikeys import key_string
-from warta.services import citizen_self, citizens, staff
+from warta.services import citizen_self, citizens, dkim, staff
 from warta.services.admin import create_agency, create_template
 from warta.services.cases import catalogue
 from warta.services.sending import Caller
@@ -80,6 +80,7 @@ async def ensure_demo(app: Warta) -> dict[str, str]:
         # do, and citizens' replies reach it while it is the last to have texted them.
         made = await create_agency(app, DEMO_NAME, email_from="noreply@demo.warta.go.id")
         agency_id = made.id
+        await dkim.make_key(app, agency_id, None)  # so make run's email is DKIM-signed
         await create_template(
             app,
             agency_id,

@@ -29,6 +29,7 @@ from warta.store.models import (
     CitizenContact,
     Conversation,
     ConversationMessage,
+    DkimKey,
     GuestListEntry,
     Notification,
     PlatformSecret,
@@ -69,6 +70,7 @@ ENCRYPTED: list[tuple[type[Base], list[tuple[str, str, str | None]]]] = [
         ],
     ),
     (PlatformSecret, [("value_enc", "platform.secret", None)]),
+    (DkimKey, [("private_key_enc", "dkim.private_key", None)]),
     (
         Staff,
         [

@@ -45,6 +45,8 @@ class Known:
     contacts: dict[ChannelName, Contact] = field(default_factory=dict)
     opt_outs: set[str] = field(default_factory=set)
     sms_stopped: bool = False  # the phone replied BERHENTI/STOP to this agency
+    #: What the email address unsubscribed from: "" all this agency's, or topic slugs.
+    email_stopped: frozenset[str] = frozenset()
     sent: list[datetime] = field(default_factory=list)
 
 
@@ -87,6 +89,14 @@ async def gather(
     for _, phone_hash in await uow.sms.opted_out((agency_id, h) for h in phones):
         for entry in phones[phone_hash]:
             entry.sms_stopped = True
+    addresses: dict[str, list[Known]] = {}
+    for entry in known.values():
+        if "email" in entry.contacts:
+            addresses.setdefault(entry.contacts["email"][2], []).append(entry)
+    stops = await uow.email_opt_outs.stopped_topics(agency_id, addresses)
+    for address_hash, topics in stops.items():
+        for entry in addresses[address_hash]:
+            entry.email_stopped = frozenset(topics)
     return known
 
 
@@ -131,6 +141,8 @@ def known_of_batch(
             entry.contacts[row.kind] = (row.contact_id, row.value_enc, row.value_hash)
             if row.kind == "sms":
                 entry.sms_stopped = bool(row.stopped)
+            elif row.kind == "email" and row.stopped:  # from the agency, or this topic
+                entry.email_stopped = frozenset({topic or ""})
     for citizen_id, sent_at in sent:
         if citizen_id in known:
             known[citizen_id].sent.append(sent_at)
@@ -172,12 +184,21 @@ def decide(known: Known, ask: Ask, now: datetime) -> routing.Decision:
         available=frozenset(c for c in ask.available if is_channel(c)),
         opted_out_agency="" in known.opt_outs,
         opted_out_topic=bool(ask.topic) and ask.topic in known.opt_outs,
-        blocked_channels=frozenset({"sms"} if known.sms_stopped else ()),
+        blocked_channels=_blocked(known, ask.topic),
         sent_today=today,
         sent_this_week=week,
         already_tried=tuple(c for c in ask.already_tried if is_channel(c)),
     )
     return _route(prefs, situation, ask.priority, now, ask.expires_at, ask.scheduled_for)
+
+
+def _blocked(known: Known, topic: str | None) -> frozenset[ChannelName]:
+    """Channels opted out of: SMS by BERHENTI, email by its unsubscribe link (for the
+    whole agency, or for this message's topic)."""
+    blocked: set[ChannelName] = {"sms"} if known.sms_stopped else set()
+    if "" in known.email_stopped or (topic and topic in known.email_stopped):
+        blocked.add("email")
+    return frozenset(blocked)
 
 
 def decide_all(entries: Iterable[Known], ask: Ask, now: datetime) -> list[routing.Decision]:
@@ -199,6 +220,7 @@ def decide_all(entries: Iterable[Known], ask: Ask, now: datetime) -> list[routin
             frozenset(known.contacts),
             frozenset(known.opt_outs),
             known.sms_stopped,
+            known.email_stopped,
             tuple(known.sent),
         )
         decision = answers.get(question)

@@ -28,6 +28,7 @@ from warta.store.models import (
     Broadcast,
     Citizen,
     CitizenContact,
+    EmailOptOut,
     Notification,
     OptOut,
     SmsOptOut,
@@ -68,7 +69,8 @@ async def read(
     ``id`` (raw), the preference columns, ``opted_out`` (from the whole agency),
     ``opted_out_topic``, ``kind``, ``contact_id`` (raw), ``value_enc``, ``value_hash``,
     ``stopped`` (true when that contact is a phone that replied STOP to the agency, or
-    STOP ALL to any). Long on purpose: one statement, tuned as a whole (docs/performance.md)."""
+    STOP ALL to any, or an address that unsubscribed from its email or the topic's).
+    Long on purpose: one statement, tuned as a whole (docs/performance.md)."""
     segment = select(
         Citizen.id,
         Citizen.zone,
@@ -119,7 +121,7 @@ async def read(
         )
 
     agency = str(broadcast.agency_id)
-    stopped = and_(
+    sms_stopped = and_(
         CitizenContact.kind == "sms",
         or_(
             exists().where(
@@ -129,6 +131,15 @@ async def read(
             exists().where(SmsPlatformOptOut.phone_hash == CitizenContact.value_hash),
         ),
     )
+    email_stopped = and_(
+        CitizenContact.kind == "email",
+        exists().where(
+            EmailOptOut.agency_id == broadcast.agency_id,
+            EmailOptOut.address_hash == CitizenContact.value_hash,
+            EmailOptOut.topic.in_({"", broadcast.topic or ""}),
+        ),
+    )
+    stopped = or_(sms_stopped, email_stopped)
     query = (
         select(
             raw(citizens.c.id).label("id"),

@@ -32,6 +32,9 @@ from warta.store.repositories import (
 )
 from warta.store.repositories.cases import CaseRepository
 from warta.store.repositories.conversations import ConversationRepository
+from warta.store.repositories.dkim import DkimKeyRepository
+from warta.store.repositories.email_feedback import EmailFeedbackRepository
+from warta.store.repositories.email_opt_outs import EmailOptOutRepository
 from warta.store.repositories.expiry import ExpiryRepository
 
 
@@ -59,6 +62,9 @@ class UnitOfWork:
         self.portal_sessions = PortalSessionRepository(self.session)
         self.cases = CaseRepository(self.session)
         self.conversations = ConversationRepository(self.session)
+        self.dkim_keys = DkimKeyRepository(self.session)
+        self.email_opt_outs = EmailOptOutRepository(self.session)
+        self.email_feedback = EmailFeedbackRepository(self.session)
         return self
 
     async def __aexit__(

@@ -1,4 +1,5 @@
-"""The dashboard: sent, delivered and failed per channel and WIB day, for 7 or 30 days.
+"""The dashboard: sent, delivered and failed per channel and WIB day, for 7 or 30 days,
+and the email's bounce and complaint rates per day with their warnings (issue 19).
 
 Charts are inline SVG drawn here on the server (no script, no chart library); each one
 has an accessible name and is followed by a table of the same numbers, which is what a
@@ -11,11 +12,13 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Annotated
 
+from babel.numbers import format_decimal
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
 from warta.api.console.web import AppDep, allowed, page
-from warta.services import reports
+from warta.api.pages import language_of
+from warta.services import email_health, reports
 from warta.services.reports import Tally
 from warta.services.staff import Member
 
@@ -85,6 +88,9 @@ def chart(days: list[date], tallies: list[Tally]) -> Chart:
 async def dashboard(request: Request, app: AppDep, me: Viewer, days: int = 7) -> Response:
     report = await reports.dashboard(app, me.agency_id, days)
     charts = {c: chart(report.days, report.by_channel[c]) for c in reports.CHANNELS}
+    sent = [t.sent for t in report.by_channel["email"]]
+    health = await email_health.per_day(app, me.agency_id, report.days, sent)
+    language = language_of(request)
     return page(
         request,
         me,
@@ -94,4 +100,6 @@ async def dashboard(request: Request, app: AppDep, me: Viewer, days: int = 7) ->
         span=days,
         spans=reports.SPANS,
         channels=reports.CHANNELS,
+        health=health,
+        percent=lambda share: f"{format_decimal(share * 100, '0.00', locale=language)}%",
     )

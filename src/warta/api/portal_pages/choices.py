@@ -20,7 +20,7 @@ from warta.api.portal_pages.common import (
 from warta.deps import Warta
 from warta.domain.citizens import CHANNELS
 from warta.errors import ApiError, WartaError
-from warta.services import citizen_self, citizens
+from warta.services import citizen_self, citizens, unsubscribe
 
 
 async def _preferences_page(
@@ -31,12 +31,13 @@ async def _preferences_page(
     error: str | WartaError | None = None,
 ) -> HTMLResponse:
     choices = await citizen_self.choices(app, who)
+    stops = await unsubscribe.stops_of(app, who)
     listed = [*choices.preferences.channels]
     listed += [c for c in CHANNELS if c in choices.usable and c not in listed]
     title = _t(request, "Preferences")
     return page(
         request, "preferences", status, who, title=title, choices=choices, listed=listed,
-        error=error, saved=request.query_params.get("saved") is not None,
+        error=error, saved=request.query_params.get("saved") is not None, stops=stops,
     )  # fmt: skip
 
 
@@ -117,6 +118,20 @@ async def choose_agency(request: Request, app: AppDep, signed: SignedForm) -> Re
         return await _preferences_page(request, app, who, 404, _t(request, "Not found"))
     text = _agency_text(request, granted, agency.agency)
     await citizen_self.choose(app, who, agency.agency_id, None, granted, text)
+    return back("/portal/preferences?saved")
+
+
+@router.post("/email-stops", response_class=HTMLResponse)
+async def receive_email_again(request: Request, app: AppDep, signed: SignedForm) -> Response:
+    """Undo an unsubscribe link (or a spam report) of one of the citizen's own addresses."""
+    who, form = signed
+    try:
+        agency_id = uuid.UUID(str(form.get("agency_id", "")))
+    except ValueError:
+        agency_id = None
+    topic = str(form.get("topic", ""))
+    if agency_id is None or not await unsubscribe.receive_again(app, who, agency_id, topic):
+        return await _preferences_page(request, app, who, 404, _t(request, "Not found"))
     return back("/portal/preferences?saved")
 
 

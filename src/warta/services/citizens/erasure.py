@@ -17,10 +17,11 @@ one-time codes that verified them, any SMS or email to the address) unless anoth
 citizen shares that contact (a family phone: then the row may be theirs). The recipient
 becomes empty (ciphertext of "", lookup hash ""), the rendered message and the other
 channels' text are deleted (personalisation itself was never stored), and the link to
-the citizen is cut. Messages not yet sent are cancelled first: nobody is left to send
-them to. Likewise the texts the citizen sent from a phone of their own (confirmed, not
-shared): the agency keeps that a text came, to which number and when; the sender and the
-words go.
+the citizen is cut. The bounces and complaints about their email keep their kind and
+day (the agency's health figures) and lose the address's lookup hash and diagnostic.
+Messages not yet sent are cancelled first: nobody is left to send them to. Likewise the
+texts the citizen sent from a phone of their own (confirmed, not shared): the agency
+keeps that a text came, to which number and when; the sender and the words go.
 
 Deleted too: their chatbot conversations (signed in, or from any of their contacts) with
 every message.
@@ -91,6 +92,7 @@ async def _erase(app: Warta, citizen_id: uuid.UUID) -> bool:
         own = {c.value_hash for c in contacts if c.scope == trust.CITIZEN} & only_mine
         erased = seal(ERASED, field="notification.recipient")
         await uow.inbox.forget_citizen(citizen_id, only_mine, erased, ERASED, now)
+        await uow.email_feedback.forget_addresses(only_mine)  # bounces keep their counts
         await uow.citizens.forget_texts_from(
             own, seal(ERASED, field=NUMBER_FIELD), seal(ERASED, field=CONTENT_FIELD)
         )

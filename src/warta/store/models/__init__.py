@@ -32,6 +32,9 @@ from warta.store.models.citizens import (
     TopicSubscription,
 )
 from warta.store.models.conversations import Conversation, ConversationMessage, FaqEntry
+from warta.store.models.dkim import DkimKey
+from warta.store.models.email_feedback import EmailFeedback
+from warta.store.models.email_opt_outs import EmailOptOut
 from warta.store.models.notifications import (
     NOTIFICATIONS,
     Broadcast,
@@ -69,6 +72,9 @@ __all__ = [
     "Consent",
     "Conversation",
     "ConversationMessage",
+    "DkimKey",
+    "EmailFeedback",
+    "EmailOptOut",
     "FaqEntry",
     "GuestListEntry",
     "Job",
