@@ -9,7 +9,10 @@ sinks in processes of their own, by the reference in each message):
 - duplicates stay within the in-flight bound: a process has at most
   ``WARTA_DELIVERY_IN_FLIGHT`` sends per channel whose outcome is not yet written, and
   nothing else can go out twice (a redelivered task's ids that the dead worker had
-  claimed are skipped by the other worker's conditional claim);
+  claimed are skipped by the other worker's conditional claim). One more cause is by
+  design and counted apart: when an SMPP bind drops (under the suite's load on 2 cores
+  the sink's binds sometimes do), the parts that got no ``submit_sm_resp`` are submitted
+  again (``channels/sms_smpp.py``: losing them would be worse), at most a window each;
 - the restarted worker takes back exactly what its dead boot held (it is killed while it
   holds rows), so everything arrives without waiting for the lease (300 s);
 - SIGTERM stops both workers cleanly.
@@ -42,7 +45,7 @@ from tests.integration.test_celery_pipeline import BROKER, broker_reachable, del
 BENCH = Path(__file__).resolve().parents[2] / "bench"
 TOTAL = 20_000
 IN_FLIGHT = 64  # WARTA_DELIVERY_IN_FLIGHT, the default
-CHANNELS = 2
+WINDOW = 64  # the SMPP URL's window
 #: From accepting to the last arrival; about 60 s on an idle 2-core machine.
 FINISH_LIMIT = 200.0
 
@@ -168,7 +171,7 @@ def worker_env(database_url: str, var_dir: Path, smtp: Sink, smsc: Sink) -> dict
         "WARTA_LOG_LEVEL": "INFO",
         "WARTA_SWEEP_INTERVAL": "0.5",
         "WARTA_DELIVERY_IN_FLIGHT": str(IN_FLIGHT),
-        "WARTA_SMPP_URL": f"smpp://warta:rahasia@127.0.0.1:{smsc.port}?name=operator&window=64",
+        "WARTA_SMPP_URL": f"smpp://warta:rahasia@127.0.0.1:{smsc.port}?name=operator&window={WINDOW}",
         "WARTA_SMTP_URL": f"smtp://127.0.0.1:{smtp.port}",
         "WARTA_SMTP_POOL_SIZE": "16",
         "WARTA_RATE_LIMIT_PER_MINUTE": "1000000",
@@ -227,6 +230,10 @@ async def test_two_celery_workers_one_killed_lose_nothing_and_repeat_at_most_in_
             )
             await asyncio.sleep(0.25)
         finished = time.monotonic() - began
+        by_channel = {
+            name: (found["count"], found["unique"])
+            for name, found in zip(("email", "sms"), [await s.stats() for s in sinks], strict=True)
+        }
         stopped = await asyncio.gather(*(w.stop() for w in workers))
     finally:
         await asyncio.gather(*(p.stop() for p in (*workers, beat, api)), return_exceptions=True)
@@ -235,12 +242,19 @@ async def test_two_celery_workers_one_killed_lose_nothing_and_repeat_at_most_in_
     received, distinct = got
     print(
         f"\ncelery: {TOTAL} sent, worker killed at {killed_at} arrivals, "
-        f"{received - distinct} duplicates (bound {IN_FLIGHT * CHANNELS}), all received "
+        f"{received - distinct} duplicates (bound {IN_FLIGHT} a channel and a window a "
+        f"dropped SMPP bind: "
+        f"{ {c: n - u for c, (n, u) in by_channel.items()} }), all received "
         f"{finished:.1f} s after accepting"
     )
     taken_back = re.search(r"took back (\d+) notifications", workers[0].log.read_text())
     assert taken_back, f"the restarted worker took nothing back of the {held_at_death} it held"
     assert int(taken_back[1]) == held_at_death
     assert distinct == TOTAL  # every reference arrived (the sinks count only ours)
-    assert received - distinct <= IN_FLIGHT * CHANNELS
+    # The bound is per channel: what one process had sent and not yet written on each,
+    # and for SMS a window more for each bind that dropped (see the module docstring).
+    drops = sum(w.log.read_text().count(" lost, rebinding") for w in workers)
+    bounds = {"email": IN_FLIGHT, "sms": IN_FLIGHT + WINDOW * drops}
+    for channel, (count, unique) in by_channel.items():
+        assert count - unique <= bounds[channel], (channel, count - unique, drops)
     assert stopped == [0, 0]
