@@ -32,7 +32,7 @@ from warta.store import broadcast_batches as batches
 from warta.store.models import Agency, Broadcast
 
 log = logging.getLogger(__name__)
-BATCH = 5000
+BATCH = 10000
 FANNING_OUT = "fanning-out"
 Range = tuple[uuid.UUID | None, uuid.UUID | None]
 
