@@ -135,14 +135,22 @@ def register_citizen(
     return str(server.api("GET", f"/v2/citizens?nik={nik}")["id"])
 
 
-def sign_in_citizen(server: Server, page: Page, phone: str) -> None:
-    """Sign in to the portal (in Indonesian) with the code sent to ``phone``."""
-    page.goto(server.url + "/portal/")
+#: The sign-in form's words: the contact's label, send, the code's label, sign in.
+SIGN_IN_WORDS = {
+    "id": ("Nomor HP atau email", "Kirim kode", "Kode", "Masuk"),
+    "en": ("Mobile number or email", "Send code", "Code", "Sign in"),
+}
+
+
+def sign_in_citizen(server: Server, page: Page, phone: str, lang: str = "id") -> None:
+    """Sign in to the portal, in ``lang``, with the code sent to ``phone``."""
+    contact, send, code, enter = SIGN_IN_WORDS[lang]
+    page.goto(server.url + "/portal/" + ("?lang=en" if lang == "en" else ""))
     seen = len(server.outbox(phone))
-    page.get_by_label("Nomor HP atau email").fill(phone)
-    page.get_by_role("button", name="Kirim kode").click()
-    page.get_by_label("Kode").fill(code_in(server.next_message(phone, seen)["body"]))
-    page.get_by_role("button", name="Masuk").click()
+    page.get_by_label(contact).fill(phone)
+    page.get_by_role("button", name=send).click()
+    page.get_by_label(code).fill(code_in(server.next_message(phone, seen)["body"]))
+    page.get_by_role("button", name=enter).click()
     page.wait_for_url("**/portal/inbox")
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from playwright.sync_api import Page, expect
 
-from tests.browser.conftest import Server, register_citizen, transferred
+from tests.browser.conftest import Server, register_citizen, sign_in_citizen, transferred
 from tests.browser.test_citizen_portal import check_page
 from tests.integration.harness import code_in
 
@@ -41,13 +41,7 @@ def test_the_next_notification_follows_the_citizens_new_channel_order(
     send_notice(server, citizen_id, "1 Desember")
     assert any("1 Desember" in m["body"] for m in server.outbox(PHONE))  # SMS came first
 
-    page.goto(server.url + "/portal/?lang=en")
-    seen = len(server.outbox(PHONE))
-    page.get_by_label("Mobile number or email").fill(PHONE)
-    page.get_by_role("button", name="Send code").click()
-    page.get_by_label("Code").fill(code_in(server.next_message(PHONE, seen)["body"]))
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url("**/portal/inbox")
+    sign_in_citizen(server, page, PHONE, lang="en")
 
     # The address the agency added is shown masked until she proves it is hers: the
     # contacts page sends a code to it, and she enters the code there.
